@@ -1,0 +1,122 @@
+"""The ``meshkit`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .enums import ConnectorType
+
+__all__ = ["main"]
+
+
+def _registry_or_exit() -> Any:
+    from .errors import PluginLoadError
+    from .plugins import get_registry
+
+    try:
+        return get_registry()
+    except PluginLoadError as exc:
+        print(f"meshkit: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_connectors(args: argparse.Namespace) -> int:
+    """List the installed connectors."""
+    registry = _registry_or_exit()
+    kind = ConnectorType(args.type) if args.type else None
+    entries = [e for e in registry if kind is None or e.connector_type is kind]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "connectors": [e.to_dict() for e in entries],
+                    "failures": [f.to_dict() for f in registry.failures],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    rows = [
+        (
+            e.connector_id,
+            e.connector_type.value,
+            e.version or "-",
+            f"{e.plugin} ({e.distribution or 'in-process'})",
+            ", ".join(sorted(f.value for f in e.cls.features)) or "-",
+        )
+        for e in entries
+    ]
+    _table(("ID", "TYPE", "VERSION", "PLUGIN (DISTRIBUTION)", "FEATURES"), rows)
+    if registry.failures:
+        print(f"\n{len(registry.failures)} plugin problem(s); run `meshkit doctor` for details.")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Report plugin failures; exit 1 when there are any."""
+    registry = _registry_or_exit()
+    failures = registry.failures
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": not failures,
+                    "plugins": [
+                        p.__dict__
+                        if hasattr(p, "__dict__")
+                        else {"name": p.name, "distribution": p.distribution, "version": p.version}
+                        for p in registry.plugins
+                    ],
+                    "connectors": len(registry),
+                    "failures": [f.to_dict() for f in failures],
+                },
+                indent=2,
+            )
+        )
+        return 1 if failures else 0
+    print(f"{len(registry.plugins)} plugin(s) loaded, {len(registry)} connector(s) available.")
+    if not failures:
+        print("No problems found.")
+        return 0
+    print(f"\n{len(failures)} problem(s):")
+    for i, f in enumerate(failures, 1):
+        dist = f"{f.distribution} {f.version}" if f.distribution else "not from a distribution"
+        subject = f"connector {f.connector} in plugin {f.plugin!r}" if f.connector else f"plugin {f.plugin!r}"
+        print(f"\n{i}. {subject} ({dist})")
+        print(f"   error: {f.error}")
+        print(f"   fix:   {f.hint}")
+    return 1
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meshkit", description="AI-model routing and its connector kit.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("connectors", help="list installed connectors")
+    p.add_argument("--type", choices=[t.value for t in ConnectorType], help="only this type")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_connectors)
+
+    p = sub.add_parser("doctor", help="report plugins that failed to load (exit 1 if any)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

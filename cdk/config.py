@@ -1,0 +1,233 @@
+"""Turning YAML or dict configuration into attrs objects, with errors people can act on.
+
+One cattrs converter, configured here, builds every connector's ``Config`` and the
+mesh configuration. Problems are reported as ``path: message`` lines, e.g.
+``pools.chat.rotation.config.cooldown: expected a duration such as 500ms, 30s, 5m, 1h or 7d``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from enum import Enum
+from typing import Any, TypeVar, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+
+from .errors import ConfigError
+from .types import Secret
+
+__all__ = [
+    "SECRET_REF",
+    "converter",
+    "format_duration",
+    "parse_duration",
+    "resolve_secret_refs",
+    "structure",
+    "unstructure",
+]
+
+T = TypeVar("T")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+SECRET_REF = re.compile(r"\$\{secrets:([^}]+)\}")
+
+
+def parse_duration(value: object) -> timedelta:
+    """``500ms``, ``30s``, ``5m``, ``1h``, ``7d``, a number of seconds, or a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 500ms, 30s, 5m, 1h or 7d")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    raise ValueError(f"expected a duration such as 500ms, 30s, 5m, 1h or 7d, got {value!r}")
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact spelling of a duration in the config syntax."""
+    ms = round(value.total_seconds() * 1000)
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms and ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
+def _structure_secret(value: object, _: type) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if isinstance(value, str):
+        return Secret(value)
+    raise ValueError("expected a string or a ${secrets:NAME} reference")
+
+
+def _structure_str(value: object, _: type) -> str:
+    # cattrs would happily turn 3 or a list into a string; a config typo deserves an error.
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"expected a string, got {type(value).__name__}")
+
+
+def _structure_int(value: object, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
+def _structure_float(value: object, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _structure_bool(value: object, _: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook(timedelta, lambda v, _: parse_duration(v))
+    conv.register_unstructure_hook(timedelta, format_duration)
+    conv.register_structure_hook(Secret, _structure_secret)
+    conv.register_unstructure_hook(Secret, lambda s: "**********")
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook(bool, _structure_bool)
+    return conv
+
+
+converter = _make_converter()
+
+
+def structure(data: Any, cls: type[T], *, path: str = "", source: str | None = None) -> T:
+    """Build ``cls`` from ``data``; raise :class:`ConfigError` naming every bad path."""
+    if data is None:
+        data = {}
+    try:
+        return converter.structure(data, cls)
+    except Exception as exc:  # cattrs wraps everything; we turn it into paths
+        raise ConfigError(_problems(exc, path, cls), source=source) from None
+
+
+def unstructure(obj: Any) -> Any:
+    """The plain-data form of a config object (secrets masked)."""
+    return converter.unstructure(obj)
+
+
+def _join(path: str, part: str | int) -> str:
+    if isinstance(part, int):
+        return f"{path}[{part}]"
+    return f"{path}.{part}" if path else str(part)
+
+
+def _problems(exc: BaseException, path: str, cls: Any) -> list[str]:
+    if isinstance(exc, ClassValidationError):
+        out: list[str] = []
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            field_type = _field_type(cls, note.name)
+            out.extend(_problems(sub, _join(path, note.name), field_type or note.type))
+        for sub in without:
+            out.extend(_problems(sub, path, cls))
+        return out
+    if isinstance(exc, IterableValidationError):
+        out = []
+        indexed, loose = exc.group_exceptions()
+        for sub, item in indexed:
+            index = item.index if isinstance(item.index, int | str) else str(item.index)
+            out.extend(_problems(sub, _join(path, index), item.type))
+        for sub in loose:
+            out.extend(_problems(sub, path, cls))
+        return out
+    where = path or "config"
+    if isinstance(exc, ForbiddenExtraKeysError):
+        known = [a.alias or a.name for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
+        lines = []
+        for key in sorted(exc.extra_fields):
+            hint = difflib.get_close_matches(key, known, n=1)
+            tail = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(known)}"
+            lines.append(f"{_join(path, key)}: unknown key{tail}")
+        return lines
+    if isinstance(exc, KeyError):
+        return [f"{where}: required key missing"]
+    if isinstance(exc, AttributeError) and "items" in str(exc):
+        return [f"{where}: expected a mapping"]
+    if isinstance(exc, ValueError | TypeError):
+        return [f"{where}: {_describe(exc, cls)}"]
+    return [f"{where}: {type(exc).__name__}: {exc}"]
+
+
+def _field_type(cls: Any, name: str) -> Any:
+    if attrs.has(cls):
+        for a in attrs.fields(cls):
+            if a.name == name or a.alias == name:
+                return a.type
+    return None
+
+
+def _describe(exc: BaseException, cls: Any) -> str:
+    text = str(exc)
+    if isinstance(cls, type) and issubclass(cls, Enum):
+        choices = ", ".join(repr(m.value) for m in cls)
+        return f"expected one of {choices}"
+    if text.startswith(("expected", "a duration")):
+        return text
+    name = _type_name(cls)
+    return f"expected {name}" + (f" ({text})" if text else "")
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is not None:
+        args = ", ".join(_type_name(a) for a in get_args(tp))
+        return f"{getattr(origin, '__name__', origin)}[{args}]"
+    if isinstance(tp, type) and attrs.has(tp):
+        return "a mapping"
+    return getattr(tp, "__name__", str(tp))
+
+
+async def resolve_secret_refs(data: Any, lookup: Callable[[str], Awaitable[Secret]]) -> Any:
+    """Replace ``${secrets:NAME}`` references in strings anywhere in ``data``.
+
+    A string that is exactly one reference becomes the :class:`Secret` itself, so the
+    value stays redacted; a reference inside a longer string is spliced in.
+    """
+    if isinstance(data, str):
+        whole = SECRET_REF.fullmatch(data.strip())
+        if whole:
+            return await lookup(whole.group(1).strip())
+        parts: list[str] = []
+        last = 0
+        for match in SECRET_REF.finditer(data):
+            parts.append(data[last : match.start()])
+            parts.append((await lookup(match.group(1).strip())).reveal())
+            last = match.end()
+        if not parts:
+            return data
+        parts.append(data[last:])
+        return Secret("".join(parts))
+    if isinstance(data, Mapping):
+        return {k: await resolve_secret_refs(v, lookup) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [await resolve_secret_refs(v, lookup) for v in data]
+    return data

@@ -1,0 +1,269 @@
+"""meshkit's exceptions.
+
+MeshkitError
+├── ConfigError                      bad configuration, reported by path
+├── ConnectorError
+│   ├── ConnectorNotFoundError       no connector answers to a name
+│   ├── AmbiguousConnectorError      several connectors answer to a name
+│   ├── PluginLoadError              a plugin failed to load (strict mode)
+│   └── FeatureNotSupportedError     a call needs a feature the connector lacks
+├── SecretError
+│   └── SecretNotFoundError          the store has no such secret
+├── StorageError
+│   ├── StorageCorruptError          stored bytes cannot be decoded
+│   ├── LockTimeoutError             a lock was not acquired in time
+│   └── LockNotHeldError             a lock was released by someone who does not hold it
+├── ProviderError                    an upstream call failed (category, retryable, …)
+│   ├── AuthenticationError          401 / 403: the key is wrong or lacks rights
+│   ├── RateLimitError               429: slow down, maybe after ``retry_after`` seconds
+│   ├── QuotaExhaustedError          the quota for the period is spent
+│   ├── ProviderUnavailableError     5xx or the connection could not be made
+│   ├── ProviderTimeoutError         no answer in time
+│   ├── ContextWindowExceededError   the prompt is longer than the model takes
+│   ├── BadRequestError              the request itself is wrong; no model would accept it
+│   └── ProviderProtocolError        the answer was malformed or the stream was cut
+└── RoutingError
+    ├── NoModelAvailableError        nothing to route to (empty or all standby)
+    └── AllModelsExhaustedError      every attempt failed; ``attempts`` lists them
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import attrs
+
+from .enums import ErrorCategory
+
+__all__ = [
+    "AllModelsExhaustedError",
+    "AmbiguousConnectorError",
+    "Attempt",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ConnectorError",
+    "ConnectorNotFoundError",
+    "ContextWindowExceededError",
+    "FeatureNotSupportedError",
+    "LockNotHeldError",
+    "LockTimeoutError",
+    "MeshkitError",
+    "NoModelAvailableError",
+    "PluginLoadError",
+    "ProviderError",
+    "ProviderProtocolError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "QuotaExhaustedError",
+    "RateLimitError",
+    "RoutingError",
+    "SecretError",
+    "SecretNotFoundError",
+    "StorageCorruptError",
+    "StorageError",
+]
+
+
+class MeshkitError(Exception):
+    """Base class of every error meshkit raises on purpose."""
+
+
+class ConfigError(MeshkitError, ValueError):
+    """The configuration is wrong; ``problems`` holds one ``path: message`` line each."""
+
+    def __init__(self, problems: str | Sequence[str], *, source: str | None = None) -> None:
+        self.problems: list[str] = [problems] if isinstance(problems, str) else list(problems)
+        self.source = source
+        head = f"invalid configuration in {source}" if source else "invalid configuration"
+        if len(self.problems) == 1:
+            message = f"{head}: {self.problems[0]}"
+        else:
+            message = head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(message)
+
+
+class ConnectorError(MeshkitError):
+    """Something is wrong with a connector or its plugin."""
+
+
+class ConnectorNotFoundError(ConnectorError, LookupError):
+    """No connector answers to the name asked for."""
+
+    def __init__(self, name: str, *, kind: str | None = None, matches: Sequence[str] = ()) -> None:
+        self.name = name
+        self.matches = list(matches)
+        what = f"{kind} connector" if kind else "connector"
+        message = f"no {what} named {name!r}"
+        if self.matches:
+            message += "; did you mean " + ", ".join(repr(m) for m in self.matches) + "?"
+        else:
+            message += "; run `meshkit connectors` to see what is installed"
+        super().__init__(message)
+
+
+class AmbiguousConnectorError(ConnectorError, LookupError):
+    """Several connectors answer to the name asked for."""
+
+    def __init__(self, name: str, *, matches: Sequence[str]) -> None:
+        self.name = name
+        self.matches = list(matches)
+        super().__init__(f"{name!r} names several connectors: {', '.join(self.matches)}; use the full id")
+
+
+class PluginLoadError(ConnectorError):
+    """A plugin failed to load and strict plugin loading is on."""
+
+
+class FeatureNotSupportedError(ConnectorError, NotImplementedError):
+    """The call needs a feature the connector does not declare."""
+
+
+class SecretError(MeshkitError):
+    """A secret could not be resolved."""
+
+
+class SecretNotFoundError(SecretError, KeyError):
+    """The secret store has no secret of that name."""
+
+    def __init__(self, name: str, *, store: str | None = None) -> None:
+        self.name = name
+        where = f" in {store}" if store else ""
+        super().__init__(f"secret {name!r} not found{where}")
+
+    def __str__(self) -> str:  # KeyError would quote the whole message again
+        return str(self.args[0])
+
+
+class StorageError(MeshkitError):
+    """A storage backend failed."""
+
+
+class StorageCorruptError(StorageError):
+    """Stored bytes exist but cannot be decoded."""
+
+
+class LockTimeoutError(StorageError, TimeoutError):
+    """A lock could not be acquired before the timeout."""
+
+
+class LockNotHeldError(StorageError):
+    """A lock was released by a caller that does not hold it (or it expired)."""
+
+
+class ProviderError(MeshkitError):
+    """An upstream call failed; the router reads ``category`` and ``retryable``."""
+
+    category: ClassVar[ErrorCategory] = ErrorCategory.UNKNOWN
+    default_retryable: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+        provider_id: str | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.provider_id = provider_id
+        self.model_id = model_id
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r}, "
+            f"retry_after={self.retry_after!r}, retryable={self.retryable!r})"
+        )
+
+
+class AuthenticationError(ProviderError):
+    """401 / 403: the credentials are wrong or lack rights; the provider is set aside."""
+
+    category = ErrorCategory.AUTHENTICATION
+    default_retryable = False
+
+
+class RateLimitError(ProviderError):
+    """429: too many requests; ``retry_after`` says when to come back, if known."""
+
+    category = ErrorCategory.RATE_LIMIT
+
+
+class QuotaExhaustedError(ProviderError):
+    """The provider's quota for the period is spent; other models may still serve."""
+
+    category = ErrorCategory.QUOTA_EXHAUSTED
+
+
+class ProviderUnavailableError(ProviderError):
+    """5xx, or the connection could not be made or was reset."""
+
+    category = ErrorCategory.UNAVAILABLE
+
+
+class ProviderTimeoutError(ProviderError):
+    """The provider did not answer in time."""
+
+    category = ErrorCategory.TIMEOUT
+
+
+class ContextWindowExceededError(ProviderError):
+    """The prompt does not fit the model's context window; a larger model may take it."""
+
+    category = ErrorCategory.CONTEXT_WINDOW
+    default_retryable = False
+
+
+class BadRequestError(ProviderError):
+    """The request is malformed; retrying it anywhere would fail the same way."""
+
+    category = ErrorCategory.BAD_REQUEST
+    default_retryable = False
+
+
+class ProviderProtocolError(ProviderError):
+    """The provider answered with something that is not its protocol, or cut a stream."""
+
+    category = ErrorCategory.PROTOCOL
+
+
+class RoutingError(MeshkitError):
+    """The router could not serve a request."""
+
+
+class NoModelAvailableError(RoutingError):
+    """There is no active model to route the request to."""
+
+
+@attrs.frozen
+class Attempt:
+    """One try of a routed request."""
+
+    model_id: str
+    provider_id: str
+    error: BaseException
+    latency_ms: float
+
+    def describe(self) -> str:
+        """``model (provider): ErrorType: message [123 ms]``."""
+        return (
+            f"{self.model_id} ({self.provider_id}): {type(self.error).__name__}: "
+            f"{self.error} [{self.latency_ms:.0f} ms]"
+        )
+
+
+class AllModelsExhaustedError(RoutingError):
+    """Every model the router tried failed; ``attempts`` holds each try in order."""
+
+    def __init__(self, target: str, attempts: Sequence[Attempt]) -> None:
+        self.target = target
+        self.attempts = list(attempts)
+        lines = "\n".join(f"  {i}. {a.describe()}" for i, a in enumerate(self.attempts, 1))
+        super().__init__(f"every model for {target!r} failed ({len(self.attempts)} attempts):\n{lines}")

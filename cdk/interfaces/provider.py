@@ -1,0 +1,425 @@
+"""The provider interface, and the HTTP base most providers are built on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import json
+import time
+from abc import abstractmethod
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+import anyio
+import attrs
+import httpx
+
+from ..connector import Connector
+from ..enums import AuthMethod, ConnectorType, ProviderFeature
+from ..errors import (
+    AuthenticationError,
+    BadRequestError,
+    ContextWindowExceededError,
+    FeatureNotSupportedError,
+    ProviderError,
+    ProviderProtocolError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    QuotaExhaustedError,
+    RateLimitError,
+)
+from ..types import (
+    CompletionChunk,
+    CompletionRequest,
+    CompletionResponse,
+    ModelInfo,
+    ModelPricing,
+    ProbeResult,
+    Secret,
+)
+
+__all__ = [
+    "HTTPProvider",
+    "HTTPProviderConfig",
+    "Provider",
+    "error_for_status",
+    "parse_retry_after",
+]
+
+INTERFACE_VERSION = 1
+
+_QUOTA_MARKERS = (
+    "insufficient_quota",
+    "quota exceeded",
+    "quota_exceeded",
+    "exceeded your current quota",
+    "billing",
+    "credit balance",
+)
+_CONTEXT_MARKERS = (
+    "context_length_exceeded",
+    "context length",
+    "context window",
+    "maximum context",
+    "too many tokens",
+    "prompt is too long",
+)
+
+
+class Provider(Connector):
+    """Talks to one AI service. Providers never retry: the router is the one retry loop."""
+
+    connector_type: ClassVar[ConnectorType] = ConnectorType.PROVIDER
+    interface_version: ClassVar[int] = INTERFACE_VERSION
+    auth_method: ClassVar[AuthMethod] = AuthMethod.API_KEY
+
+    @abstractmethod
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        """Run one completion; raise a ProviderError subclass on failure."""
+
+    def stream(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:
+        """Yield completion chunks; requires the STREAMING feature."""
+        raise FeatureNotSupportedError(f"{self.connector_id} does not support streaming")
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The models the service offers; requires LIST_MODELS."""
+        raise FeatureNotSupportedError(f"{self.connector_id} cannot list models")
+
+    async def pricing(self, model_id: str) -> ModelPricing | None:
+        """The price of ``model_id`` if the provider knows it."""
+        return None
+
+    async def probe(self) -> ProbeResult:
+        """A cheap health check. The default lists models when it can, else reports ok."""
+        started = time.perf_counter()
+        try:
+            if ProviderFeature.LIST_MODELS in self.features:
+                await self.list_models()
+        except Exception as exc:  # a probe reports, it does not raise
+            err = self.classify_error(exc)
+            return ProbeResult(
+                provider_id=self.name,
+                ok=False,
+                checked_at=self.clock.now(),
+                latency_ms=_ms_since(started),
+                error=self.redact(str(err)),
+                status_code=err.status_code,
+            )
+        return ProbeResult(
+            provider_id=self.name, ok=True, checked_at=self.clock.now(), latency_ms=_ms_since(started)
+        )
+
+    def classify_error(self, exc: BaseException) -> ProviderError:
+        """Map any exception raised while talking to the service to a ProviderError."""
+        if isinstance(exc, ProviderError):
+            return exc
+        mapped = _map_transport_exception(exc)
+        if mapped is not None:
+            return mapped
+        if isinstance(exc, ValueError | KeyError | TypeError | json.JSONDecodeError):
+            return ProviderProtocolError(self.redact(f"malformed response: {exc}"))
+        return ProviderError(self.redact(f"{type(exc).__name__}: {exc}"))
+
+    def secrets(self) -> list[str]:
+        """Plain secret values this provider holds, so that messages can be scrubbed."""
+        found: list[str] = []
+        if attrs.has(type(self.config)):
+            for a in attrs.fields(type(self.config)):
+                value = getattr(self.config, a.name)
+                if isinstance(value, Secret) and value.reveal():
+                    found.append(value.reveal())
+        return found
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret this provider holds replaced by asterisks."""
+        for secret in self.secrets():
+            text = text.replace(secret, "**********")
+        return text
+
+
+@attrs.frozen(kw_only=True)
+class HTTPProviderConfig:
+    """Settings shared by HTTP providers."""
+
+    base_url: str = "http://127.0.0.1:8000/v1"
+    api_key: Secret | None = None
+    timeout: timedelta = timedelta(seconds=30)
+    connect_timeout: timedelta = timedelta(seconds=5)
+    transport: Literal["auto", "httpx", "aiohttp"] = "auto"
+    headers: dict[str, str] = attrs.field(factory=dict)
+    max_connections: int = 100
+
+
+class HTTPProvider(Provider):
+    """A provider over HTTP: one long-lived ``httpx.AsyncClient``, injectable transport.
+
+    A subclass usually overrides only ``build_request``, ``parse_response``,
+    ``parse_stream_line`` and, for unusual error bodies, ``error_from_response``.
+    """
+
+    Config: ClassVar[type] = HTTPProviderConfig
+
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(config, **kwargs)
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self.transport_name = "injected" if transport is not None else "unstarted"
+
+    # --- client ----------------------------------------------------------------
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The shared client; created on first use if ``start()`` was not called."""
+        if self._closed:
+            raise RuntimeError(f"{self.connector_id} ({self.name}) is closed")
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> httpx.AsyncClient:
+        cfg = self.config
+        timeout = httpx.Timeout(cfg.timeout.total_seconds(), connect=cfg.connect_timeout.total_seconds())
+        limits = httpx.Limits(
+            max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections
+        )
+        transport = self._transport or self._select_transport(limits)
+        return httpx.AsyncClient(
+            base_url=cfg.base_url,
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+            headers=self.default_headers(),
+        )
+
+    def _select_transport(self, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+        choice = self.config.transport
+        if choice in ("auto", "aiohttp"):
+            aiohttp_transport = _aiohttp_transport(required=choice == "aiohttp")
+            if aiohttp_transport is not None:
+                self.transport_name = "aiohttp"
+                return aiohttp_transport
+        self.transport_name = "httpx"
+        return httpx.AsyncHTTPTransport(limits=limits)
+
+    def default_headers(self) -> dict[str, str]:
+        """Headers sent with every request: configured ones plus authentication."""
+        headers = dict(self.config.headers)
+        headers.update(self.auth_headers())
+        return headers
+
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization: Bearer <key>`` when a key is configured."""
+        key = self.config.api_key
+        return {"Authorization": f"Bearer {key.reveal()}"} if key else {}
+
+    async def _start(self) -> None:
+        _ = self.client
+
+    async def _aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # --- the four overridable pieces ------------------------------------------
+
+    @abstractmethod
+    def build_request(self, request: CompletionRequest, *, stream: bool) -> httpx.Request:
+        """The HTTP request for ``request``."""
+
+    @abstractmethod
+    def parse_response(self, response: httpx.Response, request: CompletionRequest) -> CompletionResponse:
+        """Turn a 2xx response into a CompletionResponse; raise on a malformed body."""
+
+    def parse_stream_line(
+        self, line: str, request: CompletionRequest
+    ) -> CompletionChunk | Literal[False] | None:
+        """Turn one SSE line into a chunk; None to skip the line, False at the end marker."""
+        raise FeatureNotSupportedError(f"{self.connector_id} does not support streaming")
+
+    def error_from_response(self, response: httpx.Response) -> ProviderError:
+        """Map a non-2xx response to the right ProviderError."""
+        body = _safe_text(response)
+        return error_for_status(
+            response.status_code,
+            self.redact(body),
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            provider_id=self.name,
+        )
+
+    # --- the calls --------------------------------------------------------------
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        http_request = self.build_request(request, stream=False)
+        with self._mapped_errors():
+            response = await self.client.send(http_request)
+            await response.aread()
+        if response.status_code >= 400:
+            raise self.error_from_response(response)
+        try:
+            return self.parse_response(response, request)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise ProviderProtocolError(
+                self.redact(f"malformed response body: {exc}"),
+                status_code=response.status_code,
+                provider_id=self.name,
+            ) from exc
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:  # type: ignore[override]
+        if ProviderFeature.STREAMING not in self.features:
+            raise FeatureNotSupportedError(f"{self.connector_id} does not support streaming")
+        http_request = self.build_request(request, stream=True)
+        with self._mapped_errors():
+            response = await self.client.send(http_request, stream=True)
+        try:
+            if response.status_code >= 400:
+                with self._mapped_errors():
+                    await response.aread()
+                raise self.error_from_response(response)
+            finished = False
+            with self._mapped_errors():
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    try:
+                        chunk = self.parse_stream_line(line, request)
+                    except ProviderError:
+                        raise
+                    except Exception as exc:
+                        raise ProviderProtocolError(
+                            self.redact(f"malformed stream line: {exc}"), provider_id=self.name
+                        ) from exc
+                    if chunk is False:
+                        finished = True
+                        break
+                    if chunk is not None:
+                        yield chunk
+            if not finished:
+                raise ProviderProtocolError("stream ended before its end marker", provider_id=self.name)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+
+    @contextlib.contextmanager
+    def _mapped_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except ProviderError:
+            raise
+        except Exception as exc:
+            mapped = _map_transport_exception(exc)
+            if mapped is None:
+                raise
+            mapped.provider_id = self.name
+            mapped.message = self.redact(mapped.message)
+            mapped.args = (mapped.message,)
+            raise mapped from exc
+
+
+def _aiohttp_transport(*, required: bool) -> httpx.AsyncBaseTransport | None:
+    try:
+        asyncio.get_running_loop()
+        on_asyncio = True
+    except RuntimeError:
+        on_asyncio = False
+    if not on_asyncio:
+        if required:
+            raise RuntimeError("transport 'aiohttp' needs asyncio; use 'auto' or 'httpx' under trio")
+        return None
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:
+        if required:
+            raise RuntimeError("transport 'aiohttp' needs the extra: pip install 'meshkit[fast]'") from None
+        return None
+    return AiohttpTransport()
+
+
+def _map_transport_exception(exc: BaseException) -> ProviderError | None:
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderTimeoutError(f"timed out: {type(exc).__name__}")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return ProviderUnavailableError(f"connection broken: {exc}")
+    if isinstance(exc, httpx.NetworkError):
+        return ProviderUnavailableError(f"network error: {type(exc).__name__}: {exc}")
+    if isinstance(exc, httpx.DecodingError):
+        return ProviderProtocolError(f"undecodable body: {exc}")
+    if isinstance(exc, TimeoutError):
+        return ProviderTimeoutError("timed out")
+    if isinstance(exc, ConnectionError | OSError):
+        return ProviderUnavailableError(f"connection failed: {type(exc).__name__}: {exc}")
+    return None
+
+
+def error_for_status(
+    status: int,
+    body: str = "",
+    *,
+    retry_after: float | None = None,
+    provider_id: str | None = None,
+) -> ProviderError:
+    """The ProviderError for an HTTP status and its body (already redacted)."""
+    lowered = body.lower()
+    detail = _short(body)
+    message = f"HTTP {status}" + (f": {detail}" if detail else "")
+    kwargs: dict[str, Any] = {"status_code": status, "retry_after": retry_after, "provider_id": provider_id}
+    if any(m in lowered for m in _QUOTA_MARKERS) and status in (402, 403, 429):
+        return QuotaExhaustedError(message, **kwargs)
+    if status in (401, 403):
+        return AuthenticationError(message, **kwargs)
+    if status == 429:
+        return RateLimitError(message, **kwargs)
+    if status in (408, 504):
+        return ProviderTimeoutError(message, **kwargs)
+    if status >= 500:
+        return ProviderUnavailableError(message, **kwargs)
+    if status in (400, 413, 422) and any(m in lowered for m in _CONTEXT_MARKERS):
+        return ContextWindowExceededError(message, **kwargs)
+    if 400 <= status < 500:
+        return BadRequestError(message, **kwargs)
+    return ProviderProtocolError(f"unexpected status {status}", **kwargs)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: either a number of seconds or an HTTP date."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if seconds == seconds else None  # NaN guard
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _safe_text(response: httpx.Response) -> str:
+    try:
+        return response.text
+    except Exception:
+        return ""
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

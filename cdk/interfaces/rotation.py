@@ -1,0 +1,90 @@
+"""The rotation-policy interface: pure, synchronous decisions about a pool's models."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+import attrs
+
+from ..connector import Connector
+from ..enums import ConnectorType, DeactivationReason, ModelStatus, RecoveryTrigger
+from ..types import CompletionRequest, ModelSnapshot
+
+__all__ = ["TIMED_REASONS", "RotationPolicy", "ThresholdConfig"]
+
+INTERFACE_VERSION = 1
+
+#: Reasons a cooldown ends by itself. Budget, limits and maintenance end on their
+#: schedule (QUOTA_RESET, or the window's end), MANUAL only by hand.
+TIMED_REASONS = frozenset({DeactivationReason.ERROR_THRESHOLD, DeactivationReason.QUOTA_EXHAUSTED})
+
+
+def _rate(value: float | None) -> float | None:
+    if value is not None and not 0.0 < value <= 1.0:
+        raise ValueError("expected a fraction in (0, 1], e.g. 0.5")
+    return value
+
+
+def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"expected a whole number of at least 1, got {value}")
+
+
+@attrs.frozen(kw_only=True)
+class ThresholdConfig:
+    """When a model is set aside, and for how long. Policies' configs extend it."""
+
+    failure_threshold: int = attrs.field(default=3, validator=_positive)
+    error_rate_threshold: float | None = attrs.field(default=None, converter=_rate)
+    error_rate_min_requests: int = attrs.field(default=10, validator=_positive)
+    cooldown: timedelta = timedelta(seconds=60)
+
+
+class RotationPolicy(Connector):
+    """Decides the lifecycle of models in a pool and picks one per request. No I/O.
+
+    The runtime owns the counters and hands the policy immutable snapshots; a policy
+    may keep its own cursors (a round-robin position, a session map).
+    """
+
+    connector_type: ClassVar[ConnectorType] = ConnectorType.ROTATION
+    interface_version: ClassVar[int] = INTERFACE_VERSION
+    Config: ClassVar[type] = ThresholdConfig
+
+    @abstractmethod
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        """One of ``candidates`` (the pool's active models), or None when there are none."""
+
+    def should_deactivate(self, snapshot: ModelSnapshot, now: datetime) -> DeactivationReason | None:
+        """ERROR_THRESHOLD once consecutive failures or the windowed error rate pass the limits."""
+        if snapshot.status is not ModelStatus.ACTIVE:
+            return None
+        cfg = self.config
+        if snapshot.consecutive_failures >= cfg.failure_threshold:
+            return DeactivationReason.ERROR_THRESHOLD
+        if (
+            cfg.error_rate_threshold is not None
+            and snapshot.window_requests >= cfg.error_rate_min_requests
+            and snapshot.error_rate >= cfg.error_rate_threshold
+        ):
+            return DeactivationReason.ERROR_THRESHOLD
+        return None
+
+    def cooldown_for(self, snapshot: ModelSnapshot, reason: DeactivationReason) -> timedelta | None:
+        """How long a model deactivated for ``reason`` rests (None: until something else)."""
+        return self.config.cooldown if reason in TIMED_REASONS else None
+
+    def should_recover(self, snapshot: ModelSnapshot, now: datetime) -> RecoveryTrigger | None:
+        """COOLDOWN_EXPIRED once a timed deactivation's cooldown has passed."""
+        if snapshot.status is not ModelStatus.STANDBY:
+            return None
+        if snapshot.deactivation_reason not in TIMED_REASONS:
+            return None
+        if snapshot.cooldown_until is not None and snapshot.cooldown_until <= now:
+            return RecoveryTrigger.COOLDOWN_EXPIRED
+        return None

@@ -1,0 +1,347 @@
+"""Plugin discovery with isolation, and the registry of connector classes.
+
+Every plugin, meshkit's own built-ins included, is found through the ``meshkit``
+entry-point group. Each entry point is loaded and called on its own: whatever goes
+wrong (an import error, a raising hook, a class of the wrong base, a duplicate id, an
+interface-version mismatch) is recorded as a :class:`PluginFailure` and the rest
+still load. ``MESHKIT_STRICT_PLUGINS=1`` turns the first failure into an exception;
+``MESHKIT_PLUGINS=a,b`` loads only those third-party plugins (the built-ins always load).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from importlib import metadata
+from typing import Any, cast
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .connector import Connector, parse_connector_id
+from .enums import ConnectorType
+from .errors import AmbiguousConnectorError, ConnectorNotFoundError, PluginLoadError
+
+__all__ = [
+    "BUILTIN_PLUGIN",
+    "ENTRY_POINT_GROUP",
+    "ConnectorEntry",
+    "ConnectorRegistry",
+    "PluginFailure",
+    "PluginInfo",
+    "get_registry",
+    "reset_registry",
+]
+
+ENTRY_POINT_GROUP = "meshkit"
+BUILTIN_PLUGIN = "meshkit"
+
+
+@attrs.frozen
+class PluginInfo:
+    """A plugin that loaded."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+
+
+@attrs.frozen
+class PluginFailure:
+    """A plugin, or one connector of it, that could not be loaded."""
+
+    plugin: str
+    distribution: str | None
+    version: str | None
+    error: str
+    hint: str
+    connector: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class ConnectorEntry:
+    """A connector class and the plugin it came from."""
+
+    cls: type[Connector]
+    plugin: str
+    distribution: str | None
+    version: str | None
+
+    @property
+    def connector_id(self) -> str:
+        return self.cls.connector_id
+
+    @property
+    def connector_type(self) -> ConnectorType:
+        return self.cls.connector_type
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.cls.connector_id,
+            "type": self.cls.connector_type.value,
+            "interface_version": self.cls.interface_version,
+            "features": sorted(f.value for f in self.cls.features),
+            "description": self.cls.description,
+            "plugin": self.plugin,
+            "distribution": self.distribution,
+            "version": self.version,
+        }
+
+
+class ConnectorRegistry:
+    """Connector classes by id, with lookup by id, ``vendor.name`` or unique name."""
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.strict = strict
+        self.plugins: list[PluginInfo] = []
+        self.failures: list[PluginFailure] = []
+        self._entries: dict[str, ConnectorEntry] = {}
+        self.plugin_manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self.plugin_manager.add_hookspecs(hookspecs)
+
+    # --- loading ---------------------------------------------------------------
+
+    def load_entry_points(
+        self, entry_points: Iterable[metadata.EntryPoint], only: set[str] | None = None
+    ) -> None:
+        """Load each entry point in isolation."""
+        for ep in entry_points:
+            if only is not None and ep.name != BUILTIN_PLUGIN and ep.name not in only:
+                continue
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.name if dist is not None else None
+            version = dist.version if dist is not None else None
+            try:
+                module = ep.load()
+            except BaseException as exc:  # a plugin may even call sys.exit at import
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                self._fail(
+                    ep.name,
+                    dist_name,
+                    version,
+                    f"import failed: {type(exc).__name__}: {exc}",
+                    f"fix or reinstall {dist_name or ep.value}, or uninstall it; "
+                    f"MESHKIT_PLUGINS can exclude it meanwhile",
+                )
+                continue
+            self.register_plugin(module, ep.name, distribution=dist_name, version=version)
+
+    def register_plugin(
+        self, plugin: object, name: str, *, distribution: str | None = None, version: str | None = None
+    ) -> None:
+        """Register a plugin object (a module or any object with hook implementations)."""
+        try:
+            self.plugin_manager.register(plugin, name=name)
+        except Exception as exc:
+            self._fail(
+                name,
+                distribution,
+                version,
+                f"invalid plugin: {exc}",
+                "check the hook names and signatures against meshkit.hookspecs",
+            )
+            return
+        self.plugins.append(PluginInfo(name, distribution, version))
+        for impl in self.plugin_manager.hook.meshkit_connectors.get_hookimpls():
+            if impl.plugin_name != name:
+                continue
+            try:
+                classes: list[Any] = list(cast("Iterable[Any]", impl.function() or ()))
+            except Exception as exc:
+                self._fail(
+                    name,
+                    distribution,
+                    version,
+                    f"meshkit_connectors() raised {type(exc).__name__}: {exc}",
+                    f"report it to the maintainers of {distribution or name}",
+                )
+                continue
+            for cls in classes:
+                self.add(cls, plugin=name, distribution=distribution, version=version)
+
+    def add(
+        self,
+        cls: Any,
+        *,
+        plugin: str = "__main__",
+        distribution: str | None = None,
+        version: str | None = None,
+    ) -> bool:
+        """Add one connector class; a bad one is recorded as a failure. True if added."""
+        problem = _check_class(cls)
+        label = getattr(cls, "connector_id", None) or getattr(cls, "__qualname__", repr(cls))
+        if problem is not None:
+            error, hint = problem
+            self._fail(plugin, distribution, version, error, hint, connector=str(label))
+            return False
+        existing = self._entries.get(cls.connector_id)
+        if existing is not None:
+            self._fail(
+                plugin,
+                distribution,
+                version,
+                f"duplicate connector id {cls.connector_id!r}: already provided by plugin "
+                f"{existing.plugin!r} ({existing.distribution or 'in-process'})",
+                "rename the connector (bump its vendor or name) or uninstall one of the two",
+                connector=cls.connector_id,
+            )
+            return False
+        self._entries[cls.connector_id] = ConnectorEntry(cls, plugin, distribution, version)
+        return True
+
+    def _fail(
+        self,
+        plugin: str,
+        distribution: str | None,
+        version: str | None,
+        error: str,
+        hint: str,
+        connector: str | None = None,
+    ) -> None:
+        failure = PluginFailure(plugin, distribution, version, error, hint, connector)
+        self.failures.append(failure)
+        if self.strict:
+            where = f"plugin {plugin!r}" + (f" ({distribution} {version})" if distribution else "")
+            raise PluginLoadError(f"{where}: {error}; {hint}")
+
+    # --- lookup ----------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[ConnectorEntry]:
+        return iter(sorted(self._entries.values(), key=lambda e: (e.connector_type.value, e.connector_id)))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, connector_id: object) -> bool:
+        return connector_id in self._entries
+
+    def ids(self, connector_type: ConnectorType | None = None) -> list[str]:
+        """Connector ids, sorted, optionally of one type."""
+        return sorted(
+            e.connector_id
+            for e in self._entries.values()
+            if connector_type is None or e.connector_type is connector_type
+        )
+
+    def get(self, name: str, connector_type: ConnectorType | str | None = None) -> type[Connector]:
+        """The connector class for a full id, ``vendor.name`` or bare ``name``."""
+        return self.entry(name, connector_type).cls
+
+    def entry(self, name: str, connector_type: ConnectorType | str | None = None) -> ConnectorEntry:
+        """Like :meth:`get`, with the plugin and distribution."""
+        kind = ConnectorType(connector_type) if connector_type is not None else None
+        pool = [e for e in self._entries.values() if kind is None or e.connector_type is kind]
+        exact = [e for e in pool if e.connector_id == name]
+        if exact:
+            return exact[0]
+        parts = name.split(".")
+        if len(parts) == 2:
+            matches = [e for e in pool if _vendor_name(e.connector_id) == tuple(parts)]
+        elif len(parts) == 1:
+            matches = [e for e in pool if _vendor_name(e.connector_id)[1] == name]
+        else:
+            matches = []
+        vendors = {_vendor_name(e.connector_id) for e in matches}
+        if len(vendors) > 1:
+            raise AmbiguousConnectorError(name, matches=sorted(e.connector_id for e in matches))
+        if matches:
+            return max(matches, key=lambda e: parse_connector_id(e.connector_id)[2])
+        candidates: set[str] = set()
+        for e in pool:
+            vendor, short = _vendor_name(e.connector_id)
+            candidates.update({e.connector_id, f"{vendor}.{short}", short})
+        close = difflib.get_close_matches(name, sorted(candidates), n=3, cutoff=0.6)
+        raise ConnectorNotFoundError(name, kind=kind.value.replace("_", " ") if kind else None, matches=close)
+
+    def conformance(self, connector_id: str) -> Any:
+        """The first plugin's answer to ``meshkit_conformance(connector_id)``, or None."""
+        return self.plugin_manager.hook.meshkit_conformance(connector_id=connector_id)
+
+
+def _vendor_name(connector_id: str) -> tuple[str, str]:
+    vendor, name, _ = parse_connector_id(connector_id)
+    return vendor, name
+
+
+def _check_class(cls: Any) -> tuple[str, str] | None:
+    from .interfaces import BASE_BY_TYPE  # the interfaces import this module's siblings
+
+    if not isinstance(cls, type) or not issubclass(cls, Connector):
+        return (
+            f"{cls!r} is not a Connector subclass",
+            "return classes that subclass a meshkit base (Provider, Storage, …)",
+        )
+    try:
+        cls.validate_class()
+    except (TypeError, ValueError) as exc:
+        return str(exc), "fix the connector's class attributes"
+    base = BASE_BY_TYPE[cls.connector_type]
+    if not issubclass(cls, base):
+        return (
+            f"{cls.connector_id} declares type {cls.connector_type.value!r} but does not "
+            f"subclass {base.__name__}",
+            f"subclass meshkit.{base.__name__}",
+        )
+    provided = getattr(_interface_module(base), "INTERFACE_VERSION", 1)
+    if cls.interface_version != provided:
+        return (
+            f"{cls.connector_id} implements {cls.connector_type.value} interface "
+            f"v{cls.interface_version}, this meshkit provides v{provided}",
+            "install a plugin release built for this meshkit, or a meshkit that matches the plugin",
+        )
+    abstract: frozenset[str] = getattr(cls, "__abstractmethods__", frozenset())
+    if abstract:
+        return (
+            f"{cls.connector_id} leaves abstract methods unimplemented: {', '.join(sorted(abstract))}",
+            "implement them",
+        )
+    return None
+
+
+def _interface_module(base: type) -> Any:
+    import sys
+
+    return sys.modules[base.__module__]
+
+
+_lock = threading.Lock()
+_registry: ConnectorRegistry | None = None
+
+
+def _env_plugins() -> set[str] | None:
+    raw = os.environ.get("MESHKIT_PLUGINS", "").strip()
+    if not raw:
+        return None
+    return {p.strip() for p in raw.split(",") if p.strip()}
+
+
+def discover() -> ConnectorRegistry:
+    """Scan the ``meshkit`` entry points once and build a registry from them."""
+    strict = os.environ.get("MESHKIT_STRICT_PLUGINS", "").strip().lower() in {"1", "true", "yes", "on"}
+    registry = ConnectorRegistry(strict=strict)
+    registry.load_entry_points(metadata.entry_points(group=ENTRY_POINT_GROUP), only=_env_plugins())
+    return registry
+
+
+def get_registry() -> ConnectorRegistry:
+    """The process-wide registry, discovered on first use."""
+    global _registry
+    if _registry is None:
+        with _lock:
+            if _registry is None:
+                _registry = discover()
+    return _registry
+
+
+def reset_registry() -> None:
+    """Forget the process-wide registry, so the next use discovers again (tests)."""
+    global _registry
+    with _lock:
+        _registry = None

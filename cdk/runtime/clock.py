@@ -1,0 +1,104 @@
+"""Time, behind one seam: the runtime and connectors read a Clock, tests use FakeClock."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+import anyio
+
+__all__ = ["Clock", "FakeClock", "SystemClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where every time decision reads the time."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin, for measuring durations."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (0 or less yields once)."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(max(0.0, seconds))
+
+
+class FakeClock:
+    """A clock that moves only when told to; sleepers wake when ``advance`` passes them.
+
+    ``advance`` is async so that woken tasks get to run before it returns, which keeps
+    tests free of wall-clock waits and of ordering races.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
+        if self._now.tzinfo is None:
+            raise ValueError("FakeClock start must be timezone-aware")
+        self._mono = 0.0
+        self._sleepers: list[tuple[float, int, anyio.Event]] = []
+        self._seq = itertools.count()
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    @property
+    def sleepers(self) -> int:
+        """How many tasks are waiting on this clock."""
+        return sum(1 for _, _, ev in self._sleepers if not ev.is_set())
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await anyio.lowlevel.checkpoint()
+            return
+        event = anyio.Event()
+        heapq.heappush(self._sleepers, (self._mono + seconds, next(self._seq), event))
+        await event.wait()
+
+    def set(self, when: datetime) -> None:
+        """Jump to an absolute time without waking anyone (setup only)."""
+        self._now = when
+
+    async def advance(self, by: float | timedelta = 0.0) -> None:
+        """Move time forward, waking each sleeper whose deadline has come, in order."""
+        seconds = by.total_seconds() if isinstance(by, timedelta) else float(by)
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        target = self._mono + seconds
+        while self._sleepers and self._sleepers[0][0] <= target:
+            deadline, _, event = heapq.heappop(self._sleepers)
+            self._now += timedelta(seconds=deadline - self._mono)
+            self._mono = deadline
+            event.set()
+            await _let_others_run()
+        self._now += timedelta(seconds=target - self._mono)
+        self._mono = target
+        await _let_others_run()
+
+
+async def _let_others_run() -> None:
+    # A few checkpoints let woken tasks run to their next await before we go on.
+    for _ in range(5):
+        await anyio.lowlevel.checkpoint()

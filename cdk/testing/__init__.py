@@ -1,0 +1,5 @@
+"""Tools for testing meshkit connectors: the conformance suite, fakes and fixtures."""
+
+from ..runtime.clock import FakeClock
+
+__all__ = ["FakeClock"]

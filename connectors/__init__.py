@@ -1,0 +1,1 @@
+"""meshkit's built-in connectors, registered through the ``meshkit`` entry point like any plugin."""

@@ -1,0 +1,5 @@
+"""Built-in discovery connectors."""
+
+from .static import StaticDiscovery
+
+CONNECTORS = [StaticDiscovery]

@@ -1,0 +1,99 @@
+"""``meshkit.static.v1``: a fixed catalogue, and health from each provider's own probe."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from meshkit.enums import DiscoveryFeature
+from meshkit.interfaces.discovery import Discovery, diff_catalogue
+from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
+
+
+@attrs.frozen(kw_only=True)
+class StaticDiscoveryConfig:
+    """``models`` maps a provider id to the model names it is known to offer."""
+
+    models: dict[str, list[str]] = attrs.field(factory=dict)
+
+
+class StaticDiscovery(Discovery):
+    """Reports the configured model lists as the providers' catalogues; probes on demand."""
+
+    connector_id = "meshkit.static.v1"
+    Config = StaticDiscoveryConfig
+    features = frozenset({DiscoveryFeature.SYNC, DiscoveryFeature.HEALTH})
+    description = "Fixed model lists from config; health from provider probes"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._last: dict[str, ProbeResult] = {}
+        self._checks: dict[str, tuple[int, int, int]] = {}  # ok, total, consecutive failures
+
+    async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
+        names = list(provider_ids) if provider_ids is not None else sorted(self.config.models)
+        new: list[ModelInfo] = []
+        deprecated: list[ModelInfo] = []
+        changed = []
+        errors: dict[str, str] = {}
+        catalogue = self.context.catalogue()
+        for provider_id in names:
+            if provider_id not in self.config.models:
+                errors[provider_id] = "no models configured for this provider"
+                continue
+            found = [ModelInfo(id=m, provider_id=provider_id) for m in self.config.models[provider_id]]
+            n, d, c = diff_catalogue(provider_id, found, catalogue)
+            new += n
+            deprecated += d
+            changed += c
+        return SyncResult(
+            new_models=tuple(new),
+            deprecated_models=tuple(deprecated),
+            changed_models=tuple(changed),
+            errors=errors,
+        )
+
+    async def probe(self, provider_id: str) -> ProbeResult:
+        provider = self.context.providers.get(provider_id)
+        if provider is None:
+            result = ProbeResult(
+                provider_id=provider_id,
+                ok=False,
+                checked_at=self.clock.now(),
+                error=f"unknown provider {provider_id!r}",
+            )
+        else:
+            try:
+                result = await provider.probe()
+            except Exception as exc:  # probes report, they do not raise
+                result = ProbeResult(
+                    provider_id=provider_id,
+                    ok=False,
+                    checked_at=self.clock.now(),
+                    error=provider.redact(f"{type(exc).__name__}: {exc}"),
+                )
+            result = attrs.evolve(result, provider_id=provider_id)
+        ok, total, failures = self._checks.get(provider_id, (0, 0, 0))
+        self._checks[provider_id] = (ok + result.ok, total + 1, 0 if result.ok else failures + 1)
+        self._last[provider_id] = result
+        return result
+
+    async def health(self, provider_id: str | None = None) -> list[HealthReport]:
+        ids = [provider_id] if provider_id is not None else sorted(self.context.providers)
+        reports = []
+        for pid in ids:
+            last = self._last.get(pid)
+            ok, total, failures = self._checks.get(pid, (0, 0, 0))
+            reports.append(
+                HealthReport(
+                    provider_id=pid,
+                    available=last.ok if last else True,
+                    availability=ok / total if total else 1.0,
+                    consecutive_failures=failures,
+                    latency_ms=last.latency_ms if last else None,
+                    last_checked=last.checked_at if last else None,
+                    last_error=last.error if last else None,
+                )
+            )
+        return reports

@@ -1,0 +1,5 @@
+"""Built-in observability connectors."""
+
+from .null import NullObservability
+
+CONNECTORS = [NullObservability]

@@ -1,0 +1,12 @@
+"""``meshkit.null.v1``: discards everything."""
+
+from __future__ import annotations
+
+from meshkit.interfaces.observability import Observability
+
+
+class NullObservability(Observability):
+    """Receives and drops; the default when no observability is configured."""
+
+    connector_id = "meshkit.null.v1"
+    description = "Discards events, logs and traces; the default"

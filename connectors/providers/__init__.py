@@ -1,0 +1,5 @@
+"""Built-in providers."""
+
+from .mock import MockProvider
+
+CONNECTORS = [MockProvider]

@@ -1,0 +1,5 @@
+"""Built-in secret stores."""
+
+from .env import EnvSecretStore
+
+CONNECTORS = [EnvSecretStore]

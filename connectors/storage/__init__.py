@@ -1,0 +1,5 @@
+"""Built-in storage backends."""
+
+from .memory import MemoryStorage
+
+CONNECTORS = [MemoryStorage]
