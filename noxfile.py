@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -34,5 +36,5 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmarks in bench/; their figures go into docs/performance.md."""
     session.install("-e", ".[dev]")
-    for script in sorted(p for p in __import__("pathlib").Path("bench").glob("*.py") if not p.name.startswith("_")):
+    for script in sorted(Path("bench").glob("[!_]*.py")):
         session.run("python", str(script), *session.posargs)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from enum import Enum
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -27,6 +27,7 @@ from .types import Secret
 
 __all__ = [
     "SECRET_REF",
+    "check",
     "converter",
     "format_duration",
     "parse_duration",
@@ -160,6 +161,10 @@ def _problems(exc: BaseException, path: str, cls: Any) -> list[str]:
             out.extend(_problems(sub, path, cls))
         return out
     where = path or "config"
+    field_error = _field_prefixed(exc, cls)
+    if field_error is not None:
+        name, message = field_error
+        return [f"{_join(path, name)}: {message}"]
     if isinstance(exc, ForbiddenExtraKeysError):
         known = [a.alias or a.name for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
         lines = []
@@ -172,9 +177,29 @@ def _problems(exc: BaseException, path: str, cls: Any) -> list[str]:
         return [f"{where}: required key missing"]
     if isinstance(exc, AttributeError) and "items" in str(exc):
         return [f"{where}: expected a mapping"]
-    if isinstance(exc, ValueError | TypeError):
+    if isinstance(exc, ValueError | TypeError) or get_origin(cls) is Literal:
         return [f"{where}: {_describe(exc, cls)}"]
     return [f"{where}: {type(exc).__name__}: {exc}"]
+
+
+def _field_prefixed(exc: BaseException, cls: Any) -> tuple[str, str] | None:
+    # Validators made with ``check`` say which field failed: "name: message".
+    if not isinstance(exc, ValueError) or not attrs.has(cls):
+        return None
+    head, sep, message = str(exc).partition(": ")
+    if sep and any(a.name == head or a.alias == head for a in attrs.fields(cls)):
+        return head, message
+    return None
+
+
+def check(predicate: Callable[[Any], bool], expected: str) -> Callable[[Any, Any, Any], None]:
+    """An attrs validator whose failure is reported at the field's config path."""
+
+    def validate(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and not predicate(value):
+            raise ValueError(f"{attribute.alias or attribute.name}: expected {expected}, got {value!r}")
+
+    return validate
 
 
 def _field_type(cls: Any, name: str) -> Any:
@@ -190,6 +215,8 @@ def _describe(exc: BaseException, cls: Any) -> str:
     if isinstance(cls, type) and issubclass(cls, Enum):
         choices = ", ".join(repr(m.value) for m in cls)
         return f"expected one of {choices}"
+    if get_origin(cls) is Literal:
+        return "expected one of " + ", ".join(repr(a) for a in get_args(cls))
     if text.startswith(("expected", "a duration")):
         return text
     name = _type_name(cls)

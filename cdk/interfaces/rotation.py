@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import attrs
 
+from ..config import check
 from ..connector import Connector
 from ..enums import ConnectorType, DeactivationReason, ModelStatus, RecoveryTrigger
 from ..types import CompletionRequest, ModelSnapshot
@@ -22,24 +23,15 @@ INTERFACE_VERSION = 1
 TIMED_REASONS = frozenset({DeactivationReason.ERROR_THRESHOLD, DeactivationReason.QUOTA_EXHAUSTED})
 
 
-def _rate(value: float | None) -> float | None:
-    if value is not None and not 0.0 < value <= 1.0:
-        raise ValueError("expected a fraction in (0, 1], e.g. 0.5")
-    return value
-
-
-def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"expected a whole number of at least 1, got {value}")
-
-
 @attrs.frozen(kw_only=True)
 class ThresholdConfig:
     """When a model is set aside, and for how long. Policies' configs extend it."""
 
-    failure_threshold: int = attrs.field(default=3, validator=_positive)
-    error_rate_threshold: float | None = attrs.field(default=None, converter=_rate)
-    error_rate_min_requests: int = attrs.field(default=10, validator=_positive)
+    failure_threshold: int = attrs.field(default=3, validator=check(lambda v: v >= 1, "at least 1"))
+    error_rate_threshold: float | None = attrs.field(
+        default=None, validator=check(lambda v: 0.0 < v <= 1.0, "a fraction in (0, 1], e.g. 0.5")
+    )
+    error_rate_min_requests: int = attrs.field(default=10, validator=check(lambda v: v >= 1, "at least 1"))
     cooldown: timedelta = timedelta(seconds=60)
 
 
