@@ -146,8 +146,7 @@ def _problems(exc: BaseException, path: str, cls: Any) -> list[str]:
         out: list[str] = []
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
-            field_type = _field_type(cls, note.name)
-            out.extend(_problems(sub, _join(path, note.name), field_type or note.type))
+            out.extend(_problems(sub, _join(path, note.name), _unoptional(note.type)))
         for sub in without:
             out.extend(_problems(sub, path, cls))
         return out
@@ -202,12 +201,11 @@ def check(predicate: Callable[[Any], bool], expected: str) -> Callable[[Any, Any
     return validate
 
 
-def _field_type(cls: Any, name: str) -> Any:
-    if attrs.has(cls):
-        for a in attrs.fields(cls):
-            if a.name == name or a.alias == name:
-                return a.type
-    return None
+def _unoptional(tp: Any) -> Any:
+    args = [a for a in get_args(tp) if a is not type(None)]
+    if type(None) in get_args(tp) and len(args) == 1:
+        return args[0]
+    return tp
 
 
 def _describe(exc: BaseException, cls: Any) -> str:
@@ -219,12 +217,15 @@ def _describe(exc: BaseException, cls: Any) -> str:
         return "expected one of " + ", ".join(repr(a) for a in get_args(cls))
     if text.startswith(("expected", "a duration")):
         return text
-    name = _type_name(cls)
-    return f"expected {name}" + (f" ({text})" if text else "")
+    return f"expected {_type_name(cls)}"
 
 
 def _type_name(tp: Any) -> str:
     origin = get_origin(tp)
+    if origin in (list, tuple, set, frozenset):
+        return "a list"
+    if origin is dict:
+        return "a mapping"
     if origin is not None:
         args = ", ".join(_type_name(a) for a in get_args(tp))
         return f"{getattr(origin, '__name__', origin)}[{args}]"
