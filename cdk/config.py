@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
@@ -104,6 +105,18 @@ def _structure_bool(value: object, _: type) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
+def _strict_list_factory(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # A string is iterable, so cattrs would read `models: abc` as ['a', 'b', 'c'].
+    inner = list_structure_factory(tp, conv)
+
+    def structure_list(value: Any, cls: Any) -> Any:
+        if isinstance(value, str | bytes | Mapping):
+            raise ValueError(f"expected a list, got {type(value).__name__}")
+        return inner(value, cls)
+
+    return structure_list
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_structure_hook(timedelta, lambda v, _: parse_duration(v))
@@ -114,6 +127,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook_factory(lambda t: get_origin(t) is list, _strict_list_factory)
     return conv
 
 
