@@ -105,6 +105,10 @@ def _structure_bool(value: object, _: type) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
+def _is_list_type(tp: Any) -> bool:
+    return get_origin(tp) is list
+
+
 def _strict_list_factory(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     # A string is iterable, so cattrs would read `models: abc` as ['a', 'b', 'c'].
     inner = list_structure_factory(tp, conv)
@@ -127,7 +131,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(bool, _structure_bool)
-    conv.register_structure_hook_factory(lambda t: get_origin(t) is list, _strict_list_factory)
+    conv.register_structure_hook_factory(_is_list_type, _strict_list_factory)  # type: ignore[type-var]
     return conv
 
 
