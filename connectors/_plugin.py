@@ -1,25 +1,35 @@
 """The built-in plugin: the entry point ``meshkit = "meshkit.connectors._plugin"``.
 
-Each connector subpackage lists its classes in ``CONNECTORS``; modules that need an
-optional library import it lazily, so listing them stays cheap.
+Each connector subpackage lists its classes in ``CONNECTORS`` and may define
+``conformance_spec(connector_id)`` to tell the conformance suite how to build a test
+instance. Modules that need an optional library import it lazily, so listing stays cheap.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from meshkit.hookspecs import hookimpl
 
 
-@hookimpl
-def meshkit_connectors() -> list[type[Any]]:
+def _subpackages() -> list[ModuleType]:
     from . import discovery, observability, providers, rotation, secret_stores, storage
 
-    return [
-        *providers.CONNECTORS,
-        *rotation.CONNECTORS,
-        *secret_stores.CONNECTORS,
-        *storage.CONNECTORS,
-        *observability.CONNECTORS,
-        *discovery.CONNECTORS,
-    ]
+    return [providers, rotation, secret_stores, storage, observability, discovery]
+
+
+@hookimpl
+def meshkit_connectors() -> list[type[Any]]:
+    return [cls for module in _subpackages() for cls in module.CONNECTORS]
+
+
+@hookimpl
+def meshkit_conformance(connector_id: str) -> Any:
+    for module in _subpackages():
+        spec_for = getattr(module, "conformance_spec", None)
+        if spec_for is not None:
+            spec = spec_for(connector_id)
+            if spec is not None:
+                return spec
+    return None
