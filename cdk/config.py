@@ -8,10 +8,11 @@ mesh configuration. Problems are reported as ``path: message`` lines, e.g.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
-from enum import Enum
+from enum import Enum, IntEnum, StrEnum
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
@@ -50,14 +51,20 @@ def parse_duration(value: object) -> timedelta:
         return value
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 500ms, 30s, 5m, 1h or 7d")
+    seconds: float | None = None
     if isinstance(value, int | float):
-        if value < 0:
+        seconds = float(value)
+        if seconds < 0:
             raise ValueError("a duration cannot be negative")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
+    elif isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+            seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds is not None and math.isfinite(seconds):
+        try:
+            return timedelta(seconds=seconds)
+        except OverflowError:
+            raise ValueError(f"duration {value!r} is too long") from None
     raise ValueError(f"expected a duration such as 500ms, 30s, 5m, 1h or 7d, got {value!r}")
 
 
@@ -105,6 +112,14 @@ def _structure_bool(value: object, _: type) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
+def _structure_enum(value: object, cls: type[Enum]) -> Enum:
+    # Registered for StrEnum/IntEnum: the str and int hooks would otherwise win and
+    # hand back the raw value, unchecked, instead of the member.
+    if isinstance(value, bool):
+        raise ValueError(f"expected one of {', '.join(repr(m.value) for m in cls)}")
+    return cls(value)
+
+
 def _is_list_type(tp: Any) -> bool:
     return get_origin(tp) is list
 
@@ -131,6 +146,9 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(bool, _structure_bool)
+    for enum_base in (StrEnum, IntEnum):
+        conv.register_structure_hook(enum_base, _structure_enum)
+        conv.register_unstructure_hook(enum_base, lambda member: member.value)
     conv.register_structure_hook_factory(_is_list_type, _strict_list_factory)  # type: ignore[type-var]
     return conv
 
@@ -192,7 +210,7 @@ def _problems(exc: BaseException, path: str, cls: Any) -> list[str]:
         return lines
     if isinstance(exc, KeyError):
         return [f"{where}: required key missing"]
-    if isinstance(exc, AttributeError) and "items" in str(exc):
+    if isinstance(exc, AttributeError) and ("items" in str(exc) or "keys" in str(exc)):
         return [f"{where}: expected a mapping"]
     if isinstance(exc, ValueError | TypeError) or get_origin(cls) is Literal:
         return [f"{where}: {_describe(exc, cls)}"]

@@ -25,7 +25,7 @@ CONNECTOR_ID_PATTERN = re.compile(
 
 def parse_connector_id(connector_id: str) -> tuple[str, str, int]:
     """Split ``vendor.name.vN`` into its parts, or raise ValueError saying what is wrong."""
-    match = CONNECTOR_ID_PATTERN.match(connector_id)
+    match = CONNECTOR_ID_PATTERN.fullmatch(connector_id) if isinstance(connector_id, str) else None
     if not match:
         raise ValueError(
             f"invalid connector id {connector_id!r}: expected 'vendor.name.vN' in lowercase "
@@ -100,6 +100,11 @@ class Connector:
             if not hasattr(cls, attr):
                 raise TypeError(f"{cls.__qualname__} does not set {attr}")
         parse_connector_id(cls.connector_id)
+        if not isinstance(cls.connector_type, ConnectorType):
+            raise TypeError(
+                f"{cls.connector_id}: connector_type must be a ConnectorType member "
+                f"({', '.join(t.name for t in ConnectorType)}), got {cls.connector_type!r}"
+            )
         allowed = FEATURES_BY_TYPE[cls.connector_type]
         wrong = [f for f in cls.features if not isinstance(f, allowed)]
         if wrong:

@@ -78,7 +78,7 @@ class EventEmitter:
     def __init__(self, events: Iterable[EventType | str] | None = None) -> None:
         self._subscribers: list[EventSubscriber] = []
         self._enabled: frozenset[EventType] | None = (
-            None if events is None else frozenset(EventType(e) for e in events)
+            None if events is None else frozenset(_event_type(e) for e in events)
         )
 
     @property
@@ -107,12 +107,23 @@ class EventEmitter:
 
     def subscribe(self, connector: EventSubscriber) -> None:
         """Register an observability connector; a duplicate subscription is ignored."""
+        if not callable(getattr(connector, "emit", None)):
+            # Caught here, not as an error logged on every event later.
+            raise TypeError(f"cannot subscribe {connector!r}: it has no emit(event) method")
         if not any(s is connector for s in self._subscribers):
             self._subscribers.append(connector)
 
     def unsubscribe(self, connector: EventSubscriber) -> None:
         """Remove an observability connector; unknown connectors are ignored."""
         self._subscribers = [s for s in self._subscribers if s is not connector]
+
+
+def _event_type(value: EventType | str) -> EventType:
+    try:
+        return EventType(value)
+    except ValueError:
+        known = ", ".join(t.value for t in EventType)
+        raise ValueError(f"unknown event type {value!r}; expected one of: {known}") from None
 
 
 def _name(subscriber: object) -> str:

@@ -264,6 +264,8 @@ class SyncResult:
     deprecated_models: tuple[ModelInfo, ...] = ()
     changed_models: tuple[ModelChange, ...] = ()
     errors: Mapping[str, str] = attrs.field(factory=dict)
+    #: Providers that were not asked because they cannot list their models.
+    skipped: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -324,6 +326,10 @@ class ModelSnapshot:
     priority: int = 0
     weight: float = 1.0
     limits: Mapping[str, float] = attrs.field(factory=dict)
+    #: Requests and tokens over the last 60 seconds, for rate-limit-aware selection;
+    #: per-minute caps go in ``limits`` as ``requests_per_minute`` / ``tokens_per_minute``.
+    requests_last_minute: int = 0
+    tokens_last_minute: int = 0
 
     @property
     def error_rate(self) -> float:

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import email.utils
 import json
+import math
 import time
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
@@ -202,7 +203,7 @@ class HTTPProvider(Provider):
     def _select_transport(self, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
         choice = self.config.transport
         if choice in ("auto", "aiohttp"):
-            aiohttp_transport = _aiohttp_transport(required=choice == "aiohttp")
+            aiohttp_transport = _aiohttp_transport(required=choice == "aiohttp", limits=limits)
             if aiohttp_transport is not None:
                 self.transport_name = "aiohttp"
                 return aiohttp_transport
@@ -244,6 +245,12 @@ class HTTPProvider(Provider):
         """Turn one SSE line into a chunk; None to skip the line, False at the end marker."""
         raise FeatureNotSupportedError(f"{self.connector_id} does not support streaming")
 
+    def stream_parser(
+        self, request: CompletionRequest
+    ) -> Callable[[str], CompletionChunk | Literal[False] | None]:
+        """A line parser for one stream; override when parsing needs state across lines."""
+        return lambda line: self.parse_stream_line(line, request)
+
     def error_from_response(self, response: httpx.Response) -> ProviderError:
         """Map a non-2xx response to the right ProviderError."""
         body = _safe_text(response)
@@ -259,8 +266,13 @@ class HTTPProvider(Provider):
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         http_request = self.build_request(request, stream=False)
         with self._mapped_errors():
-            response = await self.client.send(http_request)
-            await response.aread()
+            response = await self.client.send(http_request, stream=True)
+        try:
+            with self._mapped_errors(body=response.status_code < 400):
+                await response.aread()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
         if response.status_code >= 400:
             raise self.error_from_response(response)
         try:
@@ -286,12 +298,13 @@ class HTTPProvider(Provider):
                     await response.aread()
                 raise self.error_from_response(response)
             finished = False
-            with self._mapped_errors():
+            parse = self.stream_parser(request)
+            with self._mapped_errors(body=True):
                 async for line in response.aiter_lines():
                     if not line.strip():
                         continue
                     try:
-                        chunk = self.parse_stream_line(line, request)
+                        chunk = parse(line)
                     except ProviderError:
                         raise
                     except Exception as exc:
@@ -310,7 +323,8 @@ class HTTPProvider(Provider):
                 await response.aclose()
 
     @contextlib.contextmanager
-    def _mapped_errors(self) -> Iterator[None]:
+    def _mapped_errors(self, *, body: bool = False) -> Iterator[None]:
+        # body=True while reading a 2xx body: a connection lost there is a cut answer, not an outage.
         try:
             yield
         except ProviderError:
@@ -319,13 +333,17 @@ class HTTPProvider(Provider):
             mapped = _map_transport_exception(exc)
             if mapped is None:
                 raise
+            if body and isinstance(mapped, ProviderUnavailableError):
+                mapped = ProviderProtocolError(f"response cut short: {mapped.message}")
             mapped.provider_id = self.name
             mapped.message = self.redact(mapped.message)
             mapped.args = (mapped.message,)
             raise mapped from exc
 
 
-def _aiohttp_transport(*, required: bool) -> httpx.AsyncBaseTransport | None:
+def _aiohttp_transport(
+    *, required: bool, limits: httpx.Limits | None = None
+) -> httpx.AsyncBaseTransport | None:
     try:
         asyncio.get_running_loop()
         on_asyncio = True
@@ -341,10 +359,16 @@ def _aiohttp_transport(*, required: bool) -> httpx.AsyncBaseTransport | None:
         if required:
             raise RuntimeError("transport 'aiohttp' needs the extra: pip install 'meshkit[fast]'") from None
         return None
-    return AiohttpTransport()
+    return AiohttpTransport(limits=limits) if limits is not None else AiohttpTransport()
 
 
 def _map_transport_exception(exc: BaseException) -> ProviderError | None:
+    aiohttp_error = _aiohttp_origin(exc)
+    if aiohttp_error is not None:
+        # httpx-aiohttp reports most aiohttp connection errors as ConnectTimeout; judge by the original.
+        if isinstance(aiohttp_error, TimeoutError):
+            return ProviderTimeoutError(f"timed out: {type(aiohttp_error).__name__}")
+        return ProviderUnavailableError(f"connection failed: {type(aiohttp_error).__name__}: {aiohttp_error}")
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimeoutError(f"timed out: {type(exc).__name__}")
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -357,6 +381,13 @@ def _map_transport_exception(exc: BaseException) -> ProviderError | None:
         return ProviderTimeoutError("timed out")
     if isinstance(exc, ConnectionError | OSError):
         return ProviderUnavailableError(f"connection failed: {type(exc).__name__}: {exc}")
+    return None
+
+
+def _aiohttp_origin(exc: BaseException) -> BaseException | None:
+    for candidate in (exc, exc.__cause__):
+        if candidate is not None and type(candidate).__module__.split(".")[0] == "aiohttp":
+            return candidate
     return None
 
 
@@ -399,7 +430,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     except ValueError:
         pass
     else:
-        return max(0.0, seconds) if seconds == seconds else None  # NaN guard
+        # NaN or infinity would make the router wait forever, or compare false everywhere.
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -1,5 +1,9 @@
 """Built-in providers."""
 
+from .anthropic import AnthropicProvider
 from .mock import MockProvider
+from .openai_compatible import OpenAICompatibleProvider
 
-CONNECTORS = [MockProvider]
+__all__ = ["AnthropicProvider", "MockProvider", "OpenAICompatibleProvider"]
+
+CONNECTORS = [MockProvider, OpenAICompatibleProvider, AnthropicProvider]

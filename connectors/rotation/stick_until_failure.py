@@ -4,36 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from meshkit.interfaces.rotation import RotationPolicy
 from meshkit.types import CompletionRequest, ModelSnapshot
+
+from ._common import find_active, pool_of, rank_key
 
 
 class StickUntilFailure(RotationPolicy):
     """Sticks to the current model while it is active, then moves to the next one.
 
     The next one is the highest-priority candidate (lowest ``priority`` number), ties
-    broken by the pool's order.
+    broken by the pool's order. Staying put is O(1); only a switch scans the pool.
     """
 
     connector_id = "meshkit.stick-until-failure.v1"
     description = "Stay on one model until it fails past its threshold; the default"
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._current: dict[str | None, str] = {}
+    def __init__(self, config: Any = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self._current: dict[str | None, tuple[str, int]] = {}  # pool -> (model id, index hint)
 
     def select(
         self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
     ) -> ModelSnapshot | None:
-        active = [c for c in candidates if c.is_active]
-        if not active:
-            return None
-        pool = active[0].pool_id
+        pool = pool_of(candidates)
         current = self._current.get(pool)
-        for candidate in active:
-            if candidate.model_id == current:
-                return candidate
-        chosen = min(enumerate(active), key=lambda pair: (pair[1].priority, pair[0]))[1]
-        self._current[pool] = chosen.model_id
-        return chosen
+        if current is not None:
+            found = find_active(candidates, *current)
+            if found is not None:
+                index, chosen = found
+                self._current[pool] = (chosen.model_id, index)
+                return chosen
+        best: tuple[tuple[int, int], ModelSnapshot] | None = None
+        for index, candidate in enumerate(candidates):
+            if candidate.is_active:
+                key = rank_key(candidate, index)
+                if best is None or key < best[0]:
+                    best = (key, candidate)
+        if best is None:
+            return None
+        self._current[pool] = (best[1].model_id, best[0][1])
+        return best[1]

@@ -1,0 +1,56 @@
+"""Maintenance windows from cron expressions (the ``cronsim`` library, extra ``meshkit[cron]``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+__all__ = ["MaintenanceWindowLike", "active_window_end", "validate_cron"]
+
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class MaintenanceWindowLike(Protocol):
+    """A cron expression and how long each window lasts."""
+
+    @property
+    def cron(self) -> str: ...
+
+    @property
+    def duration(self) -> timedelta: ...
+
+
+def _cronsim() -> Any:
+    try:
+        import cronsim
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            "maintenance windows need the cronsim library: pip install 'meshkit[cron]'"
+        ) from None
+    return cronsim
+
+
+def validate_cron(expression: str) -> bool:
+    """True when ``expression`` is a cron expression cronsim understands."""
+    cronsim = _cronsim()
+    try:
+        cronsim.CronSim(expression, _EPOCH)
+    except cronsim.CronSimError:
+        return False
+    return True
+
+
+def active_window_end(windows: Sequence[MaintenanceWindowLike], now: datetime) -> datetime | None:
+    """When the maintenance window ``now`` falls in ends (the latest, if several overlap), or None."""
+    cronsim = _cronsim()
+    end: datetime | None = None
+    probe = now.astimezone(UTC) + timedelta(microseconds=1)  # reverse iteration is strictly before
+    for window in windows:
+        started = next(cronsim.CronSim(window.cron, probe, reverse=True), None)
+        if started is None:
+            continue
+        window_end = started + window.duration
+        if window_end > now and (end is None or window_end > end):
+            end = window_end
+    return end

@@ -1,0 +1,276 @@
+"""The mesh configuration, as attrs classes built by the shared cattrs converter.
+
+Each class is one section (or sub-section) of ``mesh.yaml``; docs/configuration.md lists
+every key with its type, default and meaning, and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+import attrs
+
+from ..config import check
+from ..enums import (
+    DeprecationAction,
+    EventType,
+    LogLevel,
+    SerializationFormat,
+    Severity,
+    SyncAction,
+    SyncPolicy,
+)
+from ..types import ModelPricing
+from .maintenance import validate_cron
+
+__all__ = [
+    "BudgetSettings",
+    "ConnectorSettings",
+    "DiscoverySettings",
+    "HealthSettings",
+    "LimitSettings",
+    "LoggingSettings",
+    "MaintenanceSettings",
+    "MeshSettings",
+    "ModelSettings",
+    "ObservabilitySettings",
+    "PoolSettings",
+    "ProviderSettings",
+    "RetrySettings",
+    "RotationSettings",
+    "RoutingEventsSettings",
+    "RoutingSettings",
+    "SecretsSettings",
+    "StorageSettings",
+    "SyncSettings",
+    "TracingSettings",
+    "Window",
+]
+
+Window = Literal["daily", "monthly"]
+DEFAULT_CAPABILITY = "generation.text-generation.chat-completion"
+
+
+def _positive(value: Any) -> bool:
+    return bool(value > 0)
+
+
+def _non_negative(value: Any) -> bool:
+    return bool(value >= 0)
+
+
+def _positive_duration(value: timedelta) -> bool:
+    return value > timedelta(0)
+
+
+@attrs.frozen(kw_only=True)
+class SecretsSettings:
+    """Where ``${secrets:NAME}`` references are resolved."""
+
+    store: str = "env"
+    config: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class BudgetSettings:
+    """Spend caps in the pricing currency, per UTC day and per UTC month."""
+
+    daily: float | None = attrs.field(default=None, validator=check(_non_negative, "a positive amount"))
+    monthly: float | None = attrs.field(default=None, validator=check(_non_negative, "a positive amount"))
+
+
+@attrs.frozen(kw_only=True)
+class ProviderSettings:
+    """One provider instance: which connector, its config, an optional budget."""
+
+    connector: str
+    config: dict[str, Any] = attrs.field(factory=dict)
+    budget: BudgetSettings | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LimitSettings:
+    """Request and token caps per window (REQUEST_LIMIT / TOKEN_LIMIT)."""
+
+    requests: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
+    tokens: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
+    window: Window = "daily"
+
+
+@attrs.frozen(kw_only=True)
+class MaintenanceSettings:
+    """A recurring maintenance window: starts at each cron time, lasts ``duration``."""
+
+    cron: str = attrs.field(validator=check(validate_cron, "a cron expression such as '0 3 * * *'"))
+    duration: timedelta = attrs.field(validator=check(_positive_duration, "a positive duration"))
+
+
+@attrs.frozen(kw_only=True)
+class ModelSettings:
+    """One model: its provider, upstream name, capabilities, price, caps and windows."""
+
+    provider: str
+    name: str | None = None
+    capabilities: list[str] = attrs.field(factory=lambda: [DEFAULT_CAPABILITY])
+    pricing: ModelPricing | None = None
+    limits: LimitSettings | None = None
+    budget: BudgetSettings | None = None
+    maintenance: list[MaintenanceSettings] = attrs.field(factory=list)
+    quota_reset: Window | None = None
+    priority: int = 0
+    weight: float = attrs.field(default=1.0, validator=check(_non_negative, "a weight of 0 or more"))
+
+
+@attrs.frozen(kw_only=True)
+class RotationSettings:
+    """The pool's rotation-policy connector and its config."""
+
+    connector: str = "stick-until-failure"
+    config: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class RetrySettings:
+    """The failover loop: how many calls, how long to wait between them, the overall deadline."""
+
+    max_attempts: int = attrs.field(default=3, validator=check(_positive, "at least 1"))
+    same_model_retries: int = attrs.field(default=0, validator=check(_non_negative, "0 or more"))
+    backoff: Literal["exponential", "constant"] = "exponential"
+    initial_delay: timedelta = timedelta(milliseconds=200)
+    max_delay: timedelta = timedelta(seconds=5)
+    deadline: timedelta = attrs.field(
+        default=timedelta(seconds=60), validator=check(_positive_duration, "a positive duration")
+    )
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before same-model retry number ``retry`` (1-based)."""
+        base = self.initial_delay.total_seconds()
+        if self.backoff == "exponential":
+            base *= 2 ** (retry - 1)
+        return min(base, self.max_delay.total_seconds())
+
+
+@attrs.frozen(kw_only=True)
+class PoolSettings:
+    """A pool: a capability node or an explicit model list, a policy, retries and a budget."""
+
+    capability: str | None = None
+    models: list[str] | None = None
+    providers: list[str] | None = None
+    rotation: RotationSettings = attrs.field(factory=RotationSettings)
+    retry: RetrySettings = attrs.field(factory=RetrySettings)
+    budget: BudgetSettings | None = None
+
+
+@attrs.frozen(kw_only=True)
+class StorageSettings:
+    """Where model state is kept, and when it is written."""
+
+    connector: str = "memory"
+    config: dict[str, Any] = attrs.field(factory=dict)
+    sync_policy: SyncPolicy = SyncPolicy.SYNC_ON_BOUNDARY
+    sync_interval: timedelta = attrs.field(
+        default=timedelta(seconds=30), validator=check(_positive_duration, "a positive duration")
+    )
+    format: SerializationFormat = SerializationFormat.JSON
+    key: str = "meshkit/state"
+
+
+@attrs.frozen(kw_only=True)
+class ConnectorSettings:
+    """A connector named by id, ``vendor.name`` or unique name, with its config."""
+
+    connector: str
+    config: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class RoutingEventsSettings:
+    """Which event types the mesh's EventEmitter publishes (default: all)."""
+
+    events: list[EventType] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LoggingSettings:
+    """How much of each request the request log carries."""
+
+    level: LogLevel = LogLevel.METADATA
+
+
+@attrs.frozen(kw_only=True)
+class TracingSettings:
+    """The lowest severity of trace entries the mesh hands out."""
+
+    min_severity: Severity = Severity.INFO
+
+
+@attrs.frozen(kw_only=True)
+class ObservabilitySettings:
+    """Observability connectors, and what they receive."""
+
+    connectors: list[ConnectorSettings] = attrs.field(factory=list)
+    routing: RoutingEventsSettings = attrs.field(factory=RoutingEventsSettings)
+    logging: LoggingSettings = attrs.field(factory=LoggingSettings)
+    tracing: TracingSettings = attrs.field(factory=TracingSettings)
+
+
+@attrs.frozen(kw_only=True)
+class SyncSettings:
+    """Catalogue sync: how often, and what to do with new and deprecated models."""
+
+    interval: timedelta | None = attrs.field(
+        default=timedelta(hours=1), validator=check(_positive_duration, "a positive duration")
+    )
+    on_new_model: SyncAction = SyncAction.NOTIFY
+    on_deprecated_model: DeprecationAction = DeprecationAction.NOTIFY
+
+
+@attrs.frozen(kw_only=True)
+class HealthSettings:
+    """Provider probing: how often (default: the connector's ``interval``, else 60s)."""
+
+    interval: timedelta | None = attrs.field(
+        default=None, validator=check(_positive_duration, "a positive duration")
+    )
+
+
+@attrs.frozen(kw_only=True)
+class DiscoverySettings:
+    """The discovery connector (optional) and its schedules."""
+
+    connector: str | None = None
+    config: dict[str, Any] = attrs.field(factory=dict)
+    sync: SyncSettings = attrs.field(factory=SyncSettings)
+    health: HealthSettings = attrs.field(factory=HealthSettings)
+
+
+@attrs.frozen(kw_only=True)
+class RoutingSettings:
+    """Mesh-wide lifecycle settings."""
+
+    error_window: timedelta = attrs.field(
+        default=timedelta(minutes=5), validator=check(_positive_duration, "a positive duration")
+    )
+    check_interval: timedelta = attrs.field(
+        default=timedelta(seconds=1), validator=check(_positive_duration, "a positive duration")
+    )
+    rotation: RotationSettings = attrs.field(factory=RotationSettings)
+    retry: RetrySettings = attrs.field(factory=RetrySettings)
+
+
+@attrs.frozen(kw_only=True)
+class MeshSettings:
+    """The whole ``mesh.yaml``."""
+
+    secrets: SecretsSettings = attrs.field(factory=SecretsSettings)
+    providers: dict[str, ProviderSettings] = attrs.field(factory=dict)
+    models: dict[str, ModelSettings] = attrs.field(factory=dict)
+    pools: dict[str, PoolSettings] = attrs.field(factory=dict)
+    capabilities: list[str] = attrs.field(factory=list)
+    storage: StorageSettings = attrs.field(factory=StorageSettings)
+    observability: ObservabilitySettings = attrs.field(factory=ObservabilitySettings)
+    discovery: DiscoverySettings = attrs.field(factory=DiscoverySettings)
+    routing: RoutingSettings = attrs.field(factory=RoutingSettings)
+    startup_probe: bool = False

@@ -1,0 +1,149 @@
+"""How a connector package tells the conformance suite to build and observe its connector.
+
+A plugin answers the ``meshkit_conformance(connector_id)`` hook with a
+:class:`ConformanceSpec`; without one the suite builds the connector from its default
+configuration and skips, with the reason, whatever it cannot build.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import Any
+
+import attrs
+
+from ..events import RoutingEvent
+from ..types import RequestLogEntry, TraceEntry
+
+__all__ = ["ConformanceSpec", "Delivered", "HTTPPayloads", "to_record"]
+
+ALL_BACKENDS = ("asyncio", "trio")
+
+
+def _json_bytes(value: Mapping[str, Any] | bytes | str) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return json.dumps(value).encode()
+
+
+@attrs.frozen(kw_only=True)
+class HTTPPayloads:
+    """Good upstream answers in the provider's own wire format, served by the fault transport.
+
+    The transport answers a request whose path ends with ``models_path`` with
+    ``models_body``; a request to ``completion_path`` (or ``stream_path``) with
+    ``completion_body``, or with ``stream_lines`` when it is a streaming request: its
+    path ends with ``stream_path`` when that differs from ``completion_path``, else its
+    JSON body has a true ``"stream"``.
+    """
+
+    #: The JSON body of a successful (non-streaming) completion.
+    completion_body: Mapping[str, Any] | bytes = attrs.field(converter=_json_bytes)
+    #: The lines of a successful stream, end marker included (``data: [DONE]`` for OpenAI).
+    stream_lines: tuple[str, ...] = ()
+    #: The JSON body of a successful model listing, if the provider lists models.
+    models_body: Mapping[str, Any] | bytes | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_json_bytes)
+    )
+    #: Path suffix of a completion request (``/chat/completions`` for OpenAI).
+    completion_path: str = "/chat/completions"
+    #: Path suffix of a streaming request; the completion path when streams share it.
+    stream_path: str | None = None
+    #: Path suffix of the model listing.
+    models_path: str = "/models"
+    #: Content type of a streamed answer.
+    stream_content_type: str = "text/event-stream"
+    #: The config key that holds the API key; the suite puts a recognisable fake key there.
+    api_key_field: str | None = "api_key"
+    #: A line that is not the provider's stream protocol (the malformed-SSE fault).
+    malformed_stream_line: str = "data: {this is not json"
+
+    @property
+    def completion_bytes(self) -> bytes:
+        """``completion_body`` as bytes."""
+        assert isinstance(self.completion_body, bytes)
+        return self.completion_body
+
+
+@attrs.frozen(kw_only=True)
+class Delivered:
+    """What an observability connector delivered, each record as a plain mapping.
+
+    Events look like ``RoutingEvent.to_dict()``; log and trace records carry their
+    entry's fields (``request``, ``response``, ``usage``, ``severity``, …).
+    """
+
+    events: Sequence[Mapping[str, Any]] = ()
+    logs: Sequence[Mapping[str, Any]] = ()
+    traces: Sequence[Mapping[str, Any]] = ()
+
+    @classmethod
+    def of(cls, records: Sequence[Any]) -> Delivered:
+        """Sort RoutingEvent / RequestLogEntry / TraceEntry objects into a Delivered."""
+        events: list[Mapping[str, Any]] = []
+        logs: list[Mapping[str, Any]] = []
+        traces: list[Mapping[str, Any]] = []
+        for record in records:
+            if isinstance(record, RoutingEvent):
+                events.append(record.to_dict())
+            elif isinstance(record, RequestLogEntry):
+                logs.append(to_record(record))
+            elif isinstance(record, TraceEntry):
+                traces.append(to_record(record))
+        return cls(events=events, logs=logs, traces=traces)
+
+    def text(self) -> str:
+        """Everything delivered, as one string (to look for what must not be there)."""
+        return repr([self.events, self.logs, self.traces])
+
+
+def to_record(entry: RequestLogEntry | TraceEntry) -> dict[str, Any]:
+    """An entry's fields as a shallow dict (nested values kept as they are)."""
+    return {a.name: getattr(entry, a.name) for a in attrs.fields(type(entry))}
+
+
+#: ``collect_delivered(connector)``: what the connector has delivered so far.
+Collector = Callable[[Any], Awaitable[Delivered]]
+#: ``stall_delivery(connector)``: make the delivery target stuck; returns what unsticks it.
+Staller = Callable[[Any], Callable[[], None]]
+
+
+@attrs.frozen(kw_only=True)
+class ConformanceSpec:
+    """How the conformance suite builds, feeds and observes one connector.
+
+    Every field is optional: an empty spec means "build it from its default config".
+    """
+
+    #: The connector's config mapping (what would sit under ``config:`` in mesh.yaml).
+    config: Mapping[str, Any] = attrs.field(factory=dict)
+    #: Builds an instance: ``factory(config, clock=..., [transport=...])``; default: the class.
+    factory: Callable[..., Any] | None = None
+    #: For HTTP providers: good upstream answers the fault-injecting transport serves.
+    http: HTTPPayloads | None = None
+    #: Entered around every test, on the test's event loop (start a server, make a temp
+    #: folder); the mapping it yields is merged over ``config``.
+    setup: Callable[[], AbstractAsyncContextManager[Mapping[str, Any] | None]] | None = None
+    #: Persistent storage: a fresh instance over the same data; default: build one from
+    #: the same config once the first is closed.
+    reopen: Callable[[Any], Any] | None = None
+    #: False when the connector measures time on its own instead of the injected clock
+    #: (lock TTLs in a server); the fake-clock tests are then skipped.
+    uses_injected_clock: bool = True
+    #: Secret stores without MANAGEMENT: puts ``{name: value}`` where a fresh instance
+    #: reads it, for the duration of the ``with`` block.
+    seed_secrets: Callable[[Mapping[str, str]], AbstractContextManager[None]] | None = None
+    #: Observability: what the connector has delivered so far (works after ``aclose``).
+    collect_delivered: Collector | None = None
+    #: Observability: make the delivery target stuck; return a function that unsticks it.
+    stall_delivery: Staller | None = None
+    #: Provider: the model named in test requests (default: the provider's choice).
+    model: str | None = None
+    #: The anyio backends the connector supports; tests on the others are skipped.
+    backends: tuple[str, ...] = ALL_BACKENDS
+    #: Test name (``test_…``) → why it does not apply to this connector.
+    skips: Mapping[str, str] = attrs.field(factory=dict)

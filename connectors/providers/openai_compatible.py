@@ -1,0 +1,340 @@
+"""``meshkit.openai-compatible.v1``: any service that speaks OpenAI's chat-completions API.
+
+Usable from YAML::
+
+    providers:
+      openai:
+        connector: openai-compatible
+        config: {preset: openai, api_key: "${secrets:OPENAI_API_KEY}"}
+      local:
+        connector: openai-compatible
+        config: {base_url: "http://127.0.0.1:8000/v1", timeout: 30s}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import attrs
+import httpx
+
+from meshkit.config import check
+from meshkit.enums import ProviderFeature
+from meshkit.errors import (
+    BadRequestError,
+    ConfigError,
+    ContextWindowExceededError,
+    ProviderError,
+    ProviderProtocolError,
+    QuotaExhaustedError,
+)
+from meshkit.interfaces.provider import HTTPProvider, HTTPProviderConfig, error_for_status, parse_retry_after
+from meshkit.types import (
+    ChatMessage,
+    Choice,
+    ChunkChoice,
+    CompletionChunk,
+    CompletionRequest,
+    CompletionResponse,
+    Delta,
+    ModelInfo,
+    TokenUsage,
+)
+
+from .presets import PRESETS, PresetName
+
+__all__ = ["OpenAICompatibleConfig", "OpenAICompatibleProvider"]
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+
+
+def _is_http_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+@attrs.frozen(kw_only=True)
+class OpenAICompatibleConfig(HTTPProviderConfig):
+    """Where the service is, how to authenticate, and a few wire-format choices."""
+
+    #: A known service (fills ``base_url`` and says whether a key is needed).
+    preset: PresetName | None = None
+    #: Overrides the preset's URL; without either, a local server on port 8000.
+    base_url: str | None = attrs.field(
+        default=None, validator=check(_is_http_url, "an http:// or https:// URL")
+    )
+    #: The model to ask for when a request names none.
+    model: str | None = None
+    #: Ask for token usage in the last stream chunk (``stream_options.include_usage``).
+    stream_usage: bool = True
+    #: Some models want ``max_completion_tokens`` instead of ``max_tokens``.
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+
+
+class OpenAICompatibleProvider(HTTPProvider):
+    """Chat completions, streaming, tools, JSON mode and model listing over OpenAI's wire format."""
+
+    connector_id = "meshkit.openai-compatible.v1"
+    Config = OpenAICompatibleConfig
+    features = frozenset(
+        {
+            ProviderFeature.STREAMING,
+            ProviderFeature.TOOLS,
+            ProviderFeature.JSON_MODE,
+            ProviderFeature.LIST_MODELS,
+            ProviderFeature.USAGE_IN_STREAM,
+        }
+    )
+    description = "OpenAI chat-completions API (OpenAI, Groq, Together, Mistral, Ollama, vLLM, ...)"
+
+    @classmethod
+    def build_config(cls, config: Any, *, path: str = "config") -> Any:
+        """Build the config, then fill ``base_url`` from the preset and check the key it needs."""
+        built: OpenAICompatibleConfig = super().build_config(config, path=path)
+        preset = PRESETS[built.preset] if built.preset else None
+        if preset is not None and preset.key_required and not built.api_key:
+            raise ConfigError(
+                f"{path}.api_key: the {preset.name!r} preset needs an API key; set "
+                f'api_key: "${{secrets:{preset.key_name}}}" and provide {preset.key_name}',
+                source=cls.connector_id,
+            )
+        base_url = built.base_url or (preset.base_url if preset else DEFAULT_BASE_URL)
+        return attrs.evolve(built, base_url=base_url)
+
+    # --- requests ----------------------------------------------------------------
+
+    def request_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
+        """The JSON body of a chat-completions call."""
+        model = request.model or self.config.model
+        if not model:
+            raise BadRequestError(
+                f"{self.name}: the request names no model and the provider has no default `model`",
+                provider_id=self.name,
+            )
+        body: dict[str, Any] = {"model": model, "messages": [m.to_dict() for m in request.messages]}
+        if request.max_tokens is not None:
+            body[self.config.max_tokens_field] = request.max_tokens
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.top_p is not None:
+            body["top_p"] = request.top_p
+        if request.stop:
+            body["stop"] = list(request.stop)
+        if request.tools:
+            body["tools"] = [dict(tool) for tool in request.tools]
+        if request.tool_choice is not None:
+            body["tool_choice"] = request.tool_choice
+        if request.response_format is not None:
+            body["response_format"] = dict(request.response_format)
+        if stream:
+            body["stream"] = True
+            if self.config.stream_usage:
+                body["stream_options"] = {"include_usage": True}
+        body.update(request.extra)
+        return body
+
+    def build_request(self, request: CompletionRequest, *, stream: bool) -> httpx.Request:
+        return self.client.build_request(
+            "POST",
+            "chat/completions",
+            json=self.request_body(request, stream=stream),
+            timeout=_request_timeout(request, self.config.connect_timeout.total_seconds()),
+        )
+
+    # --- responses ---------------------------------------------------------------
+
+    def parse_response(self, response: httpx.Response, request: CompletionRequest) -> CompletionResponse:
+        data = response.json()
+        if not isinstance(data, dict):
+            raise ProviderProtocolError(
+                f"expected a JSON object, got {type(data).__name__}", provider_id=self.name
+            )
+        if data.get("error"):
+            raise self.error_from_body(data["error"], response.status_code, response.headers)
+        choices = data.get("choices")
+        if not isinstance(choices, list):
+            raise ProviderProtocolError("the response has no 'choices' list", provider_id=self.name)
+        return CompletionResponse(
+            id=str(data.get("id") or ""),
+            model=str(data.get("model") or request.model or ""),
+            choices=tuple(_choice(i, c) for i, c in enumerate(choices)),
+            usage=_usage(data.get("usage")) or TokenUsage(),
+            created=_created(data.get("created")),
+            provider_id=self.name,
+        )
+
+    def parse_stream_line(
+        self, line: str, request: CompletionRequest
+    ) -> CompletionChunk | Literal[False] | None:
+        if not line.startswith("data:"):
+            return None  # comments (": keep-alive"), event:, id: and retry: lines
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            return False
+        data = json.loads(payload)
+        if not isinstance(data, dict):
+            raise ProviderProtocolError(
+                f"stream chunk is not a JSON object: {_clip(payload)}", provider_id=self.name
+            )
+        if data.get("error"):
+            raise self.error_from_body(data["error"], None, None)
+        choices = tuple(_chunk_choice(i, c) for i, c in enumerate(data.get("choices") or ()))
+        usage = _usage(data.get("usage"))
+        if not choices and usage is None:
+            return None
+        return CompletionChunk(
+            id=str(data.get("id") or ""),
+            model=str(data.get("model") or request.model or ""),
+            choices=choices,
+            usage=usage,
+            provider_id=self.name,
+        )
+
+    # --- errors ------------------------------------------------------------------
+
+    def error_from_response(self, response: httpx.Response) -> ProviderError:
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and data.get("error"):
+            return self.error_from_body(data["error"], response.status_code, response.headers)
+        return super().error_from_response(response)
+
+    def error_from_body(
+        self, error: Any, status: int | None, headers: httpx.Headers | Mapping[str, str] | None
+    ) -> ProviderError:
+        """Map an ``{"error": ...}`` body (also sent inside a 200 or a stream) to a ProviderError."""
+        if isinstance(error, Mapping):
+            kind = str(error.get("type") or "")
+            code = error.get("code")
+            message = str(error.get("message") or "")
+        else:
+            kind, code, message = "", None, str(error)
+        if status is None or status < 400:
+            # Errors inside a 200 or a stream may carry the HTTP status as their code (OpenRouter does).
+            status = code if isinstance(code, int) and 400 <= code < 600 else 500
+        tag = " ".join(dict.fromkeys(str(part) for part in (kind, code) if part))
+        text = self.redact(
+            f"HTTP {status}" + (f" {tag}" if tag else "") + (f": {message}" if message else "")
+        )
+        markers = f"{kind} {code}".lower()
+        kwargs: dict[str, Any] = {
+            "status_code": status,
+            "retry_after": _retry_after(headers),
+            "provider_id": self.name,
+        }
+        if "insufficient_quota" in markers:
+            return QuotaExhaustedError(text, **kwargs)
+        if "context_length_exceeded" in markers:
+            return ContextWindowExceededError(text, **kwargs)
+        return error_for_status(status, text, retry_after=kwargs["retry_after"], provider_id=self.name)
+
+    # --- catalogue ---------------------------------------------------------------
+
+    async def list_models(self) -> list[ModelInfo]:
+        with self._mapped_errors():
+            response = await self.client.get("models")
+        if response.status_code >= 400:
+            raise self.error_from_response(response)
+        try:
+            data = response.json()
+            items = data["data"] if isinstance(data, dict) else data
+            return [self._model_info(item) for item in items]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProviderProtocolError(
+                self.redact(f"malformed model list: {type(exc).__name__}: {exc}"),
+                status_code=response.status_code,
+                provider_id=self.name,
+            ) from exc
+
+    def _model_info(self, item: Mapping[str, Any]) -> ModelInfo:
+        window = item.get("context_length", item.get("context_window"))
+        metadata = {k: item[k] for k in ("owned_by", "created") if k in item}
+        return ModelInfo(
+            id=str(item["id"]),
+            provider_id=self.name,
+            context_window=window if isinstance(window, int) else None,
+            metadata=metadata,
+        )
+
+
+def _request_timeout(request: CompletionRequest, connect: float) -> Any:
+    if request.timeout is None:
+        return httpx.USE_CLIENT_DEFAULT
+    return httpx.Timeout(request.timeout, connect=min(connect, request.timeout))
+
+
+def _retry_after(headers: httpx.Headers | Mapping[str, str] | None) -> float | None:
+    if headers is None:
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000.0)
+        except ValueError:
+            pass
+    return parse_retry_after(headers.get("retry-after"))
+
+
+def _text(content: Any) -> str | None:
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
+    raise TypeError(f"message content is a {type(content).__name__}")
+
+
+def _tool_calls(value: Any) -> tuple[Mapping[str, Any], ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise TypeError(f"tool_calls is a {type(value).__name__}, not a list")
+    return tuple(dict(call) for call in value)
+
+
+def _choice(position: int, item: Mapping[str, Any]) -> Choice:
+    message = item["message"]
+    return Choice(
+        index=int(item.get("index", position)),
+        message=ChatMessage(
+            role=str(message.get("role") or "assistant"),
+            content=_text(message.get("content")),
+            tool_calls=_tool_calls(message.get("tool_calls")),
+        ),
+        finish_reason=item.get("finish_reason"),
+    )
+
+
+def _chunk_choice(position: int, item: Mapping[str, Any]) -> ChunkChoice:
+    delta = item.get("delta") or {}
+    return ChunkChoice(
+        index=int(item.get("index", position)),
+        delta=Delta(
+            role=delta.get("role"),
+            content=_text(delta.get("content")),
+            tool_calls=_tool_calls(delta.get("tool_calls")),
+        ),
+        finish_reason=item.get("finish_reason"),
+    )
+
+
+def _usage(value: Any) -> TokenUsage | None:
+    if not isinstance(value, Mapping):
+        return None
+    prompt = int(value.get("prompt_tokens") or 0)
+    completion = int(value.get("completion_tokens") or 0)
+    total = value.get("total_tokens")
+    return TokenUsage(prompt, completion, int(total) if total is not None else prompt + completion)
+
+
+def _created(value: Any) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return None
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,84 @@
+"""Small pieces the built-in policies share: pool keys, index hints, a round-robin cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from meshkit.types import ModelSnapshot
+
+
+def pool_of(candidates: Sequence[ModelSnapshot]) -> str | None:
+    """The pool the candidates belong to (state is kept per pool)."""
+    return candidates[0].pool_id if candidates else None
+
+
+def find_active(
+    candidates: Sequence[ModelSnapshot], model_id: str, hint: int
+) -> tuple[int, ModelSnapshot] | None:
+    """Where ``model_id`` is among the active candidates; O(1) when ``hint`` is still right."""
+    if 0 <= hint < len(candidates):
+        candidate = candidates[hint]
+        if candidate.model_id == model_id:
+            return (hint, candidate) if candidate.is_active else None
+    for index, candidate in enumerate(candidates):
+        if candidate.model_id == model_id:
+            return (index, candidate) if candidate.is_active else None
+    return None
+
+
+def first_active_from(candidates: Sequence[ModelSnapshot], start: int) -> tuple[int, ModelSnapshot] | None:
+    """The first active candidate at or after ``start``, wrapping around; O(1) when all are active."""
+    n = len(candidates)
+    for step in range(n):
+        index = (start + step) % n
+        if candidates[index].is_active:
+            return index, candidates[index]
+    return None
+
+
+def rank_key(candidate: ModelSnapshot, index: int) -> tuple[int, int]:
+    """The default tie-break: lower ``priority`` first, then the pool's order."""
+    return candidate.priority, index
+
+
+class RoundRobinCursor:
+    """Remembers the last model served so the next turn goes to the one after it.
+
+    The cursor follows the model, not the position, so a model joining or leaving the
+    pool neither skips nor repeats anyone; the hint keeps the common case O(1).
+    """
+
+    __slots__ = ("_last_id", "_last_index")
+
+    def __init__(self) -> None:
+        self._last_id: str | None = None
+        self._last_index = -1
+
+    @property
+    def last_index(self) -> int:
+        """Where the last model served stood in the candidates it was picked from."""
+        return self._last_index
+
+    def next(self, candidates: Sequence[ModelSnapshot]) -> ModelSnapshot | None:
+        """The next active candidate in turn, or None when none is active."""
+        if not candidates:
+            return None
+        start = self._start(candidates)
+        found = first_active_from(candidates, start)
+        if found is None:
+            return None
+        self._last_index, chosen = found
+        self._last_id = chosen.model_id
+        return chosen
+
+    def _start(self, candidates: Sequence[ModelSnapshot]) -> int:
+        if self._last_id is None:
+            return 0
+        hint = self._last_index
+        if 0 <= hint < len(candidates) and candidates[hint].model_id == self._last_id:
+            return hint + 1
+        for index, candidate in enumerate(candidates):
+            if candidate.model_id == self._last_id:
+                return index + 1
+        # The last model left the pool: whoever took its place is next.
+        return max(hint, 0)

@@ -1,0 +1,119 @@
+"""``meshkit.latency-first.v1``: the fastest active model, measuring the others now and then."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from meshkit.config import check
+from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
+from meshkit.types import CompletionRequest, ModelSnapshot
+
+
+@attrs.frozen(kw_only=True)
+class LatencyFirstConfig(ThresholdConfig):
+    """Exploration: every ``explore_every``-th selection goes to the model measured least
+    recently (0: never); an exploration still unanswered after ``exploration_timeout`` may
+    be sent again."""
+
+    explore_every: int = attrs.field(default=20, validator=check(lambda v: v >= 0, "0 or more"))
+    exploration_timeout: timedelta = timedelta(seconds=30)
+
+
+def last_measured(candidate: ModelSnapshot) -> datetime | None:
+    """When the model last answered, successfully or not."""
+    success, failure = candidate.last_success_at, candidate.last_failure_at
+    if success is None:
+        return failure
+    if failure is None:
+        return success
+    return max(success, failure)
+
+
+def needs_measuring(candidate: ModelSnapshot) -> bool:
+    """True for a model never measured, or not measured since it was last activated."""
+    if candidate.latency_ewma_ms is None:
+        return True
+    if candidate.activated_at is None:
+        return False
+    measured = last_measured(candidate)
+    return measured is None or measured < candidate.activated_at
+
+
+class LatencyFirst(RotationPolicy):
+    """Picks the active model with the lowest latency EWMA.
+
+    A model with no measurement, or none since it recovered, is sent one request first
+    so that it gets measured; while that request is out (up to ``exploration_timeout``)
+    it is not sent another. Every ``explore_every``-th selection goes to the model whose
+    last answer is oldest, so a model that was slow once is not shunned forever.
+    Deterministic, one pass over the pool per selection.
+    """
+
+    connector_id = "meshkit.latency-first.v1"
+    Config = LatencyFirstConfig
+    description = "Lowest latency EWMA, with deterministic exploration"
+
+    def __init__(self, config: Any = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self._selections: dict[str | None, int] = {}
+        self._exploring: dict[str, datetime] = {}  # model id -> when its measuring request left
+
+    def _in_flight(self, candidate: ModelSnapshot, now: datetime) -> bool:
+        sent = self._exploring.get(candidate.model_id)
+        if sent is None:
+            return False
+        measured = last_measured(candidate)
+        if (measured is not None and measured >= sent) or now - sent >= self.config.exploration_timeout:
+            del self._exploring[candidate.model_id]
+            return False
+        return True
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        pool = candidates[0].pool_id if candidates else None
+        count = self._selections.get(pool, 0) + 1
+        self._selections[pool] = count
+        every = self.config.explore_every
+        explore_turn = every > 0 and count % every == 0
+
+        first: ModelSnapshot | None = None
+        fastest: tuple[tuple[float, int, int], ModelSnapshot] | None = None
+        stalest: tuple[tuple[int, datetime | None, int, int], ModelSnapshot] | None = None
+        for index, candidate in enumerate(candidates):
+            if not candidate.is_active:
+                continue
+            if first is None:
+                first = candidate
+            if needs_measuring(candidate):
+                if not self._in_flight(candidate, now):
+                    self._exploring[candidate.model_id] = now
+                    return candidate
+                continue
+            assert candidate.latency_ewma_ms is not None
+            key = (candidate.latency_ewma_ms, candidate.priority, index)
+            if fastest is None or key < fastest[0]:
+                fastest = (key, candidate)
+            if explore_turn:
+                measured = last_measured(candidate)
+                # Never-answered models sort before any timestamp.
+                stale_key = (0 if measured is None else 1, measured, candidate.priority, index)
+                if stalest is None or _older(stale_key, stalest[0]):
+                    stalest = (stale_key, candidate)
+        if explore_turn and stalest is not None:
+            return stalest[1]
+        if fastest is not None:
+            return fastest[1]
+        return first
+
+
+def _older(a: tuple[int, datetime | None, int, int], b: tuple[int, datetime | None, int, int]) -> bool:
+    if a[0] != b[0]:
+        return a[0] < b[0]
+    if a[1] is not None and b[1] is not None and a[1] != b[1]:
+        return a[1] < b[1]
+    return a[2:] < b[2:]

@@ -1,0 +1,65 @@
+"""``meshkit.priority.v1``: the first active model of a configured preference order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from meshkit.config import check
+from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
+from meshkit.types import CompletionRequest, ModelSnapshot
+
+
+def _unique(values: list[str]) -> bool:
+    return len(set(values)) == len(values)
+
+
+@attrs.frozen(kw_only=True)
+class PriorityConfig(ThresholdConfig):
+    """Model ids in order of preference, then provider ids in order of preference."""
+
+    models: list[str] = attrs.field(factory=list, validator=check(_unique, "a list without duplicates"))
+    providers: list[str] = attrs.field(factory=list, validator=check(_unique, "a list without duplicates"))
+
+
+class Priority(RotationPolicy):
+    """Always the most preferred active model: listed models first, in the listed order.
+
+    Models not listed come next, ordered by their provider's place in ``providers``;
+    anything left follows by the model's own ``priority`` and the pool's order. Unlike
+    stick-until-failure, traffic returns to a preferred model as soon as it recovers.
+    """
+
+    connector_id = "meshkit.priority.v1"
+    Config = PriorityConfig
+    description = "Most preferred active model from configured model and provider lists"
+
+    def __init__(self, config: Any = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self._model_rank = {model_id: rank for rank, model_id in enumerate(self.config.models)}
+        self._provider_rank = {provider: rank for rank, provider in enumerate(self.config.providers)}
+        self._first: str | None = self.config.models[0] if self.config.models else None
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        unlisted_model = len(self._model_rank)
+        unlisted_provider = len(self._provider_rank)
+        best: tuple[tuple[int, int, int, int], ModelSnapshot] | None = None
+        for index, candidate in enumerate(candidates):
+            if not candidate.is_active:
+                continue
+            key = (
+                self._model_rank.get(candidate.model_id, unlisted_model),
+                self._provider_rank.get(candidate.provider_id, unlisted_provider),
+                candidate.priority,
+                index,
+            )
+            if best is None or key < best[0]:
+                best = (key, candidate)
+                if candidate.model_id == self._first:  # nothing can beat the first listed model
+                    break
+        return best[1] if best is not None else None

@@ -1,0 +1,242 @@
+"""``meshkit.sqlite.v1``: one SQLite database file in WAL mode, with locks in a table.
+
+Each instance owns one connection, used by one task at a time on a worker thread (a
+``CapacityLimiter`` of 1), so the event loop never waits on the disk. Every write is one
+statement in autocommit mode, which SQLite makes atomic and, with the WAL, safe against a
+crash at any point. Locks are rows holding an owner token and an expiry; taking one is a
+single conditional upsert, so two processes can never both win.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+import anyio
+import attrs
+
+from meshkit.config import check
+from meshkit.enums import StorageFeature
+from meshkit.errors import LockNotHeldError, StorageError
+from meshkit.interfaces.storage import Storage, validate_key
+from meshkit.types import EntryMetadata, Lock
+
+from .filenames import key_bytes
+from .locking import acquire_lock
+
+__all__ = ["SqliteStorage", "SqliteStorageConfig"]
+
+T = TypeVar("T")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meshkit_entries (
+    key BLOB PRIMARY KEY,
+    value BLOB NOT NULL,
+    modified_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meshkit_locks (
+    key BLOB PRIMARY KEY,
+    token TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+
+# Takes the lock when nobody holds it or the holder's time is up, in one statement.
+_TAKE_LOCK = """
+INSERT INTO meshkit_locks (key, token, expires_at) VALUES (?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at
+WHERE meshkit_locks.expires_at <= ?
+"""
+
+
+@attrs.frozen(kw_only=True)
+class SqliteStorageConfig:
+    """The database file and how SQLite should wait and sync."""
+
+    #: The database file, created with its directory when missing.
+    path: str = attrs.field(default=".meshkit/state.sqlite3", validator=check(bool, "a file path"))
+    #: How long a write waits for another process's write to finish before failing.
+    busy_timeout: timedelta = timedelta(seconds=5)
+    #: ``full`` survives power loss; ``normal`` survives a crashed process and is faster.
+    synchronous: Literal["full", "normal"] = "full"
+    #: How often a waiting ``acquire`` retries.
+    lock_poll_interval: timedelta = attrs.field(
+        default=timedelta(milliseconds=20),
+        validator=check(lambda d: d.total_seconds() > 0, "a positive duration"),
+    )
+
+
+class SqliteStorage(Storage):
+    """Keys and values in a SQLite table; safe for several processes on one machine."""
+
+    connector_id = "meshkit.sqlite.v1"
+    Config = SqliteStorageConfig
+    features: ClassVar[frozenset[StorageFeature]] = frozenset({StorageFeature.LOCKING})  # type: ignore[assignment]
+    description = "A SQLite database (WAL): atomic upserts, cross-process locks"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.database = Path(self.config.path).expanduser()
+        self._connection: sqlite3.Connection | None = None
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    def __repr__(self) -> str:
+        return f"<SqliteStorage {self.connector_id} name={self.name!r} path={str(self.database)!r}>"
+
+    async def _start(self) -> None:
+        await self._in_worker(lambda db: None)
+
+    async def _aclose(self) -> None:
+        if self._connection is not None:
+            await self._in_worker(lambda db: db.close())
+            self._connection = None
+
+    # --- the interface ----------------------------------------------------------
+
+    async def load(self, key: str) -> bytes | None:
+        raw = key_bytes(validate_key(key))
+
+        def load(db: sqlite3.Connection) -> bytes | None:
+            row = db.execute("SELECT value FROM meshkit_entries WHERE key = ?", (raw,)).fetchone()
+            return None if row is None else bytes(row[0])
+
+        return await self._run(load)
+
+    async def save(self, key: str, data: bytes) -> None:
+        raw = key_bytes(validate_key(key))
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"storage values are bytes, got {type(data).__name__}")
+        value, modified = bytes(data), (self.clock.now() - _EPOCH) // _MICROSECOND
+        await self._run(
+            lambda db: db.execute(
+                "INSERT INTO meshkit_entries (key, value, modified_us) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, modified_us = excluded.modified_us",
+                (raw, value, modified),
+            )
+        )
+
+    async def delete(self, key: str) -> bool:
+        raw = key_bytes(validate_key(key))
+        return await self._run(
+            lambda db: db.execute("DELETE FROM meshkit_entries WHERE key = ?", (raw,)).rowcount > 0
+        )
+
+    async def list(self, prefix: str = "") -> builtins.list[str]:
+        if not isinstance(prefix, str):
+            raise TypeError(f"a key prefix must be a string, got {type(prefix).__name__}")
+        start = key_bytes(prefix)
+
+        def keys(db: sqlite3.Connection) -> builtins.list[str]:
+            # BLOB order is byte order, which for UTF-8 is code-point order: the index
+            # walk starts at the prefix and stops at the first key past it.
+            found: builtins.list[str] = []
+            for (raw,) in db.execute("SELECT key FROM meshkit_entries WHERE key >= ? ORDER BY key", (start,)):
+                if not bytes(raw).startswith(start):
+                    break
+                found.append(bytes(raw).decode("utf-8", "surrogatepass"))
+            return found
+
+        return await self._run(keys)
+
+    async def stat(self, key: str) -> EntryMetadata | None:
+        validate_key(key)
+        raw = key_bytes(key)
+
+        def stat(db: sqlite3.Connection) -> tuple[int, int] | None:
+            row = db.execute(
+                "SELECT length(value), modified_us FROM meshkit_entries WHERE key = ?", (raw,)
+            ).fetchone()
+            return None if row is None else (int(row[0]), int(row[1]))
+
+        found = await self._run(stat)
+        if found is None:
+            return None
+        return EntryMetadata(key=key, size=found[0], modified_at=_EPOCH + found[1] * _MICROSECOND)
+
+    async def acquire(
+        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
+    ) -> Lock:
+        async def attempt(key: str, token: str, now: datetime, ttl_s: float) -> bool:
+            raw, at = key_bytes(key), now.timestamp()
+            return await self._run(
+                lambda db: db.execute(_TAKE_LOCK, (raw, token, at + ttl_s, at)).rowcount == 1
+            )
+
+        return await acquire_lock(
+            key,
+            ttl,
+            timeout,
+            clock=self.clock,
+            poll_interval=self.config.lock_poll_interval.total_seconds(),
+            try_acquire=attempt,
+            where=str(self.database),
+        )
+
+    async def release(self, lock: Lock) -> None:
+        if not isinstance(lock, Lock):
+            raise TypeError(f"release takes the Lock that acquire returned, got {type(lock).__name__}")
+        raw, now = key_bytes(lock.key), self.clock.now().timestamp()
+        released = await self._run(
+            lambda db: (
+                db.execute(
+                    "DELETE FROM meshkit_locks WHERE key = ? AND token = ? AND expires_at > ?",
+                    (raw, lock.token, now),
+                ).rowcount
+                == 1
+            )
+        )
+        if not released:
+            raise LockNotHeldError(f"lock {lock.key!r} is not held by this owner (released or expired)")
+
+    # --- the one connection, on one worker thread at a time --------------------------
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self.closed:
+            raise StorageError(f"{self.connector_id} ({self.name}) is closed")
+        if not self.started:
+            await self.start()  # so that aclose() closes the connection even without start()
+        return await self._in_worker(work)
+
+    async def _in_worker(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(1)
+        return await anyio.to_thread.run_sync(self._call, work, limiter=self._limiter)
+
+    def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return work(self._connect())
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.connector_id}: {str(self.database)!r}: {exc}") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is not None:
+            return self._connection
+        try:
+            self.database.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"{self.connector_id}: cannot create the directory of config.path "
+                f"{str(self.database)!r}: {exc.strerror}"
+            ) from None
+        db = sqlite3.connect(
+            self.database,
+            timeout=self.config.busy_timeout.total_seconds(),
+            isolation_level=None,  # autocommit: each statement is its own transaction
+            check_same_thread=False,  # the limiter lets one thread in at a time
+        )
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={self.config.synchronous.upper()}")
+            db.executescript(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        self._connection = db
+        return db

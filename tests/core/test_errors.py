@@ -1,0 +1,235 @@
+"""The error tree, provider error attributes, and HTTP status / Retry-After mapping."""
+
+from __future__ import annotations
+
+import inspect
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+import meshkit
+from meshkit import errors
+from meshkit.enums import ErrorCategory
+from meshkit.errors import (
+    AllModelsExhaustedError,
+    AmbiguousConnectorError,
+    Attempt,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ConnectorError,
+    ConnectorNotFoundError,
+    ContextWindowExceededError,
+    FeatureNotSupportedError,
+    LockNotHeldError,
+    LockTimeoutError,
+    MeshkitError,
+    NoModelAvailableError,
+    PluginLoadError,
+    ProviderError,
+    ProviderProtocolError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    QuotaExhaustedError,
+    RateLimitError,
+    RoutingError,
+    SecretError,
+    SecretNotFoundError,
+    StorageCorruptError,
+    StorageError,
+)
+from meshkit.interfaces.provider import error_for_status, parse_retry_after
+
+#: child → parent, as the docstring of meshkit.errors draws the tree.
+TREE: dict[type[BaseException], type[BaseException]] = {
+    ConfigError: MeshkitError,
+    ConnectorError: MeshkitError,
+    ConnectorNotFoundError: ConnectorError,
+    AmbiguousConnectorError: ConnectorError,
+    PluginLoadError: ConnectorError,
+    FeatureNotSupportedError: ConnectorError,
+    SecretError: MeshkitError,
+    SecretNotFoundError: SecretError,
+    StorageError: MeshkitError,
+    StorageCorruptError: StorageError,
+    LockTimeoutError: StorageError,
+    LockNotHeldError: StorageError,
+    ProviderError: MeshkitError,
+    AuthenticationError: ProviderError,
+    RateLimitError: ProviderError,
+    QuotaExhaustedError: ProviderError,
+    ProviderUnavailableError: ProviderError,
+    ProviderTimeoutError: ProviderError,
+    ContextWindowExceededError: ProviderError,
+    BadRequestError: ProviderError,
+    ProviderProtocolError: ProviderError,
+    RoutingError: MeshkitError,
+    NoModelAvailableError: RoutingError,
+    AllModelsExhaustedError: RoutingError,
+}
+
+#: provider error → (category, retryable by default)
+PROVIDER_ERRORS = {
+    ProviderError: (ErrorCategory.UNKNOWN, True),
+    AuthenticationError: (ErrorCategory.AUTHENTICATION, False),
+    RateLimitError: (ErrorCategory.RATE_LIMIT, True),
+    QuotaExhaustedError: (ErrorCategory.QUOTA_EXHAUSTED, True),
+    ProviderUnavailableError: (ErrorCategory.UNAVAILABLE, True),
+    ProviderTimeoutError: (ErrorCategory.TIMEOUT, True),
+    ContextWindowExceededError: (ErrorCategory.CONTEXT_WINDOW, False),
+    BadRequestError: (ErrorCategory.BAD_REQUEST, False),
+    ProviderProtocolError: (ErrorCategory.PROTOCOL, True),
+}
+
+
+@pytest.mark.parametrize(("child", "parent"), list(TREE.items()), ids=lambda c: c.__name__)
+def test_error_tree(child: type[BaseException], parent: type[BaseException]) -> None:
+    assert child.__bases__[0] is parent
+
+
+def test_tree_covers_every_exception_of_the_module() -> None:
+    defined = {
+        obj
+        for _, obj in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(obj, BaseException) and obj.__module__ == errors.__name__
+    }
+    assert defined == set(TREE) | {MeshkitError}
+
+
+def test_every_error_has_a_one_line_docstring_and_is_exported() -> None:
+    for cls in [*TREE, MeshkitError]:
+        assert cls.__doc__ and "\n" not in cls.__doc__.strip(), cls.__name__
+        assert getattr(meshkit, cls.__name__) is cls
+
+
+def test_stdlib_bases_let_callers_catch_broadly() -> None:
+    assert issubclass(ConfigError, ValueError)
+    assert issubclass(ConnectorNotFoundError, LookupError)
+    assert issubclass(SecretNotFoundError, KeyError)
+    assert issubclass(LockTimeoutError, TimeoutError)
+    assert issubclass(FeatureNotSupportedError, NotImplementedError)
+
+
+@pytest.mark.parametrize(("cls", "expected"), list(PROVIDER_ERRORS.items()), ids=lambda c: getattr(c, "__name__", ""))
+def test_provider_error_category_and_default_retryable(
+    cls: type[ProviderError], expected: tuple[ErrorCategory, bool]
+) -> None:
+    err = cls("upstream said no")
+    assert (err.category, err.retryable) == expected
+
+
+def test_provider_error_carries_its_attributes() -> None:
+    err = RateLimitError(
+        "slow down", status_code=429, retry_after=2.5, provider_id="local", model_id="local.small"
+    )
+    assert (err.message, err.status_code, err.retry_after, err.provider_id, err.model_id) == (
+        "slow down",
+        429,
+        2.5,
+        "local",
+        "local.small",
+    )
+    assert str(err) == "slow down"
+    assert repr(err) == "RateLimitError('slow down', status_code=429, retry_after=2.5, retryable=True)"
+
+
+def test_retryable_can_be_overridden_per_instance() -> None:
+    assert RateLimitError("x", retryable=False).retryable is False
+    assert AuthenticationError("x", retryable=True).retryable is True
+
+
+def test_config_error_lists_every_problem() -> None:
+    one = ConfigError("pools.chat: unknown key", source="mesh.yaml")
+    assert str(one) == "invalid configuration in mesh.yaml: pools.chat: unknown key"
+    many = ConfigError(["a: wrong", "b: wrong"])
+    assert many.problems == ["a: wrong", "b: wrong"]
+    assert str(many) == "invalid configuration:\n  - a: wrong\n  - b: wrong"
+
+
+def test_lookup_errors_name_the_close_matches() -> None:
+    assert "did you mean 'memory'?" in str(ConnectorNotFoundError("memroy", matches=["memory"]))
+    assert "meshkit connectors" in str(ConnectorNotFoundError("nothing-like-it", kind="storage"))
+    assert "no storage connector named" in str(ConnectorNotFoundError("x", kind="storage"))
+    ambiguous = AmbiguousConnectorError("llm", matches=["a.llm.v1", "b.llm.v1"])
+    assert str(ambiguous) == "'llm' names several connectors: a.llm.v1, b.llm.v1; use the full id"
+
+
+def test_secret_not_found_reads_plainly() -> None:
+    err = SecretNotFoundError("OPENAI_KEY", store="environment variable OPENAI_KEY")
+    assert str(err) == "secret 'OPENAI_KEY' not found in environment variable OPENAI_KEY"
+    assert err.name == "OPENAI_KEY"
+
+
+def test_all_models_exhausted_lists_every_attempt() -> None:
+    attempts = [
+        Attempt("local.small", "local", RateLimitError("HTTP 429"), 12.4),
+        Attempt("cloud.big", "cloud", ProviderTimeoutError("timed out"), 5000.0),
+    ]
+    err = AllModelsExhaustedError("chat", attempts)
+    assert err.attempts == attempts
+    assert str(err).splitlines() == [
+        "every model for 'chat' failed (2 attempts):",
+        "  1. local.small (local): RateLimitError: HTTP 429 [12 ms]",
+        "  2. cloud.big (cloud): ProviderTimeoutError: timed out [5000 ms]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (401, "", AuthenticationError),
+        (403, "forbidden", AuthenticationError),
+        (429, "slow down", RateLimitError),
+        (429, '{"error": {"code": "insufficient_quota"}}', QuotaExhaustedError),
+        (402, "Your credit balance is too low", QuotaExhaustedError),
+        (403, "You exceeded your current quota", QuotaExhaustedError),
+        (500, "", ProviderUnavailableError),
+        (502, "bad gateway", ProviderUnavailableError),
+        (503, "", ProviderUnavailableError),
+        (504, "", ProviderTimeoutError),
+        (408, "", ProviderTimeoutError),
+        (400, '{"error": {"code": "context_length_exceeded"}}', ContextWindowExceededError),
+        (413, "prompt is too long", ContextWindowExceededError),
+        (400, "missing field", BadRequestError),
+        (404, "no such model", BadRequestError),
+        (422, "invalid", BadRequestError),
+        (302, "", ProviderProtocolError),
+    ],
+)
+def test_error_for_status(status: int, body: str, expected: type[ProviderError]) -> None:
+    err = error_for_status(status, body, retry_after=3.0, provider_id="local")
+    assert type(err) is expected
+    assert (err.status_code, err.retry_after, err.provider_id) == (status, 3.0, "local")
+
+
+def test_error_for_status_message_carries_a_short_body() -> None:
+    err = error_for_status(503, "upstream   overloaded\n try later")
+    assert err.message == "HTTP 503: upstream overloaded try later"
+    long = error_for_status(500, "x" * 1000)
+    assert len(long.message) < 350 and long.message.endswith("…")
+
+
+class TestParseRetryAfter:
+    NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+    @pytest.mark.parametrize(("value", "seconds"), [("120", 120.0), (" 1.5 ", 1.5), ("0", 0.0), ("-4", 0.0)])
+    def test_seconds(self, value: str, seconds: float) -> None:
+        assert parse_retry_after(value, now=self.NOW) == seconds
+
+    def test_http_date_in_the_future(self) -> None:
+        value = format_datetime(self.NOW + timedelta(seconds=90), usegmt=True)
+        assert value.endswith("GMT")
+        assert parse_retry_after(value, now=self.NOW) == 90.0
+
+    def test_http_date_in_the_past_means_now(self) -> None:
+        value = format_datetime(self.NOW - timedelta(hours=1), usegmt=True)
+        assert parse_retry_after(value, now=self.NOW) == 0.0
+
+    def test_rfc850_and_asctime_dates(self) -> None:
+        assert parse_retry_after("Sunday, 01-Mar-26 12:00:30 GMT", now=self.NOW) == 30.0
+        assert parse_retry_after("Sun Mar  1 12:01:00 2026", now=self.NOW) == 60.0
+
+    @pytest.mark.parametrize("value", [None, "", "   ", "soon", "nan", "inf", "Mon, 99 Foo 2026"])
+    def test_absent_or_unreadable_is_none(self, value: str | None) -> None:
+        assert parse_retry_after(value, now=self.NOW) is None
