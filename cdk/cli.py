@@ -20,7 +20,8 @@ def _registry_or_exit() -> Any:
     try:
         return get_registry()
     except PluginLoadError as exc:
-        print(f"meshkit: {exc}", file=sys.stderr)
+        # One line, no traceback: a plugin's error text may span several lines.
+        print(f"meshkit: {' '.join(str(exc).split())}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -65,12 +66,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "ok": not failures,
-                    "plugins": [
-                        p.__dict__
-                        if hasattr(p, "__dict__")
-                        else {"name": p.name, "distribution": p.distribution, "version": p.version}
-                        for p in registry.plugins
-                    ],
+                    "plugins": [p.to_dict() for p in registry.plugins],
                     "connectors": len(registry),
                     "failures": [f.to_dict() for f in failures],
                 },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import ABC
 from collections.abc import Mapping
 from enum import Enum
 from types import TracebackType
@@ -39,7 +40,7 @@ class EmptyConfig:
     """The configuration of a connector that takes none."""
 
 
-class Connector:
+class Connector(ABC):
     """Base class of every connector.
 
     A subclass sets the class attributes below and overrides ``_start``/``_aclose``

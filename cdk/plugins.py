@@ -15,7 +15,8 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from importlib import metadata
-from typing import Any, cast
+from types import ModuleType
+from typing import Any
 
 import attrs
 import pluggy
@@ -26,6 +27,7 @@ from .enums import ConnectorType
 from .errors import AmbiguousConnectorError, ConnectorNotFoundError, PluginLoadError
 
 __all__ = [
+    "BUILTIN_MODULE",
     "BUILTIN_PLUGIN",
     "ENTRY_POINT_GROUP",
     "ConnectorEntry",
@@ -38,6 +40,8 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "meshkit"
 BUILTIN_PLUGIN = "meshkit"
+#: The module meshkit's own entry point names; only it counts as the built-in plugin.
+BUILTIN_MODULE = "meshkit.connectors._plugin"
 
 
 @attrs.frozen
@@ -47,6 +51,9 @@ class PluginInfo:
     name: str
     distribution: str | None
     version: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
 
 
 @attrs.frozen
@@ -94,6 +101,28 @@ class ConnectorEntry:
         }
 
 
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager, quicker at skipping a plugin module's imported classes and constants."""
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> pluggy.HookimplOpts | None:
+        # pluggy inspects every name of a module statically, which is most of the cost
+        # of registering one; a class, module or plain value is never a hook.
+        if isinstance(plugin, ModuleType):
+            value = plugin.__dict__.get(name)
+            if isinstance(value, type | ModuleType) or not callable(value):
+                return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
+def _distribution_of(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
+    """The name and version of the distribution declaring ``ep``, if known."""
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return None, None
+    meta = dist.metadata  # parsed anew on each access: read it once for both fields
+    return meta["Name"], meta["Version"]
+
+
 class ConnectorRegistry:
     """Connector classes by id, with lookup by id, ``vendor.name`` or unique name."""
 
@@ -102,7 +131,7 @@ class ConnectorRegistry:
         self.plugins: list[PluginInfo] = []
         self.failures: list[PluginFailure] = []
         self._entries: dict[str, ConnectorEntry] = {}
-        self.plugin_manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self.plugin_manager: pluggy.PluginManager = _PluginManager(ENTRY_POINT_GROUP)
         self.plugin_manager.add_hookspecs(hookspecs)
 
     # --- loading ---------------------------------------------------------------
@@ -110,13 +139,18 @@ class ConnectorRegistry:
     def load_entry_points(
         self, entry_points: Iterable[metadata.EntryPoint], only: set[str] | None = None
     ) -> None:
-        """Load each entry point in isolation."""
-        for ep in entry_points:
-            if only is not None and ep.name != BUILTIN_PLUGIN and ep.name not in only:
+        """Load each entry point in isolation, the built-in plugin first.
+
+        ``only`` names the third-party plugins to load (the built-in one always loads);
+        a name in it that no entry point has is recorded as a failure.
+        """
+        # Built-ins first, so that a third-party plugin reusing a built-in id is the one
+        # reported as the duplicate, whatever order the entry points are found in.
+        ordered = sorted(entry_points, key=lambda ep: not _is_builtin(ep))
+        for ep in ordered:
+            if only is not None and not _is_builtin(ep) and ep.name not in only:
                 continue
-            dist = getattr(ep, "dist", None)
-            dist_name = dist.name if dist is not None else None
-            version = dist.version if dist is not None else None
+            dist_name, version = _distribution_of(ep)
             try:
                 module = ep.load()
             except BaseException as exc:  # a plugin may even call sys.exit at import
@@ -132,11 +166,31 @@ class ConnectorRegistry:
                 )
                 continue
             self.register_plugin(module, ep.name, distribution=dist_name, version=version)
+        if only is not None:
+            installed = sorted({ep.name for ep in ordered})
+            for name in sorted(only - set(installed)):
+                close = difflib.get_close_matches(name, installed, n=1)
+                self._fail(
+                    name,
+                    None,
+                    None,
+                    "named in MESHKIT_PLUGINS, but no installed plugin has that name",
+                    f"did you mean {close[0]!r}?" if close else f"installed plugins: {', '.join(installed)}",
+                )
 
     def register_plugin(
         self, plugin: object, name: str, *, distribution: str | None = None, version: str | None = None
     ) -> None:
         """Register a plugin object (a module or any object with hook implementations)."""
+        if self.plugin_manager.has_plugin(name):
+            self._fail(
+                name,
+                distribution,
+                version,
+                f"another plugin named {name!r} is already loaded",
+                "give the entry point in the meshkit group a name of its own",
+            )
+            return
         try:
             self.plugin_manager.register(plugin, name=name)
         except Exception as exc:
@@ -148,23 +202,26 @@ class ConnectorRegistry:
                 "check the hook names and signatures against meshkit.hookspecs",
             )
             return
-        self.plugins.append(PluginInfo(name, distribution, version))
+        classes: list[Any] = []
         for impl in self.plugin_manager.hook.meshkit_connectors.get_hookimpls():
             if impl.plugin_name != name:
                 continue
             try:
-                classes: list[Any] = list(cast("Iterable[Any]", impl.function() or ()))
+                classes.extend(_connector_list(impl.function()))
+            except _BadHookResult as exc:
+                error = f"meshkit_connectors() returned {exc}"
             except Exception as exc:
-                self._fail(
-                    name,
-                    distribution,
-                    version,
-                    f"meshkit_connectors() raised {type(exc).__name__}: {exc}",
-                    f"report it to the maintainers of {distribution or name}",
-                )
+                error = f"meshkit_connectors() raised {type(exc).__name__}: {exc}"
+            else:
                 continue
-            for cls in classes:
-                self.add(cls, plugin=name, distribution=distribution, version=version)
+            # A plugin whose hook fails has not loaded: none of its hooks may answer later.
+            self.plugin_manager.unregister(name=name)
+            hint = f"report it to the maintainers of {distribution or name}"
+            self._fail(name, distribution, version, error, hint)
+            return
+        self.plugins.append(PluginInfo(name, distribution, version))
+        for cls in classes:
+            self.add(cls, plugin=name, distribution=distribution, version=version)
 
     def add(
         self,
@@ -175,8 +232,11 @@ class ConnectorRegistry:
         version: str | None = None,
     ) -> bool:
         """Add one connector class; a bad one is recorded as a failure. True if added."""
-        problem = _check_class(cls)
         label = getattr(cls, "connector_id", None) or getattr(cls, "__qualname__", repr(cls))
+        try:
+            problem = _check_class(cls)
+        except Exception as exc:  # an odd class must not stop the others from loading
+            problem = (f"checking {label!r} failed: {type(exc).__name__}: {exc}", "fix the connector class")
         if problem is not None:
             error, hint = problem
             self._fail(plugin, distribution, version, error, hint, connector=str(label))
@@ -222,12 +282,11 @@ class ConnectorRegistry:
     def __contains__(self, connector_id: object) -> bool:
         return connector_id in self._entries
 
-    def ids(self, connector_type: ConnectorType | None = None) -> list[str]:
+    def ids(self, connector_type: ConnectorType | str | None = None) -> list[str]:
         """Connector ids, sorted, optionally of one type."""
+        kind = ConnectorType(connector_type) if connector_type is not None else None
         return sorted(
-            e.connector_id
-            for e in self._entries.values()
-            if connector_type is None or e.connector_type is connector_type
+            e.connector_id for e in self._entries.values() if kind is None or e.connector_type is kind
         )
 
     def get(self, name: str, connector_type: ConnectorType | str | None = None) -> type[Connector]:
@@ -263,6 +322,22 @@ class ConnectorRegistry:
     def conformance(self, connector_id: str) -> Any:
         """The first plugin's answer to ``meshkit_conformance(connector_id)``, or None."""
         return self.plugin_manager.hook.meshkit_conformance(connector_id=connector_id)
+
+
+class _BadHookResult(TypeError):
+    """A ``meshkit_connectors`` hook returned something other than a list of classes."""
+
+
+def _connector_list(result: object) -> list[Any]:
+    if result is None:
+        return []
+    if isinstance(result, type | str | bytes) or not isinstance(result, Iterable):
+        raise _BadHookResult(f"{result!r}, not a list of connector classes")
+    return list(result)
+
+
+def _is_builtin(ep: metadata.EntryPoint) -> bool:
+    return ep.name == BUILTIN_PLUGIN and ep.value.strip() == BUILTIN_MODULE
 
 
 def _vendor_name(connector_id: str) -> tuple[str, str]:

@@ -1,5 +1,6 @@
 """One abstract base per connector type, with the helpers a subclass reuses."""
 
+from .buffered import BufferedConfig, BufferedObservability
 from .discovery import Discovery, DiscoveryContext, StaticContext, diff_catalogue
 from .observability import Observability, ObservabilityConfig
 from .provider import HTTPProvider, HTTPProviderConfig, Provider, error_for_status, parse_retry_after
@@ -9,6 +10,8 @@ from .storage import Storage, validate_key
 
 __all__ = [
     "BASE_BY_TYPE",
+    "BufferedConfig",
+    "BufferedObservability",
     "Discovery",
     "DiscoveryContext",
     "HTTPProvider",

@@ -1,4 +1,4 @@
-"""The capability tree: what a model can do, as dotted paths such as ``generation.text-generation.chat-completion``.
+"""The capability tree: what a model can do, as dotted paths (``generation.text-generation.chat-completion``).
 
 Models register at leaves; a pool targets any node and holds every model below it. A
 node is named by its full path or, when no other node shares it, by its last segment.

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-__all__ = ["MaintenanceWindowLike", "active_window_end", "validate_cron"]
+__all__ = ["MaintenanceWindowLike", "active_window_end", "next_window_start", "validate_cron"]
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -54,3 +54,11 @@ def active_window_end(windows: Sequence[MaintenanceWindowLike], now: datetime) -
         if window_end > now and (end is None or window_end > end):
             end = window_end
     return end
+
+
+def next_window_start(windows: Sequence[MaintenanceWindowLike], now: datetime) -> datetime:
+    """When the next maintenance window after ``now`` starts (far future when none)."""
+    cronsim = _cronsim()
+    starts = [next(cronsim.CronSim(w.cron, now.astimezone(UTC)), None) for w in windows]
+    found = [s for s in starts if s is not None]
+    return min(found) if found else now + timedelta(days=3650)

@@ -349,7 +349,11 @@ class MeshState:
             raise StateFormatError("not a meshkit state blob")
         if data.get("version") != STATE_VERSION:
             raise StateFormatError(f"unsupported state version {data.get('version')!r}")
-        models, ledgers, providers = data.get("models", {}), data.get("ledgers", {}), data.get("providers", {})
+        models, ledgers, providers = (
+            data.get("models", {}),
+            data.get("ledgers", {}),
+            data.get("providers", {}),
+        )
         if not all(isinstance(x, dict) for x in (models, ledgers, providers)):
             raise StateFormatError("models, ledgers and providers must be mappings")
         # Decode everything first, so a bad blob changes nothing.

@@ -1,5 +1,67 @@
-"""Tools for testing meshkit connectors: the conformance suite, fakes and fixtures."""
+"""Tools for testing meshkit connectors: the conformance suite, fakes and fixtures.
+
+The suite classes (``ProviderSuite``, ``StorageSuite``, …) import pytest and Hypothesis,
+so they are loaded only when first asked for.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from ..runtime.clock import FakeClock
+from .faults import Fault, FaultTransport
+from .payloads import openai_payloads
+from .spec import DISCOVERY_SCENARIO, ConformanceSpec, Delivered, HTTPPayloads
+from .target import ConformanceTarget
 
-__all__ = ["FakeClock"]
+if TYPE_CHECKING:
+    from .base import ConformanceSuite, UndeclaredFeatureWarning
+    from .discovery_suite import DiscoverySuite
+    from .observability_suite import ObservabilitySuite
+    from .provider_suite import ProviderSuite
+    from .rotation_suite import RotationSuite
+    from .secret_store_suite import SecretStoreSuite
+    from .storage_suite import StorageSuite
+
+__all__ = [
+    "DISCOVERY_SCENARIO",
+    "SUITE_VERSION",
+    "ConformanceSpec",
+    "ConformanceSuite",
+    "ConformanceTarget",
+    "Delivered",
+    "DiscoverySuite",
+    "FakeClock",
+    "Fault",
+    "FaultTransport",
+    "HTTPPayloads",
+    "ObservabilitySuite",
+    "ProviderSuite",
+    "RotationSuite",
+    "SecretStoreSuite",
+    "StorageSuite",
+    "UndeclaredFeatureWarning",
+    "openai_payloads",
+]
+
+#: Bumped whenever a test is added or a check tightened; recorded in every report.
+SUITE_VERSION = "1.0"
+
+_LAZY = {
+    "ConformanceSuite": ".base",
+    "UndeclaredFeatureWarning": ".base",
+    "DiscoverySuite": ".discovery_suite",
+    "ObservabilitySuite": ".observability_suite",
+    "ProviderSuite": ".provider_suite",
+    "RotationSuite": ".rotation_suite",
+    "SecretStoreSuite": ".secret_store_suite",
+    "StorageSuite": ".storage_suite",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'meshkit.testing' has no attribute {name!r}")
+    return getattr(import_module(module, __name__), name)

@@ -15,7 +15,13 @@ __all__ = ["PROFILES", "suite_settings"]
 _COMMON = {
     "deadline": None,
     "database": None,  # a conformance run must not leave .hypothesis/ in the user's folder
-    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    # Each connector gets a fresh suite instance (a new "executor"); the suite keeps no
+    # state across examples, so that health check does not apply.
+    "suppress_health_check": [
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.differing_executors,
+    ],
 }
 
 PROFILES = {

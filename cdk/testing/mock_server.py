@@ -15,6 +15,7 @@ event loop, so asyncio and trio tests can both talk to it over real HTTP::
         )
         ...                                 # point a provider at server.base_url
         server.requests                     # [RecordedRequest(method, path, headers, json), ...]
+        server.wait_for_requests(1)         # block until a request has arrived (e.g. one that hangs)
         server.reset()                      # forget scripts and recorded requests
 
 Endpoints:
@@ -37,7 +38,8 @@ Steps (each request to a model takes the next one; with none left, the default r
   ``Fault.hang(after=None)`` never answers (or stalls a stream after ``after`` chunks) until
   the client gives up or the server stops; ``Fault.cut_stream(after=2)`` drops the connection
   after ``after`` chunks (a plain response is cut mid-body); ``Fault.garbage()`` a 200 that is
-  not the protocol; ``Fault.disconnect()`` closes the connection without answering.
+  not the protocol; ``Fault.disconnect()`` closes the connection without answering;
+  ``Fault.stream_error(after=1, error="overloaded")`` sends the API's error event mid-stream.
 
 Constructor options: ``models``, ``reply`` (``{model}`` is replaced; default
 ``"Hello from {model}."``), ``echo`` (answer with the last user message), ``latency``
@@ -83,7 +85,7 @@ class Reply:
     latency: float | None = attrs.field(default=None, kw_only=True)
 
 
-FaultKind = Literal["status", "hang", "cut", "garbage", "disconnect"]
+FaultKind = Literal["status", "hang", "cut", "garbage", "disconnect", "stream_error"]
 
 
 @attrs.frozen(kw_only=True)
@@ -97,6 +99,7 @@ class Fault:
     retry_after: float | str | None = None
     after: int | None = None
     body: str | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
 
     @classmethod
     def status(
@@ -106,9 +109,17 @@ class Fault:
         *,
         retry_after: float | str | None = None,
         body: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Fault:
-        """Answer with HTTP ``code`` and the API's error body (or ``body`` verbatim)."""
-        return cls(kind="status", http_status=code, message=message, retry_after=retry_after, body=body)
+        """Answer with HTTP ``code`` and the API's error body (or ``body`` verbatim), plus ``headers``."""
+        return cls(
+            kind="status",
+            http_status=code,
+            message=message,
+            retry_after=retry_after,
+            body=body,
+            headers=dict(headers or {}),
+        )
 
     @classmethod
     def rate_limit(cls, retry_after: float | str | None = None) -> Fault:
@@ -155,6 +166,15 @@ class Fault:
         """Close the connection without sending a response."""
         return cls(kind="disconnect")
 
+    @classmethod
+    def stream_error(cls, after: int = 1, error: str = "overloaded") -> Fault:
+        """A stream that sends an error event after ``after`` chunks (a plain request gets the status).
+
+        ``error`` is one of rate_limit, quota, auth, context_window, overloaded.
+        """
+        status = {"rate_limit": 429, "quota": 429, "auth": 401, "context_window": 400}.get(error, 503)
+        return cls(kind="stream_error", http_status=status, error=error, after=after)
+
 
 Step = Reply | Fault
 
@@ -189,6 +209,7 @@ class MockOpenAIServer:
         self._initial_latency = latency
         self._port = port
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._scripts: dict[str, deque[Step]] = {}
         self._listing_script: deque[Step] = deque()
         self._requests: list[RecordedRequest] = []
@@ -229,6 +250,11 @@ class MockOpenAIServer:
         """How many scripted steps ``model`` has left."""
         with self._lock:
             return len(self._scripts.get(model, ()))
+
+    def wait_for_requests(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until ``count`` requests have arrived in total; False if ``timeout`` passes first."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self._requests) >= count, timeout)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -292,6 +318,7 @@ class MockOpenAIServer:
         if failure:
             self._thread.join()
             self._thread = None
+            self._loop = None
             loop.close()
             raise RuntimeError(f"MockOpenAIServer could not start: {failure[0]}") from failure[0]
 
@@ -334,10 +361,15 @@ class MockOpenAIServer:
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_post("/v1/messages", self._messages)
         app.router.add_get("/v1/models", self._list_models)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port, shutdown_timeout=2.0)
-        await site.start()
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        try:
+            await site.start()
+        except BaseException:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self._bound_port = int(sockets[0].getsockname()[1])
@@ -352,12 +384,13 @@ class MockOpenAIServer:
     # --- request handling (server thread) -------------------------------------------
 
     def _record(self, request: web.Request, body: Any) -> None:
-        with self._lock:
+        with self._arrived:
             self._requests.append(
                 RecordedRequest(
                     method=request.method, path=request.path, headers=dict(request.headers), json=body
                 )
             )
+            self._arrived.notify_all()
 
     def _next_step(self, model: str) -> Step | None:
         with self._lock:
@@ -461,8 +494,9 @@ class MockOpenAIServer:
         step = self._next_step(model)
         latency = step.latency if isinstance(step, Reply) and step.latency is not None else None
         delay = self._latency_for(model) if latency is None else latency
-        if delay > 0:
-            await asyncio.sleep(delay)
+        if delay > 0 and await self._pause(delay):
+            _abort(request)  # the server is stopping
+            return web.Response(status=204)
         stream = bool(body.get("stream"))
         if isinstance(step, Fault):
             return await self._fault(request, step, flavour, stream=stream, model=model)
@@ -545,16 +579,21 @@ class MockOpenAIServer:
         return response
 
     async def _hang(self) -> None:
+        await self._pause(_MAX_HANG_SECONDS)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less if the server stops meanwhile; True when it is stopping."""
         assert self._stopping is not None
         try:
-            await asyncio.wait_for(self._stopping.wait(), _MAX_HANG_SECONDS)
+            await asyncio.wait_for(self._stopping.wait(), seconds)
         except TimeoutError:
-            pass
+            return False
+        return True
 
     async def _fault(
         self, request: web.Request, fault: Fault, flavour: Flavour, *, stream: bool, model: str
     ) -> web.StreamResponse:
-        if fault.kind == "status":
+        if fault.kind == "status" or (fault.kind == "stream_error" and not stream):
             return _fault_response(fault, flavour, self._presented_key(request))
         if fault.kind == "disconnect":
             _abort(request)
@@ -584,6 +623,10 @@ class MockOpenAIServer:
             events = _openai_events(answer, {}) if flavour == "openai" else _anthropic_events(answer)
             # The first event(s) carry the role; count content chunks from there.
             head = 1 if flavour == "openai" else 3
+            if fault.kind == "stream_error":
+                body = json.loads(_fault_response(fault, flavour, None).text or "{}")
+                error_event = _sse(body) if flavour == "openai" else _sse(body, "error")
+                return await self._send_events(request, [*events[: head + (fault.after or 0)], error_event])
             return await self._send_events(
                 request, events, stop_after=head + (fault.after or 0), hang=fault.kind == "hang"
             )
@@ -890,7 +933,7 @@ def _error(flavour: Flavour, status: int, kind: str, message: str) -> web.Respon
 
 
 def _fault_response(fault: Fault, flavour: Flavour, presented_key: str | None) -> web.Response:
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = dict(fault.headers)
     if fault.retry_after is not None:
         headers["Retry-After"] = str(fault.retry_after)
     if fault.body is not None:

@@ -270,9 +270,8 @@ class AnthropicProvider(HTTPProvider):
         message = str(error.get("message") or "") if isinstance(error, Mapping) else str(error or "")
         if status is None or status < 400:  # an error event inside a stream
             status = _STATUS_BY_TYPE.get(kind, 500)
-        text = self.redact(
-            f"HTTP {status}" + (f" {kind}" if kind else "") + (f": {message}" if message else "")
-        )
+        detail = self.redact(": ".join(part for part in (kind, message) if part))
+        text = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
         retry_after = parse_retry_after(headers.get("retry-after")) if headers is not None else None
         kwargs: dict[str, Any] = {"status_code": status, "retry_after": retry_after, "provider_id": self.name}
         lowered = message.lower()
@@ -285,7 +284,7 @@ class AnthropicProvider(HTTPProvider):
         cls = _ERROR_TYPES.get(kind)
         if cls is not None:
             return cls(text, **kwargs)
-        return error_for_status(status, text, retry_after=kwargs["retry_after"], provider_id=self.name)
+        return error_for_status(status, detail, retry_after=retry_after, provider_id=self.name)
 
     # --- catalogue ---------------------------------------------------------------
 

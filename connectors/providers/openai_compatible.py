@@ -215,11 +215,10 @@ class OpenAICompatibleProvider(HTTPProvider):
             kind, code, message = "", None, str(error)
         if status is None or status < 400:
             # Errors inside a 200 or a stream may carry the HTTP status as their code (OpenRouter does).
-            status = code if isinstance(code, int) and 400 <= code < 600 else 500
+            status = code if isinstance(code, int) and 400 <= code < 600 else _status_from_kind(kind, code)
         tag = " ".join(dict.fromkeys(str(part) for part in (kind, code) if part))
-        text = self.redact(
-            f"HTTP {status}" + (f" {tag}" if tag else "") + (f": {message}" if message else "")
-        )
+        detail = self.redact(": ".join(part for part in (tag, message) if part))
+        text = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
         markers = f"{kind} {code}".lower()
         kwargs: dict[str, Any] = {
             "status_code": status,
@@ -230,7 +229,7 @@ class OpenAICompatibleProvider(HTTPProvider):
             return QuotaExhaustedError(text, **kwargs)
         if "context_length_exceeded" in markers:
             return ContextWindowExceededError(text, **kwargs)
-        return error_for_status(status, text, retry_after=kwargs["retry_after"], provider_id=self.name)
+        return error_for_status(status, detail, retry_after=kwargs["retry_after"], provider_id=self.name)
 
     # --- catalogue ---------------------------------------------------------------
 
@@ -259,6 +258,17 @@ class OpenAICompatibleProvider(HTTPProvider):
             context_window=window if isinstance(window, int) else None,
             metadata=metadata,
         )
+
+
+def _status_from_kind(kind: str, code: Any) -> int:
+    markers = f"{kind} {code}".lower()
+    if "rate_limit" in markers:
+        return 429
+    if "invalid_api_key" in markers or "authentication" in markers:
+        return 401
+    if "context_length_exceeded" in markers or "invalid_request" in markers:
+        return 400
+    return 500
 
 
 def _request_timeout(request: CompletionRequest, connect: float) -> Any:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from meshkit.enums import ModelStatus
 from meshkit.types import ModelSnapshot
+
+#: Bound once: reading an enum member off its class costs more than the rest of a check.
+ACTIVE = ModelStatus.ACTIVE
 
 
 def pool_of(candidates: Sequence[ModelSnapshot]) -> str | None:
@@ -19,10 +23,10 @@ def find_active(
     if 0 <= hint < len(candidates):
         candidate = candidates[hint]
         if candidate.model_id == model_id:
-            return (hint, candidate) if candidate.is_active else None
+            return (hint, candidate) if candidate.status is ACTIVE else None
     for index, candidate in enumerate(candidates):
         if candidate.model_id == model_id:
-            return (index, candidate) if candidate.is_active else None
+            return (index, candidate) if candidate.status is ACTIVE else None
     return None
 
 
@@ -31,14 +35,19 @@ def first_active_from(candidates: Sequence[ModelSnapshot], start: int) -> tuple[
     n = len(candidates)
     for step in range(n):
         index = (start + step) % n
-        if candidates[index].is_active:
+        if candidates[index].status is ACTIVE:
             return index, candidates[index]
     return None
 
 
-def rank_key(candidate: ModelSnapshot, index: int) -> tuple[int, int]:
-    """The default tie-break: lower ``priority`` first, then the pool's order."""
-    return candidate.priority, index
+def most_preferred(candidates: Sequence[ModelSnapshot]) -> tuple[int, ModelSnapshot] | None:
+    """The active candidate with the lowest ``priority`` number, the first on ties."""
+    best: tuple[int, ModelSnapshot] | None = None
+    best_priority = 0
+    for index, candidate in enumerate(candidates):
+        if candidate.status is ACTIVE and (best is None or candidate.priority < best_priority):
+            best, best_priority = (index, candidate), candidate.priority
+    return best
 
 
 class RoundRobinCursor:

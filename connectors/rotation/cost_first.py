@@ -13,6 +13,8 @@ from meshkit.config import check
 from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
 from meshkit.types import CompletionRequest, ModelSnapshot
 
+from ._common import ACTIVE
+
 
 @attrs.frozen(kw_only=True)
 class CostFirstConfig(ThresholdConfig):
@@ -53,11 +55,18 @@ class CostFirst(RotationPolicy):
         output_tokens = (
             request.max_tokens if request.max_tokens is not None else self.config.default_output_tokens
         )
-        best: tuple[tuple[float, int, int], ModelSnapshot] | None = None
-        for index, candidate in enumerate(candidates):
-            if not candidate.is_active:
+        unpriced = self._unpriced_cost
+        best: ModelSnapshot | None = None
+        best_cost = 0.0
+        best_priority = 0
+        for candidate in candidates:
+            if candidate.status is not ACTIVE:
                 continue
-            key = (self.estimated_cost(candidate, prompt_tokens, output_tokens), candidate.priority, index)
-            if best is None or key < best[0]:
-                best = (key, candidate)
-        return best[1] if best is not None else None
+            pricing = candidate.pricing
+            if pricing is None:
+                cost = unpriced
+            else:
+                cost = (prompt_tokens * pricing.input_per_1k + output_tokens * pricing.output_per_1k) / 1000.0
+            if best is None or cost < best_cost or (cost == best_cost and candidate.priority < best_priority):
+                best, best_cost, best_priority = candidate, cost, candidate.priority
+        return best

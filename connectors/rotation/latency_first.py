@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -11,6 +11,10 @@ import attrs
 from meshkit.config import check
 from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
 from meshkit.types import CompletionRequest, ModelSnapshot
+
+from ._common import ACTIVE, pool_of
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @attrs.frozen(kw_only=True)
@@ -75,45 +79,45 @@ class LatencyFirst(RotationPolicy):
     def select(
         self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
     ) -> ModelSnapshot | None:
-        pool = candidates[0].pool_id if candidates else None
+        pool = pool_of(candidates)
         count = self._selections.get(pool, 0) + 1
         self._selections[pool] = count
         every = self.config.explore_every
         explore_turn = every > 0 and count % every == 0
 
         first: ModelSnapshot | None = None
-        fastest: tuple[tuple[float, int, int], ModelSnapshot] | None = None
-        stalest: tuple[tuple[int, datetime | None, int, int], ModelSnapshot] | None = None
-        for index, candidate in enumerate(candidates):
-            if not candidate.is_active:
+        fastest: ModelSnapshot | None = None
+        fastest_ms = fastest_priority = 0.0
+        stalest: ModelSnapshot | None = None
+        stalest_at = _NEVER
+        stalest_priority = 0
+        for candidate in candidates:
+            if candidate.status is not ACTIVE:
                 continue
             if first is None:
                 first = candidate
-            if needs_measuring(candidate):
+            latency = candidate.latency_ewma_ms
+            if latency is None or (candidate.activated_at is not None and needs_measuring(candidate)):
                 if not self._in_flight(candidate, now):
                     self._exploring[candidate.model_id] = now
                     return candidate
                 continue
-            assert candidate.latency_ewma_ms is not None
-            key = (candidate.latency_ewma_ms, candidate.priority, index)
-            if fastest is None or key < fastest[0]:
-                fastest = (key, candidate)
+            priority = candidate.priority
+            if (
+                fastest is None
+                or latency < fastest_ms
+                or (latency == fastest_ms and priority < fastest_priority)
+            ):
+                fastest, fastest_ms, fastest_priority = candidate, latency, priority
             if explore_turn:
-                measured = last_measured(candidate)
-                # Never-answered models sort before any timestamp.
-                stale_key = (0 if measured is None else 1, measured, candidate.priority, index)
-                if stalest is None or _older(stale_key, stalest[0]):
-                    stalest = (stale_key, candidate)
+                # A model that never answered counts as the stalest of all.
+                measured = last_measured(candidate) or _NEVER
+                if (
+                    stalest is None
+                    or measured < stalest_at
+                    or (measured == stalest_at and priority < stalest_priority)
+                ):
+                    stalest, stalest_at, stalest_priority = candidate, measured, priority
         if explore_turn and stalest is not None:
-            return stalest[1]
-        if fastest is not None:
-            return fastest[1]
-        return first
-
-
-def _older(a: tuple[int, datetime | None, int, int], b: tuple[int, datetime | None, int, int]) -> bool:
-    if a[0] != b[0]:
-        return a[0] < b[0]
-    if a[1] is not None and b[1] is not None and a[1] != b[1]:
-        return a[1] < b[1]
-    return a[2:] < b[2:]
+            return stalest
+        return fastest if fastest is not None else first

@@ -12,6 +12,8 @@ from meshkit.config import check
 from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
 from meshkit.types import CompletionRequest, ModelSnapshot
 
+from ._common import ACTIVE, most_preferred
+
 
 def _unique(values: list[str]) -> bool:
     return len(set(values)) == len(values)
@@ -46,20 +48,26 @@ class Priority(RotationPolicy):
     def select(
         self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
     ) -> ModelSnapshot | None:
-        unlisted_model = len(self._model_rank)
-        unlisted_provider = len(self._provider_rank)
-        best: tuple[tuple[int, int, int, int], ModelSnapshot] | None = None
-        for index, candidate in enumerate(candidates):
-            if not candidate.is_active:
+        model_rank, provider_rank, first = self._model_rank, self._provider_rank, self._first
+        if not model_rank and not provider_rank:
+            found = most_preferred(candidates)
+            return found[1] if found is not None else None
+        unlisted_model, unlisted_provider = len(model_rank), len(provider_rank)
+        best: ModelSnapshot | None = None
+        best_model = best_provider = best_priority = 0
+        # Compared field by field rather than as tuples: this loop is the whole cost.
+        for candidate in candidates:
+            if candidate.status is not ACTIVE:
                 continue
-            key = (
-                self._model_rank.get(candidate.model_id, unlisted_model),
-                self._provider_rank.get(candidate.provider_id, unlisted_provider),
-                candidate.priority,
-                index,
-            )
-            if best is None or key < best[0]:
-                best = (key, candidate)
-                if candidate.model_id == self._first:  # nothing can beat the first listed model
-                    break
-        return best[1] if best is not None else None
+            model = model_rank.get(candidate.model_id, unlisted_model)
+            provider = provider_rank.get(candidate.provider_id, unlisted_provider)
+            priority = candidate.priority
+            if best is not None and model >= best_model:
+                if model > best_model or provider > best_provider:
+                    continue
+                if provider == best_provider and priority >= best_priority:
+                    continue
+            best, best_model, best_provider, best_priority = candidate, model, provider, priority
+            if candidate.model_id == first:  # nothing can beat the first listed model
+                break
+        return best

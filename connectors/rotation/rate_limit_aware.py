@@ -12,6 +12,8 @@ from meshkit.enums import RotationFeature
 from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
 from meshkit.types import CompletionRequest, ModelSnapshot
 
+from ._common import ACTIVE
+
 #: Keys of ``ModelSnapshot.limits`` this policy reads.
 REQUESTS_PER_MINUTE = "requests_per_minute"
 TOKENS_PER_MINUTE = "tokens_per_minute"
@@ -80,22 +82,30 @@ class RateLimitAware(RotationPolicy):
         request_tokens = request.estimated_prompt_tokens() + output
         request_threshold = self.config.request_threshold
         token_threshold = self.config.token_threshold
-        preferred: tuple[tuple[int, int], ModelSnapshot] | None = None
-        least_loaded: tuple[tuple[float, int, int], ModelSnapshot] | None = None
-        for index, candidate in enumerate(candidates):
-            if not candidate.is_active:
+        overrides = self.config.limits
+        preferred: ModelSnapshot | None = None
+        preferred_priority = 0
+        least_loaded: ModelSnapshot | None = None
+        least_pressure = least_priority = 0.0
+        for candidate in candidates:
+            if candidate.status is not ACTIVE:
                 continue
-            requests, tokens = self.load(candidate, request_tokens)
+            priority = candidate.priority
+            if preferred is not None and priority >= preferred_priority:
+                continue  # cannot beat the model already found with room
+            if overrides or candidate.limits:
+                requests, tokens = self.load(candidate, request_tokens)
+            else:
+                requests = tokens = 0.0
             if requests <= request_threshold and tokens <= token_threshold:
-                key = (candidate.priority, index)
-                if preferred is None or key < preferred[0]:
-                    preferred = (key, candidate)
+                preferred, preferred_priority = candidate, priority
             elif preferred is None:
                 # How far past its thresholds, so that the least pressed model wins.
                 pressure = max(requests / request_threshold, tokens / token_threshold)
-                loaded_key = (pressure, candidate.priority, index)
-                if least_loaded is None or loaded_key < least_loaded[0]:
-                    least_loaded = (loaded_key, candidate)
-        if preferred is not None:
-            return preferred[1]
-        return least_loaded[1] if least_loaded is not None else None
+                if (
+                    least_loaded is None
+                    or pressure < least_pressure
+                    or (pressure == least_pressure and priority < least_priority)
+                ):
+                    least_loaded, least_pressure, least_priority = candidate, pressure, priority
+        return preferred if preferred is not None else least_loaded

@@ -9,7 +9,7 @@ from typing import Any
 from meshkit.interfaces.rotation import RotationPolicy
 from meshkit.types import CompletionRequest, ModelSnapshot
 
-from ._common import find_active, pool_of, rank_key
+from ._common import find_active, most_preferred, pool_of
 
 
 class StickUntilFailure(RotationPolicy):
@@ -37,13 +37,9 @@ class StickUntilFailure(RotationPolicy):
                 index, chosen = found
                 self._current[pool] = (chosen.model_id, index)
                 return chosen
-        best: tuple[tuple[int, int], ModelSnapshot] | None = None
-        for index, candidate in enumerate(candidates):
-            if candidate.is_active:
-                key = rank_key(candidate, index)
-                if best is None or key < best[0]:
-                    best = (key, candidate)
+        best = most_preferred(candidates)
         if best is None:
             return None
-        self._current[pool] = (best[1].model_id, best[0][1])
-        return best[1]
+        index, chosen = best
+        self._current[pool] = (chosen.model_id, index)
+        return chosen

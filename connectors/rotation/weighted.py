@@ -13,6 +13,8 @@ from meshkit.enums import RotationFeature
 from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
 from meshkit.types import CompletionRequest, ModelSnapshot
 
+from ._common import ACTIVE, pool_of
+
 
 def _non_negative(weights: dict[str, float]) -> bool:
     return all(w >= 0 for w in weights.values())
@@ -40,7 +42,8 @@ class Weighted(RotationPolicy):
     Over any run of selections each model's share follows its weight, and picks are
     spread out rather than bunched (weights 5:1:1 give a a b a c a a, not a a a a a b c).
     A model whose weight is 0 gets nothing, unless every weight is 0: then all share
-    equally. In the headroom modes, a model without that quota limit counts as having as
+    equally. As in nginx, a model that drops out keeps its running value and resumes
+    its place when it returns. In the headroom modes, a model without that quota limit counts as having as
     much headroom as the roomiest limited model (all of it, for relative headroom).
     One pass over the pool per selection.
     """
@@ -68,45 +71,58 @@ class Weighted(RotationPolicy):
             return left
         return left / limit if limit > 0 else 0.0
 
-    def select(
-        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
-    ) -> ModelSnapshot | None:
-        pool = candidates[0].pool_id if candidates else None
-        previous = self._current.get(pool, {})
-        active: list[ModelSnapshot] = []
-        weights: list[float] = []
+    def weighted(self, candidates: Sequence[ModelSnapshot]) -> list[tuple[ModelSnapshot, float]]:
+        """The active candidates with their weights, in pool order."""
+        if self.config.weight_by == "weight":
+            configured = self.config.weights
+            if not configured:
+                return [(c, c.weight) for c in candidates if c.status is ACTIVE]
+            return [(c, configured.get(c.model_id, c.weight)) for c in candidates if c.status is ACTIVE]
+        pairs: list[tuple[ModelSnapshot, float]] = []
         unlimited: list[int] = []
         roomiest = 0.0
         for candidate in candidates:
-            if not candidate.is_active:
+            if candidate.status is not ACTIVE:
                 continue
             weight = self.weight_of(candidate)
             if weight is None:
-                unlimited.append(len(active))
+                unlimited.append(len(pairs))
                 weight = 0.0
             roomiest = max(roomiest, weight)
-            active.append(candidate)
-            weights.append(weight)
-        if not active:
-            return None
+            pairs.append((candidate, weight))
         if unlimited:
             fill = 1.0 if self.config.weight_by == "relative-headroom" or roomiest == 0 else roomiest
             for i in unlimited:
-                weights[i] = fill
-        total = sum(weights)
-        if total <= 0:
-            weights = [1.0] * len(active)
-            total = float(len(active))
-        current: dict[str, float] = {}
-        best = -1
-        best_value = 0.0
-        for i, candidate in enumerate(active):
-            value = previous.get(candidate.model_id, 0.0) + weights[i]
-            current[candidate.model_id] = value
-            if best < 0 or value > best_value:
-                best, best_value = i, value
-        chosen = active[best]
-        current[chosen.model_id] -= total
-        # Only models still in the pool keep a running value, so the map stays pool-sized.
-        self._current[pool] = current
+                pairs[i] = (pairs[i][0], fill)
+        return pairs
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        pool = pool_of(candidates)
+        state = self._current.get(pool)
+        if state is None:
+            state = self._current[pool] = {}
+        pairs = self.weighted(candidates)
+        if not pairs:
+            return None
+        total = 0.0
+        for _, weight in pairs:
+            total += weight
+        if total <= 0:  # nobody has a claim: share equally rather than starve the pool
+            pairs = [(c, 1.0) for c, _ in pairs]
+            total = float(len(pairs))
+        chosen: ModelSnapshot | None = None
+        best = 0.0
+        for candidate, weight in pairs:
+            value = state.get(candidate.model_id, 0.0) + weight
+            state[candidate.model_id] = value
+            if chosen is None or value > best:
+                chosen, best = candidate, value
+        assert chosen is not None
+        state[chosen.model_id] = best - total
+        if len(state) > 2 * len(pairs) + 16:
+            # Models long gone from the pool would otherwise be remembered forever.
+            present = {c.model_id for c, _ in pairs}
+            self._current[pool] = {k: v for k, v in state.items() if k in present}
         return chosen

@@ -70,7 +70,9 @@ class FileStorage(Storage):
 
     connector_id = "meshkit.file.v1"
     Config = FileStorageConfig
-    features: ClassVar[frozenset[StorageFeature]] = frozenset({StorageFeature.LOCKING})  # type: ignore[assignment]
+    features: ClassVar[frozenset[StorageFeature]] = frozenset(  # type: ignore[assignment]
+        {StorageFeature.LOCKING, StorageFeature.PERSISTENT, StorageFeature.SHARED}
+    )
     description = "Files in a directory: atomic writes, cross-process locks"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

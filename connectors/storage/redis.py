@@ -70,7 +70,9 @@ class RedisStorage(Storage):
 
     connector_id = "meshkit.redis.v1"
     Config = RedisStorageConfig
-    features: ClassVar[frozenset[StorageFeature]] = frozenset({StorageFeature.LOCKING})  # type: ignore[assignment]
+    features: ClassVar[frozenset[StorageFeature]] = frozenset(  # type: ignore[assignment]
+        {StorageFeature.LOCKING, StorageFeature.PERSISTENT, StorageFeature.SHARED}
+    )
     description = "Redis: shared across processes; atomic writes, SET NX locks (extra: redis)"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

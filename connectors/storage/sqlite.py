@@ -78,7 +78,9 @@ class SqliteStorage(Storage):
 
     connector_id = "meshkit.sqlite.v1"
     Config = SqliteStorageConfig
-    features: ClassVar[frozenset[StorageFeature]] = frozenset({StorageFeature.LOCKING})  # type: ignore[assignment]
+    features: ClassVar[frozenset[StorageFeature]] = frozenset(  # type: ignore[assignment]
+        {StorageFeature.LOCKING, StorageFeature.PERSISTENT, StorageFeature.SHARED}
+    )
     description = "A SQLite database (WAL): atomic upserts, cross-process locks"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

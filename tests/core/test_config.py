@@ -153,7 +153,9 @@ class TestStructure:
 
     def test_a_string_where_a_list_is_expected(self) -> None:
         # A string is iterable; without the check `models: abc` would become ['a', 'b', 'c'].
-        assert problems({"pools": {"chat": {"models": "abc"}}}) == ["pools.chat.models: expected a list, got str"]
+        assert problems({"pools": {"chat": {"models": "abc"}}}) == [
+            "pools.chat.models: expected a list, got str"
+        ]
 
     def test_a_bad_list_item_is_reported_by_index(self) -> None:
         assert problems({"pools": {"chat": {"models": ["a", 3]}}}) == [
@@ -210,7 +212,6 @@ def secret_store(values: dict[str, str]) -> Callable[[str], Awaitable[Secret]]:
 
 
 class TestSecretRefs:
-
     @pytest.mark.anyio
     async def test_whole_string_reference_becomes_a_secret(self) -> None:
         out = await resolve_secret_refs({"api_key": "${secrets:KEY}"}, secret_store({"KEY": "sk-1"}))

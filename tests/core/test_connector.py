@@ -58,7 +58,9 @@ class TestIds:
             ("my-co.open-ai-2.v12", ("my-co", "open-ai-2", 12)),
         ],
     )
-    def test_valid_ids_split_into_vendor_name_version(self, connector_id: str, parts: tuple[str, str, int]) -> None:
+    def test_valid_ids_split_into_vendor_name_version(
+        self, connector_id: str, parts: tuple[str, str, int]
+    ) -> None:
         assert parse_connector_id(connector_id) == parts
 
     @pytest.mark.parametrize(
@@ -146,7 +148,9 @@ class TestConfig:
             ({"tags": "a,b"}, "config.tags: expected a list, got str"),
         ],
     )
-    def test_bad_config_is_reported_by_path_with_the_connector_id(self, config: dict[str, object], problem: str) -> None:
+    def test_bad_config_is_reported_by_path_with_the_connector_id(
+        self, config: dict[str, object], problem: str
+    ) -> None:
         with pytest.raises(ConfigError) as info:
             Recorder(config)
         [line] = info.value.problems
@@ -156,7 +160,9 @@ class TestConfig:
     def test_build_config_takes_the_caller_path(self) -> None:
         with pytest.raises(ConfigError) as info:
             Recorder.build_config({"batch": -1}, path="observability.connectors[0].config")
-        assert info.value.problems == ["observability.connectors[0].config.batch: expected a positive number, got -1"]
+        assert info.value.problems == [
+            "observability.connectors[0].config.batch: expected a positive number, got -1"
+        ]
 
     def test_a_non_mapping_config_is_rejected(self) -> None:
         with pytest.raises(ConfigError, match="config: expected a mapping, got list"):
@@ -169,7 +175,7 @@ class TestFeatures:
         assert Recorder.supports(StorageFeature.LOCKING)
         assert not Recorder.supports(StorageFeature.SHARED)
         rec.require(StorageFeature.LOCKING)
-        with pytest.raises(FeatureNotSupportedError, match="test.recorder.v1 does not support 'shared'"):
+        with pytest.raises(FeatureNotSupportedError, match=r"test\.recorder\.v1 does not support 'shared'"):
             rec.require(StorageFeature.SHARED)
 
 
@@ -219,7 +225,9 @@ class TestLifecycle:
         rec = Recorder()
         async with rec:
             pass
-        with pytest.raises(RuntimeError, match=r"test.recorder.v1 \(test.recorder.v1\) is closed; make a new one"):
+        with pytest.raises(
+            RuntimeError, match=r"test.recorder.v1 \(test.recorder.v1\) is closed; make a new one"
+        ):
             await rec.start()
         with pytest.raises(RuntimeError, match="is closed"):
             async with rec:
@@ -251,3 +259,18 @@ class TestLifecycle:
         assert repr(rec) == "<Recorder test.recorder.v1 name='events'>"
         assert isinstance(Recorder().clock, SystemClock)
         assert Recorder().name == "test.recorder.v1"
+
+
+class TestAbstractMethods:
+    def test_a_connector_with_abstract_methods_left_cannot_be_built(self) -> None:
+        from meshkit import Storage
+
+        class HalfStorage(Storage):
+            connector_id = "test.half.v1"
+
+            async def load(self, key: str) -> bytes | None:
+                return None
+
+        assert HalfStorage.__abstractmethods__ == {"save", "delete", "list", "stat"}
+        with pytest.raises(TypeError, match="abstract"):
+            HalfStorage()  # type: ignore[abstract]

@@ -111,7 +111,9 @@ def test_stdlib_bases_let_callers_catch_broadly() -> None:
     assert issubclass(FeatureNotSupportedError, NotImplementedError)
 
 
-@pytest.mark.parametrize(("cls", "expected"), list(PROVIDER_ERRORS.items()), ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize(
+    ("cls", "expected"), list(PROVIDER_ERRORS.items()), ids=lambda c: getattr(c, "__name__", "")
+)
 def test_provider_error_category_and_default_retryable(
     cls: type[ProviderError], expected: tuple[ErrorCategory, bool]
 ) -> None:

@@ -77,7 +77,12 @@ class TestRoutingEvent:
             model_id="local.small",
             provider_id="local",
             pool_id="chat",
-            metadata={"reason": DeactivationReason.ERROR_THRESHOLD, "until": NOW, "tries": (1, 2), "obj": object},
+            metadata={
+                "reason": DeactivationReason.ERROR_THRESHOLD,
+                "until": NOW,
+                "tries": (1, 2),
+                "obj": object,
+            },
         )
         d = e.to_dict()
         assert d["event_type"] == "model_deactivated"
@@ -111,7 +116,10 @@ class TestEmitter:
         emitter.subscribe(Sink("after", journal))
         with caplog.at_level(logging.ERROR, logger="meshkit.events"):
             emitter.emit(event(EventType.PROVIDER_DEACTIVATED))
-        assert journal == [("before", EventType.PROVIDER_DEACTIVATED), ("after", EventType.PROVIDER_DEACTIVATED)]
+        assert journal == [
+            ("before", EventType.PROVIDER_DEACTIVATED),
+            ("after", EventType.PROVIDER_DEACTIVATED),
+        ]
         [record] = caplog.records
         assert record.name == "meshkit.events"
         assert record.levelno == logging.ERROR

@@ -31,7 +31,9 @@ def pool(n: int, **fields: Any) -> list[ModelSnapshot]:
     return [snap(f"p.m{i}", **fields) for i in range(n)]
 
 
-def request(text: str = "hello", *, max_tokens: int | None = None, session: str | None = None) -> CompletionRequest:
+def request(
+    text: str = "hello", *, max_tokens: int | None = None, session: str | None = None
+) -> CompletionRequest:
     """A one-message request."""
     return CompletionRequest(
         messages=[{"role": "user", "content": text}], max_tokens=max_tokens, session_id=session

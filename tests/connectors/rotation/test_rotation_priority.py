@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from rotation_helpers import REQUEST, NOW, picks, snap, standby
+from rotation_helpers import NOW, REQUEST, picks, snap, standby
 
 from meshkit.connectors.rotation import Priority
 from meshkit.errors import ConfigError

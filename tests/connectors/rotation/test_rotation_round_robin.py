@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rotation_helpers import REQUEST, NOW, picks, pool, snap, standby
+from rotation_helpers import NOW, REQUEST, picks, pool, snap, standby
 
 from meshkit.connectors.rotation import RoundRobin
 

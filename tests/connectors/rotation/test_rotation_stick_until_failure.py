@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rotation_helpers import REQUEST, NOW, picks, snap, standby
+from rotation_helpers import NOW, REQUEST, picks, snap, standby
 
 from meshkit.connectors.rotation import StickUntilFailure
 

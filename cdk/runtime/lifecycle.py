@@ -1,0 +1,544 @@
+"""Model and provider lifecycle: counters after each outcome, deactivation, recovery.
+
+Every transition goes through :meth:`Lifecycle.deactivate` or :meth:`Lifecycle.activate`
+(or their provider-wide twins), which change the state and emit exactly one event; a call
+that would not change anything emits nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from ..enums import DeactivationReason, EventType, ModelStatus, RecoveryTrigger, Severity
+from ..errors import AuthenticationError, ProviderError, QuotaExhaustedError
+from ..events import EventEmitter, RoutingEvent
+from ..interfaces.rotation import RotationPolicy
+from ..types import ModelSnapshot, TokenUsage
+from .catalogue import ModelEntry
+from .clock import Clock
+from .maintenance import active_window_end, next_window_start
+from .settings import BudgetSettings
+from .state import MeshState, ModelState, PeriodUsage, next_boundary
+
+__all__ = ["HEALTH_ERRORS", "Lifecycle", "Scope"]
+
+logger = logging.getLogger("meshkit.runtime.lifecycle")
+
+#: Error categories that say something about a model's health and count toward its threshold.
+HEALTH_ERRORS = frozenset({"rate_limit", "unavailable", "timeout", "protocol", "unknown"})
+_SCHEDULED = frozenset(
+    {DeactivationReason.BUDGET_EXCEEDED, DeactivationReason.REQUEST_LIMIT, DeactivationReason.TOKEN_LIMIT}
+)
+_PROBE_RECOVERABLE = frozenset({DeactivationReason.ERROR_THRESHOLD})
+_STARTUP_RECOVERABLE = frozenset({DeactivationReason.ERROR_THRESHOLD, DeactivationReason.QUOTA_EXHAUSTED})
+_EWMA_ALPHA = 0.3
+
+TraceSink = Callable[[Severity, str, dict[str, Any]], None]
+
+
+@attrs.frozen
+class Scope:
+    """A pool as the lifecycle sees it: its id, policy and budget."""
+
+    id: str | None
+    policy: RotationPolicy
+    budget: BudgetSettings | None = None
+    members: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class _Breach:
+    reason: DeactivationReason
+    detail: str
+    resets_at: datetime
+
+
+class Lifecycle:
+    """Owns the rules that move models between ACTIVE and STANDBY."""
+
+    def __init__(
+        self,
+        *,
+        state: MeshState,
+        entries: Mapping[str, ModelEntry],
+        provider_budgets: Mapping[str, BudgetSettings | None],
+        clock: Clock,
+        events: EventEmitter,
+        trace: TraceSink,
+        error_window: timedelta,
+        default_policy: RotationPolicy,
+    ) -> None:
+        self.state = state
+        self.entries = entries
+        self.provider_budgets = provider_budgets
+        self.clock = clock
+        self.events = events
+        self._trace = trace
+        self.error_window = error_window
+        self.default_policy = default_policy
+        self.pool_scopes: dict[str, Scope] = {}
+        self._home: dict[str, Scope] = {}
+        self._maintenance: dict[str, tuple[datetime | None, datetime]] = {}
+
+    # --- wiring ----------------------------------------------------------------
+
+    def set_pools(self, scopes: Iterable[Scope]) -> None:
+        """The configured pools; a model's first pool decides its scheduled recoveries."""
+        self.pool_scopes = {s.id: s for s in scopes if s.id is not None}
+        self._home = {}
+        for scope in self.pool_scopes.values():
+            for model_id in scope.members:
+                self._home.setdefault(model_id, scope)
+
+    def ensure(self, entry: ModelEntry) -> ModelState:
+        """The state of ``entry``'s model, created on first use."""
+        found = self.state.models.get(entry.model_id)
+        if found is None:
+            found = self.state.models[entry.model_id] = ModelState(
+                model_id=entry.model_id, provider_id=entry.provider_id
+            )
+        return found
+
+    def home_scope(self, model_id: str) -> Scope:
+        """The scope used outside any request: the model's first pool, or the default policy."""
+        return self._home.get(model_id) or Scope(None, self.default_policy)
+
+    # --- views -----------------------------------------------------------------
+
+    def snapshot(self, model_id: str, pool_id: str | None) -> ModelSnapshot:
+        """The immutable view of ``model_id`` handed to rotation policies."""
+        entry = self.entries[model_id]
+        return self.state.models[model_id].snapshot(
+            now=self.clock.now(),
+            span=self.error_window,
+            pool_id=pool_id,
+            pricing=entry.pricing,
+            priority=entry.priority,
+            weight=entry.weight,
+            limits=entry.limit_values(),
+            window=entry.limit_window,
+        )
+
+    def usable(self, model_id: str) -> bool:
+        """True when the model is active and its provider is not set aside."""
+        model = self.state.models[model_id]
+        if model.status is not ModelStatus.ACTIVE:
+            return False
+        provider = self.state.providers.get(model.provider_id)
+        return provider is None or not provider.deactivated
+
+    # --- transitions -----------------------------------------------------------
+
+    def deactivate(
+        self,
+        model_id: str,
+        reason: DeactivationReason,
+        *,
+        pool_id: str | None = None,
+        cooldown: timedelta | None = None,
+        cooldown_until: datetime | None = None,
+        resets_at: datetime | None = None,
+        detail: str | None = None,
+        error: BaseException | None = None,
+    ) -> bool:
+        """ACTIVE → STANDBY with ``reason``; False (and no event) when already in standby."""
+        model = self.state.models[model_id]
+        if model.status is ModelStatus.STANDBY:
+            return False
+        now = self.clock.now()
+        if cooldown_until is None and cooldown is not None:
+            cooldown_until = now + cooldown
+        model.status = ModelStatus.STANDBY
+        model.reason = reason
+        model.detail = detail
+        model.cooldown_until = cooldown_until
+        model.resets_at = resets_at
+        model.deactivated_at = now
+        model.deactivations += 1
+        self.state.touch()
+        metadata: dict[str, Any] = {
+            "reason": reason.value,
+            "cooldown_until": cooldown_until.isoformat() if cooldown_until else None,
+            "resets_at": resets_at.isoformat() if resets_at else None,
+        }
+        if detail:
+            metadata["detail"] = detail
+        if error is not None:
+            metadata["error"] = str(error)
+            metadata["error_type"] = type(error).__name__
+        self._emit(EventType.MODEL_DEACTIVATED, model_id, model.provider_id, pool_id, metadata)
+        self._trace(
+            Severity.WARNING,
+            f"model {model_id} deactivated: {reason.value}" + (f" ({detail})" if detail else ""),
+            {"model_id": model_id, **metadata},
+        )
+        return True
+
+    def activate(
+        self,
+        model_id: str,
+        trigger: RecoveryTrigger,
+        *,
+        pool_id: str | None = None,
+        detail: str | None = None,
+    ) -> bool:
+        """STANDBY → ACTIVE by ``trigger``; False (and no event) when already active."""
+        model = self.state.models[model_id]
+        if model.status is ModelStatus.ACTIVE:
+            return False
+        previous = model.reason
+        model.status = ModelStatus.ACTIVE
+        model.reason = None
+        model.detail = None
+        model.cooldown_until = None
+        model.resets_at = None
+        model.activated_at = self.clock.now()
+        model.consecutive_failures = 0
+        model.outcomes.clear()
+        model.activations += 1
+        self.state.touch()
+        metadata: dict[str, Any] = {
+            "trigger": trigger.value,
+            "previous_reason": previous.value if previous else None,
+        }
+        if detail:
+            metadata["detail"] = detail
+        self._emit(EventType.MODEL_ACTIVATED, model_id, model.provider_id, pool_id, metadata)
+        self._trace(Severity.INFO, f"model {model_id} activated: {trigger.value}", {"model_id": model_id})
+        return True
+
+    def deactivate_provider(self, provider_id: str, error: BaseException, *, reason: str) -> bool:
+        """Set every model of ``provider_id`` aside at once (authentication failures)."""
+        provider = self.state.provider(provider_id)
+        if provider.deactivated:
+            return False
+        provider.deactivated = True
+        provider.reason = reason
+        provider.since = self.clock.now()
+        self.state.touch()
+        models = sorted(m for m, e in self.entries.items() if e.provider_id == provider_id)
+        self._emit(
+            EventType.PROVIDER_DEACTIVATED,
+            None,
+            provider_id,
+            None,
+            {"reason": reason, "error": str(error), "error_type": type(error).__name__, "models": models},
+        )
+        self._trace(
+            Severity.ERROR,
+            f"provider {provider_id} deactivated: {reason}",
+            {"provider_id": provider_id, "error": str(error)},
+        )
+        return True
+
+    def recover_provider(self, provider_id: str, trigger: RecoveryTrigger) -> bool:
+        """Bring a provider set aside back; False when it was not set aside."""
+        provider = self.state.providers.get(provider_id)
+        if provider is None or not provider.deactivated:
+            return False
+        previous = provider.reason
+        provider.deactivated = False
+        provider.reason = None
+        provider.since = None
+        self.state.touch()
+        self._emit(
+            EventType.PROVIDER_RECOVERED,
+            None,
+            provider_id,
+            None,
+            {"trigger": trigger.value, "previous_reason": previous},
+        )
+        return True
+
+    def set_health(self, provider_id: str, available: bool, metadata: Mapping[str, Any]) -> bool:
+        """Record a provider's availability; emits PROVIDER_HEALTH_CHANGED when it flips."""
+        provider = self.state.provider(provider_id)
+        previous = provider.available
+        provider.available = available
+        if previous is None and available:
+            return False  # the first good report is the expected baseline, not a change
+        if previous == available:
+            return False
+        self._emit(
+            EventType.PROVIDER_HEALTH_CHANGED,
+            None,
+            provider_id,
+            None,
+            {"available": available, "previous": previous, **metadata},
+        )
+        return True
+
+    # --- outcomes --------------------------------------------------------------
+
+    def begin(self, model_id: str) -> None:
+        """A call to ``model_id`` starts."""
+        model = self.state.models[model_id]
+        model.requests += 1
+        model.in_flight += 1
+        self.state.touch()
+
+    def cancelled(self, model_id: str) -> None:
+        """A call was cancelled by the caller: neither a success nor the model's failure."""
+        model = self.state.models[model_id]
+        model.in_flight -= 1
+        model.cancelled += 1
+        self.state.touch()
+
+    def succeeded(
+        self, model_id: str, scope: Scope, *, latency_ms: float, usage: TokenUsage | None, cost: float
+    ) -> None:
+        """Count a success: counters, latency, spend; enforce caps and budgets."""
+        now = self.clock.now()
+        model = self.state.models[model_id]
+        model.in_flight -= 1
+        model.successes += 1
+        model.consecutive_failures = 0
+        model.last_success_at = now
+        model.outcomes.append((now, True))
+        model.latency_ewma_ms = (
+            latency_ms
+            if model.latency_ewma_ms is None
+            else _EWMA_ALPHA * latency_ms + (1 - _EWMA_ALPHA) * model.latency_ewma_ms
+        )
+        tokens = usage.total_tokens if usage else 0
+        model.tokens += tokens
+        model.cost += cost
+        model.usage.add(now, requests=1, tokens=tokens, cost=cost)
+        affected = {model_id}
+        provider_budget = self.provider_budgets.get(model.provider_id)
+        if provider_budget is not None:
+            self.state.ledger(f"provider:{model.provider_id}").add(now, requests=1, tokens=tokens, cost=cost)
+            affected.update(m for m, e in self.entries.items() if e.provider_id == model.provider_id)
+        if scope.id is not None and scope.budget is not None:
+            self.state.ledger(f"pool:{scope.id}").add(now, requests=1, tokens=tokens, cost=cost)
+            affected.update(scope.members)
+        self.state.touch()
+        for other in sorted(affected):
+            self._enforce_caps(other, pool_id=scope.id)
+
+    def failed(self, model_id: str, scope: Scope, error: BaseException, *, latency_ms: float) -> None:
+        """Count a failure and apply what it implies (threshold, quota, provider-wide)."""
+        now = self.clock.now()
+        model = self.state.models[model_id]
+        entry = self.entries[model_id]
+        model.in_flight -= 1
+        model.failures += 1
+        model.last_failure_at = now
+        model.last_error = str(error)
+        category = str(getattr(error, "category", "unknown"))
+        model.errors[category] = model.errors.get(category, 0) + 1
+        self.state.touch()
+        if isinstance(error, AuthenticationError):
+            self.deactivate_provider(model.provider_id, error, reason="authentication")
+            return
+        if isinstance(error, QuotaExhaustedError):
+            retry_after = error.retry_after
+            if retry_after is not None:
+                self.deactivate(
+                    model_id,
+                    DeactivationReason.QUOTA_EXHAUSTED,
+                    pool_id=scope.id,
+                    cooldown=timedelta(seconds=retry_after),
+                    detail="until Retry-After",
+                    error=error,
+                )
+            elif entry.quota_reset is not None:
+                self.deactivate(
+                    model_id,
+                    DeactivationReason.QUOTA_EXHAUSTED,
+                    pool_id=scope.id,
+                    resets_at=next_boundary(now, entry.quota_reset),
+                    detail=f"until the {entry.quota_reset} quota reset",
+                    error=error,
+                )
+            else:
+                snapshot = self.snapshot(model_id, scope.id)
+                cooldown = scope.policy.cooldown_for(snapshot, DeactivationReason.QUOTA_EXHAUSTED)
+                self.deactivate(
+                    model_id,
+                    DeactivationReason.QUOTA_EXHAUSTED,
+                    pool_id=scope.id,
+                    cooldown=cooldown,
+                    error=error,
+                )
+            return
+        if category not in HEALTH_ERRORS:
+            return  # the request's fault (bad request, context window), not the model's health
+        model.consecutive_failures += 1
+        model.outcomes.append((now, False))
+        snapshot = self.snapshot(model_id, scope.id)
+        reason = scope.policy.should_deactivate(snapshot, now)
+        if reason is None:
+            return
+        cooldown = scope.policy.cooldown_for(snapshot, reason)
+        retry_after = getattr(error, "retry_after", None)
+        if cooldown is not None and retry_after is not None:
+            cooldown = max(cooldown, timedelta(seconds=retry_after))
+        self.deactivate(model_id, reason, pool_id=scope.id, cooldown=cooldown, error=error)
+
+    # --- scheduled checks --------------------------------------------------------
+
+    def evaluate(self, model_id: str, scope: Scope | None = None) -> None:
+        """Apply time-based rules now: maintenance windows, caps, resets, cooldowns."""
+        scope = scope or self.home_scope(model_id)
+        model = self.state.models[model_id]
+        now = self.clock.now()
+        window_end = self._maintenance_end(model_id, now)
+        if model.status is ModelStatus.ACTIVE:
+            if window_end is not None:
+                self.deactivate(
+                    model_id,
+                    DeactivationReason.MAINTENANCE_WINDOW,
+                    pool_id=scope.id,
+                    cooldown_until=window_end,
+                    detail="scheduled maintenance",
+                )
+                return
+            self._enforce_caps(model_id, pool_id=scope.id)
+            return
+        reason = model.reason
+        if reason is DeactivationReason.MANUAL:
+            return
+        if window_end is not None:
+            if reason is DeactivationReason.MAINTENANCE_WINDOW and model.cooldown_until != window_end:
+                model.cooldown_until = window_end  # overlapping windows extend the stay
+                self.state.touch()
+            return  # nothing recovers during maintenance
+        if reason is DeactivationReason.MAINTENANCE_WINDOW:
+            if model.cooldown_until is None or model.cooldown_until <= now:
+                self.activate(model_id, RecoveryTrigger.COOLDOWN_EXPIRED, pool_id=scope.id)
+            return
+        if model.resets_at is not None:
+            if now < model.resets_at:
+                return
+            if reason in _SCHEDULED:
+                breach = self._breach(model_id, now)
+                if breach is not None:
+                    model.resets_at = breach.resets_at  # e.g. a new day, but the month is still spent
+                    model.reason = breach.reason
+                    model.detail = breach.detail
+                    self.state.touch()
+                    return
+            self.activate(model_id, RecoveryTrigger.QUOTA_RESET, pool_id=scope.id)
+            return
+        trigger = scope.policy.should_recover(self.snapshot(model_id, scope.id), now)
+        if trigger is not None:
+            self.activate(model_id, trigger, pool_id=scope.id)
+
+    def probe_succeeded(self, provider_id: str, trigger: RecoveryTrigger) -> list[str]:
+        """A provider answered its probe: recover it and its models set aside for errors."""
+        self.set_health(provider_id, True, {"trigger": trigger.value})
+        self.recover_provider(provider_id, trigger)
+        allowed = _STARTUP_RECOVERABLE if trigger is RecoveryTrigger.STARTUP_PROBE else _PROBE_RECOVERABLE
+        recovered = []
+        now = self.clock.now()
+        for model_id, entry in sorted(self.entries.items()):
+            if entry.provider_id != provider_id:
+                continue
+            model = self.state.models[model_id]
+            if model.status is ModelStatus.STANDBY and model.reason in allowed:
+                if self._maintenance_end(model_id, now) is not None:
+                    continue
+                if self.activate(model_id, trigger):
+                    recovered.append(model_id)
+        return recovered
+
+    # --- caps and budgets ----------------------------------------------------------
+
+    def _enforce_caps(self, model_id: str, *, pool_id: str | None) -> None:
+        model = self.state.models[model_id]
+        if model.status is not ModelStatus.ACTIVE:
+            return
+        breach = self._breach(model_id, self.clock.now())
+        if breach is not None:
+            self.deactivate(
+                model_id, breach.reason, pool_id=pool_id, resets_at=breach.resets_at, detail=breach.detail
+            )
+
+    def _breach(self, model_id: str, now: datetime) -> _Breach | None:
+        entry = self.entries[model_id]
+        model = self.state.models[model_id]
+        usage = model.usage
+        usage.roll(now)
+        limits = entry.limits
+        if limits is not None:
+            window = limits.window
+            if limits.requests is not None and usage.requests(window) >= limits.requests:
+                return _Breach(
+                    DeactivationReason.REQUEST_LIMIT,
+                    f"{usage.requests(window)} of {limits.requests} {window} requests used",
+                    next_boundary(now, window),
+                )
+            if limits.tokens is not None and usage.tokens(window) >= limits.tokens:
+                return _Breach(
+                    DeactivationReason.TOKEN_LIMIT,
+                    f"{usage.tokens(window)} of {limits.tokens} {window} tokens used",
+                    next_boundary(now, window),
+                )
+        budgets: list[tuple[str, BudgetSettings | None, PeriodUsage | None]] = [
+            (f"model {model_id}", entry.budget, usage),
+            (
+                f"provider {entry.provider_id}",
+                self.provider_budgets.get(entry.provider_id),
+                self.state.ledgers.get(f"provider:{entry.provider_id}"),
+            ),
+        ]
+        for scope in self.pool_scopes.values():
+            if scope.budget is not None and model_id in scope.members:
+                budgets.append((f"pool {scope.id}", scope.budget, self.state.ledgers.get(f"pool:{scope.id}")))
+        for label, budget, ledger in budgets:
+            if budget is None or ledger is None:
+                continue
+            ledger.roll(now)
+            # Monthly first: when both are spent, the stay lasts until the month turns.
+            for window, cap in (("monthly", budget.monthly), ("daily", budget.daily)):
+                if cap is not None and ledger.cost(window) >= cap:
+                    return _Breach(
+                        DeactivationReason.BUDGET_EXCEEDED,
+                        f"{label} {window} budget spent ({ledger.cost(window):.4f} of {cap:g})",
+                        next_boundary(now, window),
+                    )
+        return None
+
+    def _maintenance_end(self, model_id: str, now: datetime) -> datetime | None:
+        windows = self.entries[model_id].maintenance
+        if not windows:
+            return None
+        cached = self._maintenance.get(model_id)
+        if cached is not None and cached[1] > now:
+            return cached[0] if cached[0] is not None and cached[0] > now else None
+        end = active_window_end(windows, now)
+        valid_until = end if end is not None else next_window_start(windows, now)
+        self._maintenance[model_id] = (end, valid_until)
+        return end
+
+    # --- events ----------------------------------------------------------------------
+
+    def _emit(
+        self,
+        event_type: EventType,
+        model_id: str | None,
+        provider_id: str | None,
+        pool_id: str | None,
+        metadata: dict[str, Any],
+    ) -> None:
+        self.events.emit(
+            RoutingEvent(
+                event_type=event_type,
+                timestamp=self.clock.now(),
+                model_id=model_id,
+                provider_id=provider_id,
+                pool_id=pool_id,
+                metadata=metadata,
+            )
+        )
+
+
+def provider_error_category(error: BaseException) -> str:
+    """The category string of a provider error, ``unknown`` for anything else."""
+    return str(error.category) if isinstance(error, ProviderError) else "unknown"

@@ -1,0 +1,208 @@
+"""The discovery contract: catalogue diffs, probes and health, failures reported not raised.
+
+The connector is attached to a StaticContext of in-suite providers: ``alpha`` and
+``beta`` offer the models of :data:`DISCOVERY_SCENARIO`, ``down`` fails every call the
+way a provider should (errors, a failed probe result), and ``exploding`` even raises
+from its probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import ClassVar
+
+import pytest
+
+from ..enums import ConnectorType, DiscoveryFeature, ProviderFeature
+from ..errors import ProviderUnavailableError
+from ..interfaces.discovery import Discovery, StaticContext
+from ..interfaces.provider import Provider
+from ..runtime.clock import FakeClock
+from ..types import (
+    ChatMessage,
+    Choice,
+    CompletionRequest,
+    CompletionResponse,
+    HealthReport,
+    ModelInfo,
+    ProbeResult,
+    SyncResult,
+)
+from .base import ConformanceSuite
+from .spec import DISCOVERY_SCENARIO
+from .target import ConformanceTarget
+
+__all__ = ["DiscoverySuite"]
+
+CONTEXT_WINDOW = 8192
+#: Failed probes in a row after which any health monitor must call a provider unavailable.
+FAILED_PROBES = 5
+
+
+class _CatalogueProvider(Provider):
+    """A provider that offers a fixed model list, or fails."""
+
+    connector_id = "meshkit-conformance.catalogue.v1"
+    features = frozenset({ProviderFeature.LIST_MODELS})
+
+    def __init__(self, name: str, models: list[str], *, down: bool = False, explode: bool = False) -> None:
+        super().__init__(None, name=name, clock=FakeClock())
+        self.models = models
+        self.down = down
+        self.explode = explode
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        message = ChatMessage(role="assistant", content="ok")
+        return CompletionResponse(id="c", model=request.model or "m", choices=(Choice(index=0, message=message),))
+
+    async def list_models(self) -> list[ModelInfo]:
+        if self.down or self.explode:
+            raise ProviderUnavailableError("scripted outage", status_code=503, provider_id=self.name)
+        return [ModelInfo(id=m, provider_id=self.name, context_window=CONTEXT_WINDOW) for m in self.models]
+
+    async def probe(self) -> ProbeResult:
+        if self.explode:
+            raise RuntimeError("the probe itself blew up")
+        return await super().probe()
+
+
+def _providers() -> dict[str, Provider]:
+    found: dict[str, Provider] = {name: _CatalogueProvider(name, list(m)) for name, m in DISCOVERY_SCENARIO.items()}
+    found["down"] = _CatalogueProvider("down", [], down=True)
+    found["exploding"] = _CatalogueProvider("exploding", [], explode=True)
+    return found
+
+
+def _known(provider: str, name: str, context_window: int = CONTEXT_WINDOW) -> tuple[str, ModelInfo]:
+    model_id = f"{provider}.{name}"
+    return model_id, ModelInfo(id=model_id, provider_id=provider, context_window=context_window)
+
+
+def _ids(models: tuple[ModelInfo, ...]) -> set[str]:
+    return {m.id for m in models}
+
+
+class DiscoverySuite(ConformanceSuite):
+    """Every discovery connector passes this."""
+
+    connector_type: ClassVar[ConnectorType] = ConnectorType.DISCOVERY
+
+    @asynccontextmanager
+    async def discovery(
+        self, target: ConformanceTarget, catalogue: Mapping[str, ModelInfo] | None = None
+    ) -> AsyncIterator[Discovery]:
+        """A started connector attached to the suite's providers and ``catalogue``."""
+        if catalogue is None:
+            catalogue = dict(
+                [
+                    _known("alpha", "a1"),
+                    _known("alpha", "a2", context_window=4096),  # alpha now says 8192: changed
+                    _known("alpha", "retired"),  # alpha no longer offers it: deprecated
+                ]
+            )
+        async with target.environment() as config:
+            instance = target.make(config, clock=FakeClock())
+            instance.attach(StaticContext(providers=_providers(), models=dict(catalogue)))
+            async with instance:
+                yield instance
+
+    async def sync(self, discovery: Discovery, providers: list[str] | None) -> SyncResult:
+        """``sync`` that must not raise, whatever the providers do."""
+        try:
+            result = await discovery.sync(providers)
+        except Exception as exc:
+            pytest.fail(f"sync({providers}) raised {type(exc).__name__}: {exc}; report errors in the result")
+        assert isinstance(result, SyncResult), f"sync() returned {type(result).__name__}"
+        return result
+
+    @pytest.mark.anyio
+    async def test_sync_reports_new_models(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, DiscoveryFeature.SYNC):
+            async with self.discovery(conformance_target) as discovery:
+                result = await self.sync(discovery, ["alpha", "beta"])
+            new = _ids(result.new_models)
+            assert {"alpha.a3", "beta.b1"} <= new, f"new models should include alpha.a3 and beta.b1, got {new}"
+            assert "alpha.a1" not in new, "alpha.a1 is already in the catalogue, it is not new"
+
+    @pytest.mark.anyio
+    async def test_sync_reports_deprecated_models(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, DiscoveryFeature.SYNC):
+            async with self.discovery(conformance_target) as discovery:
+                result = await self.sync(discovery, ["alpha"])
+            deprecated = _ids(result.deprecated_models)
+            assert "alpha.retired" in deprecated, f"alpha.retired is no longer offered, deprecated: {deprecated}"
+            assert "alpha.a1" not in deprecated, "alpha.a1 is still offered"
+
+    @pytest.mark.anyio
+    async def test_sync_reports_changed_models(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, DiscoveryFeature.SYNC):
+            async with self.discovery(conformance_target) as discovery:
+                result = await self.sync(discovery, ["alpha"])
+            changed = {c.model_id for c in result.changed_models}
+            assert "alpha.a2" in changed, f"alpha.a2's context window changed, changed: {changed}"
+
+    @pytest.mark.anyio
+    async def test_sync_is_quiet_when_nothing_changed(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, DiscoveryFeature.SYNC):
+            catalogue = dict(_known(p, m) for p, models in DISCOVERY_SCENARIO.items() for m in models)
+            async with self.discovery(conformance_target, catalogue) as discovery:
+                result = await self.sync(discovery, sorted(DISCOVERY_SCENARIO))
+            assert result.is_empty, f"nothing changed, yet sync reported {result}"
+
+    @pytest.mark.anyio
+    async def test_sync_covers_only_the_named_providers(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, DiscoveryFeature.SYNC):
+            async with self.discovery(conformance_target) as discovery:
+                result = await self.sync(discovery, ["beta"])
+            reported = _ids(result.new_models) | _ids(result.deprecated_models)
+            assert reported == {"beta.b1"}, f"sync(['beta']) reported {reported}"
+
+    @pytest.mark.anyio
+    async def test_sync_reports_provider_errors_instead_of_raising(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
+        with self.feature(conformance_target, DiscoveryFeature.SYNC):
+            async with self.discovery(conformance_target) as discovery:
+                result = await self.sync(discovery, ["alpha", "down", "exploding"])
+                await self.sync(discovery, None)
+            assert "down" in result.errors and "exploding" in result.errors, (
+                f"failing providers must appear in errors, got {dict(result.errors)}"
+            )
+            assert "alpha.a3" in _ids(result.new_models), "one failing provider must not hide the others"
+
+    @pytest.mark.anyio
+    async def test_probe_reports_instead_of_raising(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, DiscoveryFeature.HEALTH):
+            async with self.discovery(conformance_target) as discovery:
+                results: dict[str, ProbeResult] = {}
+                for provider in ["alpha", "down", "exploding", "no-such-provider"]:
+                    try:
+                        results[provider] = await discovery.probe(provider)
+                    except Exception as exc:
+                        pytest.fail(f"probe({provider!r}) raised {type(exc).__name__}: {exc}; report it")
+            assert all(isinstance(r, ProbeResult) for r in results.values())
+            assert results["alpha"].ok and results["alpha"].provider_id == "alpha", f"alpha: {results['alpha']}"
+            for provider in ["down", "exploding", "no-such-provider"]:
+                assert not results[provider].ok, f"probe({provider!r}) reported ok"
+                assert results[provider].error, f"probe({provider!r}) gives no error"
+
+    @pytest.mark.anyio
+    async def test_health_reflects_probes(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, DiscoveryFeature.HEALTH):
+            async with self.discovery(conformance_target) as discovery:
+                await discovery.probe("alpha")
+                for _ in range(FAILED_PROBES):
+                    await discovery.probe("down")
+                everyone = await discovery.health()
+                alpha_only = await discovery.health("alpha")
+            assert all(isinstance(r, HealthReport) for r in everyone)
+            by_id = {r.provider_id: r for r in everyone}
+            assert {"alpha", "beta", "down"} <= set(by_id), f"health() covers every provider, got {sorted(by_id)}"
+            assert by_id["alpha"].available, "alpha answered its probe"
+            down = by_id["down"]
+            assert not down.available, f"down failed {FAILED_PROBES} probes in a row, yet is available"
+            assert down.consecutive_failures == FAILED_PROBES, f"down failed {FAILED_PROBES} times: {down}"
+            assert down.availability == 0.0 and by_id["alpha"].availability == 1.0, f"availability: {everyone}"
+            assert all(0.0 <= r.availability <= 1.0 for r in everyone), "availability is a fraction"
+            assert [r.provider_id for r in alpha_only] == ["alpha"], f"health('alpha') gave {alpha_only}"

@@ -1,0 +1,223 @@
+"""The rotation-policy contract, over arbitrary pools and histories (Hypothesis)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ..enums import ConnectorType, DeactivationReason, ModelStatus, RecoveryTrigger
+from ..errors import ConfigError
+from ..interfaces.rotation import RotationPolicy
+from ..runtime.clock import FakeClock
+from ..types import CompletionRequest, ModelPricing, ModelSnapshot
+from .base import ConformanceSuite
+from .hypothesis_profiles import suite_settings
+from .target import ConformanceTarget
+
+__all__ = ["RotationSuite", "pools", "snapshots"]
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+THRESHOLDS = {"failure_threshold": 3, "error_rate_threshold": 0.5, "error_rate_min_requests": 10, "cooldown": "45s"}
+COOLDOWN = timedelta(seconds=45)
+
+
+@st.composite
+def snapshots(draw: st.DrawFn, model_id: st.SearchStrategy[str] | None = None) -> ModelSnapshot:
+    """Any model state a pool could hold."""
+    window_requests = draw(st.integers(0, 30))
+    status = draw(st.sampled_from(list(ModelStatus)))
+    standby = status is ModelStatus.STANDBY
+    return ModelSnapshot(
+        model_id=draw(model_id or st.sampled_from([f"m{i}" for i in range(10)])),
+        provider_id=draw(st.sampled_from(["p1", "p2", "p3"])),
+        pool_id="pool",
+        status=status,
+        deactivation_reason=draw(st.sampled_from(list(DeactivationReason))) if standby else None,
+        consecutive_failures=draw(st.integers(0, 10)),
+        window_requests=window_requests,
+        window_failures=draw(st.integers(0, window_requests)),
+        requests=draw(st.integers(0, 10_000)),
+        tokens=draw(st.integers(0, 1_000_000)),
+        cost=draw(st.floats(0, 100, allow_nan=False)),
+        latency_ewma_ms=draw(st.none() | st.floats(1, 10_000, allow_nan=False)),
+        cooldown_until=EPOCH + timedelta(seconds=draw(st.integers(-600, 600))) if standby else None,
+        pricing=draw(
+            st.none()
+            | st.builds(
+                ModelPricing,
+                input_per_1k=st.floats(0, 0.1, allow_nan=False),
+                output_per_1k=st.floats(0, 0.1, allow_nan=False),
+            )
+        ),
+        priority=draw(st.integers(0, 3)),
+        weight=draw(st.floats(0.1, 10, allow_nan=False)),
+    )
+
+
+def pools(min_size: int = 0) -> st.SearchStrategy[list[ModelSnapshot]]:
+    """Pools of distinct models, mixing ACTIVE and STANDBY."""
+    return st.lists(snapshots(), min_size=min_size, max_size=8, unique_by=lambda s: s.model_id)
+
+
+#: A history: pools as they stand at successive selections, and the session asking.
+histories = st.lists(st.tuples(pools(), st.sampled_from([None, "alice", "bob"])), min_size=1, max_size=8)
+
+
+def _request(session: str | None) -> CompletionRequest:
+    return CompletionRequest(messages=[{"role": "user", "content": "hello " * 20}], session_id=session)
+
+
+class RotationSuite(ConformanceSuite):
+    """Every rotation policy passes this; it is pure, so most tests are synchronous."""
+
+    connector_type: ClassVar[ConnectorType] = ConnectorType.ROTATION
+
+    def policy(self, target: ConformanceTarget, **config: Any) -> RotationPolicy:
+        """A fresh policy from the spec's config (plus ``config``)."""
+        policy = target.make({**target.spec.config, **config})
+        assert isinstance(policy, RotationPolicy), f"{target} built a {type(policy).__name__}"
+        return policy
+
+    def thresholds_policy(self, target: ConformanceTarget) -> RotationPolicy:
+        """A policy with the suite's declared thresholds, or a skip when it takes none."""
+        try:
+            return self.policy(target, **THRESHOLDS)
+        except ConfigError as exc:
+            pytest.skip(f"{target} does not take the ThresholdConfig settings: {exc}")
+
+    def run_history(
+        self, policy: RotationPolicy, history: Sequence[tuple[list[ModelSnapshot], str | None]]
+    ) -> list[str | None]:
+        """Feed a history to ``policy``, checking every answer; return the chosen ids."""
+        chosen: list[str | None] = []
+        for step, (pool, session) in enumerate(history):
+            now = EPOCH + timedelta(seconds=step)
+            result = policy.select(list(pool), _request(session), now)
+            active = [s for s in pool if s.is_active]
+            if not active:
+                assert result is None, f"no active candidate, yet select() returned {result!r}"
+            else:
+                assert result is not None, "select() returned None although active candidates exist"
+                assert result in pool, f"select() returned {result.model_id!r}, not one of the candidates"
+                assert result.is_active, f"select() returned standby model {result.model_id!r}"
+            chosen.append(None if result is None else result.model_id)
+        return chosen
+
+    # --- selection -----------------------------------------------------------------
+
+    @given(history=histories)
+    @suite_settings()
+    def test_select_returns_an_active_candidate(
+        self, conformance_target: ConformanceTarget, history: list[tuple[list[ModelSnapshot], str | None]]
+    ) -> None:
+        self.run_history(self.policy(conformance_target), history)
+
+    @given(history=histories)
+    @suite_settings()
+    def test_select_is_deterministic(
+        self, conformance_target: ConformanceTarget, history: list[tuple[list[ModelSnapshot], str | None]]
+    ) -> None:
+        first = self.run_history(self.policy(conformance_target), history)
+        second = self.run_history(self.policy(conformance_target), history)
+        assert first == second, f"two fresh policies given the same history chose {first} and {second}"
+
+    def test_empty_pool_selects_nothing(self, conformance_target: ConformanceTarget) -> None:
+        policy = self.policy(conformance_target)
+        assert policy.select([], _request(None), EPOCH) is None, "an empty pool must give None"
+        standby = [
+            ModelSnapshot(model_id=f"m{i}", provider_id="p1", pool_id="pool", status=ModelStatus.STANDBY)
+            for i in range(3)
+        ]
+        assert policy.select(standby, _request(None), EPOCH) is None, "an all-standby pool must give None"
+
+    # --- lifecycle decisions ---------------------------------------------------------
+
+    def test_deactivates_at_the_failure_threshold(self, conformance_target: ConformanceTarget) -> None:
+        policy = self.thresholds_policy(conformance_target)
+        base = ModelSnapshot(model_id="m1", provider_id="p1", pool_id="pool")
+        below = attrs.evolve(base, consecutive_failures=2)
+        at = attrs.evolve(base, consecutive_failures=3)
+        assert policy.should_deactivate(below, EPOCH) is None, "2 failures with failure_threshold=3 deactivated"
+        assert policy.should_deactivate(at, EPOCH) is DeactivationReason.ERROR_THRESHOLD, (
+            "3 consecutive failures with failure_threshold=3 must deactivate with ERROR_THRESHOLD"
+        )
+
+    def test_deactivates_at_the_error_rate_threshold(self, conformance_target: ConformanceTarget) -> None:
+        policy = self.thresholds_policy(conformance_target)
+
+        def snap(requests: int, failures: int) -> ModelSnapshot:
+            return ModelSnapshot(
+                model_id="m1", provider_id="p1", window_requests=requests, window_failures=failures
+            )
+
+        assert policy.should_deactivate(snap(10, 5), EPOCH) is DeactivationReason.ERROR_THRESHOLD, (
+            "an error rate of 0.5 over 10 requests with error_rate_threshold=0.5 must deactivate"
+        )
+        assert policy.should_deactivate(snap(10, 4), EPOCH) is None, "an error rate of 0.4 deactivated"
+        assert policy.should_deactivate(snap(9, 9), EPOCH) is None, (
+            "9 requests are fewer than error_rate_min_requests=10: no decision yet"
+        )
+
+    @given(snapshot=snapshots())
+    @suite_settings()
+    def test_threshold_decisions_hold_for_any_snapshot(
+        self, conformance_target: ConformanceTarget, snapshot: ModelSnapshot
+    ) -> None:
+        policy = self.thresholds_policy(conformance_target)
+        decision = policy.should_deactivate(snapshot, EPOCH)
+        if not snapshot.is_active:
+            assert decision is None, "a standby model cannot be deactivated again"
+        elif snapshot.consecutive_failures >= 3:
+            assert decision is not None, f"{snapshot.consecutive_failures} failures ≥ threshold 3 kept it active"
+        elif snapshot.window_requests < 10 and not snapshot.limits:
+            assert decision is None, f"deactivated below every threshold: {decision}"
+        recovery = policy.should_recover(snapshot, EPOCH)
+        if snapshot.is_active:
+            assert recovery is None, "an active model cannot recover"
+
+    @pytest.mark.anyio
+    async def test_recovers_when_the_cooldown_expires(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
+        policy = self.thresholds_policy(conformance_target)
+        active = ModelSnapshot(model_id="m1", provider_id="p1", pool_id="pool", consecutive_failures=3)
+        reason = policy.should_deactivate(active, clock.now())
+        assert reason is DeactivationReason.ERROR_THRESHOLD
+        cooldown = policy.cooldown_for(active, reason)
+        assert cooldown == COOLDOWN, f"cooldown=45s was configured, the policy rests models for {cooldown}"
+        standby = ModelSnapshot(
+            model_id="m1",
+            provider_id="p1",
+            pool_id="pool",
+            status=ModelStatus.STANDBY,
+            deactivation_reason=reason,
+            consecutive_failures=3,
+            deactivated_at=clock.now(),
+            cooldown_until=clock.now() + COOLDOWN,
+        )
+        assert policy.should_recover(standby, clock.now()) is None, "recovered at once, before its cooldown"
+        await clock.advance(COOLDOWN - timedelta(seconds=1))
+        assert policy.should_recover(standby, clock.now()) is None, "recovered a second before the cooldown ended"
+        await clock.advance(timedelta(seconds=1))
+        assert policy.should_recover(standby, clock.now()) is RecoveryTrigger.COOLDOWN_EXPIRED, (
+            "a model whose cooldown has expired must recover with COOLDOWN_EXPIRED"
+        )
+
+    def test_manual_deactivation_does_not_end_by_itself(self, conformance_target: ConformanceTarget) -> None:
+        policy = self.policy(conformance_target)
+        manual = ModelSnapshot(
+            model_id="m1",
+            provider_id="p1",
+            status=ModelStatus.STANDBY,
+            deactivation_reason=DeactivationReason.MANUAL,
+            deactivated_at=EPOCH,
+        )
+        assert policy.should_recover(manual, EPOCH + timedelta(days=30)) is None, (
+            "a manual deactivation ends only by hand"
+        )

@@ -1,0 +1,333 @@
+"""The storage contract: a dict model checked by a Hypothesis state machine, plus locks.
+
+The state machine is synchronous (Hypothesis drives it); it reaches the async backend
+through an anyio blocking portal running the test's backend (asyncio or trio) in a
+worker thread, so the same machine checks both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import ClassVar
+
+import anyio
+import attrs
+import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from ..enums import ConnectorType, StorageFeature
+from ..errors import LockNotHeldError, LockTimeoutError
+from ..interfaces.storage import Storage
+from ..runtime.clock import FakeClock
+from ..types import EntryMetadata, Lock
+from .base import ConformanceSuite
+from .hypothesis_profiles import suite_settings
+from .target import ConformanceTarget
+
+__all__ = ["StorageSuite", "keys", "values"]
+
+_NAMED_KEYS = ["a", "ab", "a/b", "a/b/c", "b", "state/pools/chat", "ünï/ключ", "with space", "..", "x" * 300]
+#: Any valid key: non-empty, at most 512 characters, no NUL.
+keys = st.sampled_from(_NAMED_KEYS) | st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40
+)
+prefixes = st.sampled_from(["", "a", "a/", "a/b", "b", "state/", "ü", "x", "."])
+values = st.binary(max_size=300)
+
+
+def _storage_machine(portal: BlockingPortal, target: ConformanceTarget) -> type[RuleBasedStateMachine]:
+    class StorageMatchesADict(RuleBasedStateMachine):
+        """Every operation answers what a plain dict would."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.environment = portal.wrap_async_context_manager(target.environment())
+            config = self.environment.__enter__()
+            self.storage: Storage = target.make(config, clock=FakeClock())
+            portal.call(self.storage.start)
+            self.model: dict[str, bytes] = {}
+
+        @rule(key=keys, data=values)
+        def save(self, key: str, data: bytes) -> None:
+            portal.call(self.storage.save, key, data)
+            self.model[key] = data
+
+        @rule(key=keys)
+        def load(self, key: str) -> None:
+            got = portal.call(self.storage.load, key)
+            assert got == self.model.get(key), f"load({key!r}) gave {got!r}, expected {self.model.get(key)!r}"
+
+        @rule(key=keys)
+        def delete(self, key: str) -> None:
+            existed = portal.call(self.storage.delete, key)
+            assert existed == (key in self.model), f"delete({key!r}) returned {existed}"
+            self.model.pop(key, None)
+
+        @rule(prefix=prefixes)
+        def list_prefix(self, prefix: str) -> None:
+            got = portal.call(self.storage.list, prefix)
+            expected = sorted(k for k in self.model if k.startswith(prefix))
+            assert got == expected, f"list({prefix!r}) gave {got}, expected {expected}"
+
+        @rule(key=keys)
+        def stat(self, key: str) -> None:
+            meta = portal.call(self.storage.stat, key)
+            if key not in self.model:
+                assert meta is None, f"stat({key!r}) of a missing key gave {meta!r}"
+            else:
+                assert isinstance(meta, EntryMetadata), f"stat({key!r}) gave {meta!r}"
+                assert meta.key == key and meta.size == len(self.model[key]), f"stat({key!r}) gave {meta!r}"
+
+        @invariant()
+        def everything_listed(self) -> None:
+            got = portal.call(self.storage.list, "")
+            assert got == sorted(self.model), f"list('') gave {got}, expected {sorted(self.model)}"
+
+        def teardown(self) -> None:
+            try:
+                portal.call(self.storage.aclose)
+            finally:
+                self.environment.__exit__(None, None, None)
+
+    return StorageMatchesADict
+
+
+class StorageSuite(ConformanceSuite):
+    """Every storage backend passes this."""
+
+    connector_type: ClassVar[ConnectorType] = ConnectorType.STORAGE
+
+    @asynccontextmanager
+    async def storage(self, target: ConformanceTarget, clock: FakeClock | None = None) -> AsyncIterator[Storage]:
+        """A started backend in the spec's environment."""
+        async with target.environment() as config:
+            instance = target.make(config, clock=clock or FakeClock())
+            async with instance:
+                yield instance
+
+    def fake_clock_only(self, target: ConformanceTarget) -> None:
+        """Skip tests that move time when the backend does not read the injected clock."""
+        if not target.spec.uses_injected_clock:
+            pytest.skip(f"{target} keeps time on its own (ConformanceSpec.uses_injected_clock=False)")
+
+    # --- the dict model ----------------------------------------------------------------
+
+    def test_behaves_like_a_dict(self, conformance_target: ConformanceTarget, anyio_backend: str) -> None:
+        with start_blocking_portal(anyio_backend) as portal:
+            machine = _storage_machine(portal, conformance_target)
+            run_state_machine_as_test(
+                machine, settings=settings(suite_settings(scale=0.5), stateful_step_count=25)
+            )
+
+    @pytest.mark.anyio
+    async def test_list_filters_by_prefix(self, conformance_target: ConformanceTarget) -> None:
+        async with self.storage(conformance_target) as storage:
+            for key in ["a", "ab", "a/b", "b", "ba", "c/a"]:
+                await storage.save(key, key.encode())
+            assert await storage.list("a") == ["a", "a/b", "ab"], "list('a') must give keys starting with 'a'"
+            assert await storage.list("b") == ["b", "ba"]
+            assert await storage.list("a/") == ["a/b"]
+            assert await storage.list("zzz") == []
+            assert await storage.list() == ["a", "a/b", "ab", "b", "ba", "c/a"], "list() gives every key, sorted"
+
+    @pytest.mark.anyio
+    async def test_overwrite_replaces_the_value(self, conformance_target: ConformanceTarget) -> None:
+        async with self.storage(conformance_target) as storage:
+            await storage.save("state/model", b"first version, rather long")
+            await storage.save("state/model", b"second")
+            assert await storage.load("state/model") == b"second"
+            meta = await storage.stat("state/model")
+            assert meta is not None and meta.size == len(b"second"), f"stat after overwrite: {meta!r}"
+            assert await storage.list("state/") == ["state/model"], "an overwritten key is listed once"
+
+    @pytest.mark.anyio
+    async def test_missing_keys(self, conformance_target: ConformanceTarget) -> None:
+        async with self.storage(conformance_target) as storage:
+            assert await storage.load("nothing/here") is None, "load of a missing key gives None"
+            assert await storage.stat("nothing/here") is None, "stat of a missing key gives None"
+            assert await storage.delete("nothing/here") is False, "delete of a missing key gives False"
+            await storage.save("k", b"v")
+            assert await storage.delete("k") is True
+            assert await storage.load("k") is None, "a deleted key is gone"
+            assert await storage.delete("k") is False, "a second delete gives False"
+
+    @pytest.mark.anyio
+    async def test_values_round_trip_exactly(self, conformance_target: ConformanceTarget) -> None:
+        payloads = {"empty": b"", "bytes": bytes(range(256)), "large": bytes(range(256)) * 4096}
+        async with self.storage(conformance_target) as storage:
+            for key, data in payloads.items():
+                await storage.save(key, data)
+            for key, data in payloads.items():
+                got = await storage.load(key)
+                assert got == data, f"{key}: saved {len(data)} bytes, loaded {None if got is None else len(got)}"
+            meta = await storage.stat("large")
+            assert meta is not None and meta.size == len(payloads["large"])
+            assert meta.modified_at is None or meta.modified_at.tzinfo is not None, "modified_at must be aware"
+
+    @pytest.mark.anyio
+    async def test_bad_input_is_rejected_and_stores_nothing(self, conformance_target: ConformanceTarget) -> None:
+        async with self.storage(conformance_target) as storage:
+            with pytest.raises((ValueError, TypeError)):
+                await storage.save("", b"x")
+            with pytest.raises((ValueError, TypeError)):
+                await storage.save("k\x00", b"x")
+            with pytest.raises((ValueError, TypeError)):
+                await storage.save("k", "text, not bytes")  # type: ignore[arg-type]
+            assert await storage.list() == [], "a rejected save stored something"
+
+    @pytest.mark.anyio
+    async def test_concurrent_saves_and_loads(self, conformance_target: ConformanceTarget) -> None:
+        contenders = [bytes([i]) * 8192 for i in range(16)]
+        torn: list[bytes] = []
+        async with self.storage(conformance_target) as storage:
+
+            async def write_then_read(i: int) -> None:
+                await storage.save(f"many/{i:03d}", f"value {i}".encode())
+                assert await storage.load(f"many/{i:03d}") == f"value {i}".encode()
+
+            async def contend(data: bytes) -> None:
+                await storage.save("contended", data)
+
+            async def read_contended() -> None:
+                got = await storage.load("contended")
+                if got is not None and got not in contenders:
+                    torn.append(got)
+
+            async with anyio.create_task_group() as tg:
+                for i in range(50):
+                    tg.start_soon(write_then_read, i)
+            await storage.save("contended", contenders[0])
+            async with anyio.create_task_group() as tg:
+                for data in contenders:
+                    tg.start_soon(contend, data)
+                    tg.start_soon(read_contended)
+                    tg.start_soon(read_contended)
+            assert not torn, f"a reader saw a torn write ({len(torn[0])} bytes of mixed content)"
+            assert await storage.load("contended") in contenders, "the last write must win whole"
+            assert len(await storage.list("many/")) == 50, "concurrent saves lost keys"
+
+    @pytest.mark.anyio
+    async def test_data_survives_reopening(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, StorageFeature.PERSISTENT):
+            spec = conformance_target.spec
+            async with conformance_target.environment() as config:
+                first = conformance_target.make(config, clock=FakeClock())
+                async with first:
+                    await first.save("persist/a", b"alpha")
+                    await first.save("persist/b", bytes(range(256)))
+                    await first.save("persist/gone", b"x")
+                    await first.delete("persist/gone")
+                second = spec.reopen(first) if spec.reopen else conformance_target.make(config, clock=FakeClock())
+                async with second:
+                    assert await second.list("persist/") == ["persist/a", "persist/b"]
+                    assert await second.load("persist/a") == b"alpha"
+                    assert await second.load("persist/b") == bytes(range(256))
+
+    # --- locks ---------------------------------------------------------------------------
+
+    @pytest.mark.anyio
+    async def test_lock_is_exclusive(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, StorageFeature.LOCKING):
+            async with self.storage(conformance_target) as storage:
+                held = await storage.acquire("locks/res", ttl=30)
+                assert isinstance(held, Lock) and held.key == "locks/res"
+                with pytest.raises(LockTimeoutError):
+                    await storage.acquire("locks/res", ttl=30, timeout=0)
+                other = await storage.acquire("locks/other", ttl=30, timeout=0)
+                await storage.release(held)
+                again = await storage.acquire("locks/res", ttl=30, timeout=0)
+                await storage.release(again)
+                await storage.release(other)
+
+    @pytest.mark.anyio
+    async def test_lock_is_released_by_its_owner_only(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, StorageFeature.LOCKING):
+            async with self.storage(conformance_target) as storage:
+                held = await storage.acquire("locks/res", ttl=30)
+                with pytest.raises(LockNotHeldError):
+                    await storage.release(attrs.evolve(held, token=held.token + "-impostor"))
+                with pytest.raises(LockTimeoutError):
+                    await storage.acquire("locks/res", ttl=30, timeout=0)
+                await storage.release(held)
+                with pytest.raises(LockNotHeldError):
+                    await storage.release(held)
+
+    @pytest.mark.anyio
+    async def test_lock_expires_after_its_ttl(self, conformance_target: ConformanceTarget, clock: FakeClock) -> None:
+        with self.feature(conformance_target, StorageFeature.LOCKING):
+            self.fake_clock_only(conformance_target)
+            async with self.storage(conformance_target, clock) as storage:
+                first = await storage.acquire("locks/ttl", ttl=5)
+                await clock.advance(4)
+                with pytest.raises(LockTimeoutError):
+                    await storage.acquire("locks/ttl", ttl=5, timeout=0)
+                await clock.advance(2)
+                second = await storage.acquire("locks/ttl", ttl=5, timeout=0)
+                with pytest.raises(LockNotHeldError):
+                    await storage.release(first)
+                await storage.release(second)
+
+    @pytest.mark.anyio
+    async def test_lock_timeout_raises_lock_timeout_error(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
+        with self.feature(conformance_target, StorageFeature.LOCKING):
+            async with self.storage(conformance_target, clock) as storage:
+                held = await storage.acquire("locks/res", ttl=60)
+                outcome: list[BaseException | Lock] = []
+
+                async def contender() -> None:
+                    try:
+                        outcome.append(await storage.acquire("locks/res", ttl=60, timeout=0.5))
+                    except Exception as exc:
+                        outcome.append(exc)
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(contender)
+                    while not outcome:
+                        await clock.advance(0.1)  # a backend on real time gets there by itself
+                        await anyio.sleep(0.001 if not conformance_target.spec.uses_injected_clock else 0)
+                assert isinstance(outcome[0], LockTimeoutError), f"expected LockTimeoutError, got {outcome[0]!r}"
+                await storage.release(held)
+
+    @pytest.mark.anyio
+    async def test_waiting_acquirer_gets_the_lock_after_release(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
+        with self.feature(conformance_target, StorageFeature.LOCKING):
+            async with self.storage(conformance_target, clock) as storage:
+                held = await storage.acquire("locks/res", ttl=60)
+                acquired: list[Lock] = []
+
+                async def waiter() -> None:
+                    acquired.append(await storage.acquire("locks/res", ttl=60, timeout=30))
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(waiter)
+                    await clock.advance(0.5)
+                    assert not acquired, "a second owner got a held lock"
+                    await storage.release(held)
+                    while not acquired:
+                        await clock.advance(0.05)
+                        await anyio.sleep(0.001 if not conformance_target.spec.uses_injected_clock else 0)
+                assert acquired[0].token != held.token, "the new owner needs its own token"
+                await storage.release(acquired[0])
+
+    @pytest.mark.anyio
+    async def test_lock_is_exclusive_across_instances(self, conformance_target: ConformanceTarget) -> None:
+        self.requires(conformance_target, StorageFeature.SHARED)
+        self.requires(conformance_target, StorageFeature.LOCKING)
+        async with conformance_target.environment() as config:
+            one = conformance_target.make(config, clock=FakeClock())
+            two = conformance_target.make(config, clock=FakeClock())
+            async with one, two:
+                await one.save("shared/k", b"from one")
+                assert await two.load("shared/k") == b"from one", "a shared backend shares its data"
+                held = await one.acquire("locks/shared", ttl=30)
+                with pytest.raises(LockTimeoutError):
+                    await two.acquire("locks/shared", ttl=30, timeout=0)
+                await one.release(held)

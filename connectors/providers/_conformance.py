@@ -1,0 +1,94 @@
+"""Canned upstream answers, in each provider's wire format, for the conformance suite."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from meshkit.testing.payloads import openai_payloads
+from meshkit.testing.spec import ConformanceSpec, HTTPPayloads
+
+
+def _sse(data: Any, event: str | None = None) -> str:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {json.dumps(data)}"
+
+
+def openai_compatible_spec() -> ConformanceSpec:
+    """The suite's ready-made chat-completions payloads; a local base URL (never contacted)."""
+    return ConformanceSpec(
+        config={"base_url": "http://127.0.0.1:8000/v1"}, model="conformance-model", http=openai_payloads()
+    )
+
+
+def anthropic_spec() -> ConformanceSpec:
+    """Messages API payloads, its SSE event types ending in ``message_stop``, a model list."""
+    start = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-small",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 5, "output_tokens": 1},
+    }
+    lines = (
+        _sse({"type": "message_start", "message": start}, "message_start"),
+        _sse(
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            "content_block_start",
+        ),
+        _sse({"type": "ping"}, "ping"),
+        _sse(
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello "}},
+            "content_block_delta",
+        ),
+        _sse(
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "there."}},
+            "content_block_delta",
+        ),
+        _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+        _sse(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": 2},
+            },
+            "message_delta",
+        ),
+        _sse({"type": "message_stop"}, "message_stop"),
+    )
+    return ConformanceSpec(
+        config={"api_key": "sk-ant-conformance-key", "base_url": "http://127.0.0.1:8000/v1"},
+        model="claude-small",
+        http=HTTPPayloads(
+            completion_body={
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-small",
+                "content": [{"type": "text", "text": "Hello there."}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": 5, "output_tokens": 2},
+            },
+            stream_lines=lines,
+            models_body={
+                "data": [
+                    {
+                        "type": "model",
+                        "id": "claude-small",
+                        "display_name": "Claude Small",
+                        "created_at": "2025-01-01T00:00:00Z",
+                    },
+                ],
+                "has_more": False,
+                "first_id": "claude-small",
+                "last_id": "claude-small",
+            },
+            completion_path="/messages",
+            models_path="/models",
+            malformed_stream_line="data: {this is not json",
+        ),
+    )

@@ -1,0 +1,125 @@
+"""A discovery connector done right, and copies of it that each get one thing wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from meshkit.enums import DiscoveryFeature
+from meshkit.interfaces.discovery import Discovery, diff_catalogue
+from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
+
+
+class ListingDiscovery(Discovery):
+    """Syncs from each provider's ``list_models``; health from its probes."""
+
+    connector_id = "reference.listing-discovery.v1"
+    features = frozenset({DiscoveryFeature.SYNC, DiscoveryFeature.HEALTH})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.history: dict[str, list[ProbeResult]] = {}
+
+    async def found(self, provider_id: str) -> list[ModelInfo]:
+        return await self.context.providers[provider_id].list_models()
+
+    async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
+        ids = list(provider_ids) if provider_ids is not None else sorted(self.context.providers)
+        new: list[ModelInfo] = []
+        deprecated: list[ModelInfo] = []
+        changed: list[Any] = []
+        errors: dict[str, str] = {}
+        for pid in ids:
+            try:
+                found = await self.found(pid)
+            except Exception as exc:
+                errors[pid] = f"{type(exc).__name__}: {exc}"
+                continue
+            n, d, c = diff_catalogue(pid, found, self.context.catalogue())
+            new, deprecated, changed = new + n, deprecated + d, changed + c
+        return SyncResult(
+            new_models=tuple(new), deprecated_models=tuple(deprecated), changed_models=tuple(changed), errors=errors
+        )
+
+    async def probe(self, provider_id: str) -> ProbeResult:
+        provider = self.context.providers.get(provider_id)
+        try:
+            if provider is None:
+                raise LookupError(f"unknown provider {provider_id!r}")
+            result = attrs.evolve(await provider.probe(), provider_id=provider_id)
+        except Exception as exc:
+            result = ProbeResult(provider_id=provider_id, ok=False, checked_at=self.clock.now(), error=str(exc))
+        self.history.setdefault(provider_id, []).append(result)
+        return result
+
+    async def health(self, provider_id: str | None = None) -> list[HealthReport]:
+        ids = [provider_id] if provider_id is not None else sorted(self.context.providers)
+        reports = []
+        for pid in ids:
+            seen = self.history.get(pid, [])
+            failures = 0
+            for result in reversed(seen):
+                if result.ok:
+                    break
+                failures += 1
+            reports.append(
+                HealthReport(
+                    provider_id=pid,
+                    available=not seen or seen[-1].ok,
+                    availability=sum(r.ok for r in seen) / len(seen) if seen else 1.0,
+                    consecutive_failures=failures,
+                )
+            )
+        return reports
+
+
+class NothingNew(ListingDiscovery):
+    """Defect: merges what it found into the catalogue before comparing, so nothing is new."""
+
+    connector_id = "defect.nothing-new.v1"
+
+    async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
+        result = await super().sync(provider_ids)
+        return attrs.evolve(result, new_models=())
+
+
+class RaisingProbe(ListingDiscovery):
+    """Defect: probes by listing models, and lets the provider's error escape."""
+
+    connector_id = "defect.raising-probe.v1"
+
+    async def probe(self, provider_id: str) -> ProbeResult:
+        await self.context.providers[provider_id].list_models()
+        return await super().probe(provider_id)
+
+
+class RaisingSync(ListingDiscovery):
+    """Defect: one failing provider makes the whole sync raise."""
+
+    connector_id = "defect.raising-sync.v1"
+
+    async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
+        result = await super().sync(provider_ids)
+        if result.errors:
+            raise RuntimeError(f"sync failed: {dict(result.errors)}")
+        return result
+
+
+class ForgetfulHealth(ListingDiscovery):
+    """Defect: reports every provider as healthy."""
+
+    connector_id = "defect.forgetful-health.v1"
+
+    async def health(self, provider_id: str | None = None) -> list[HealthReport]:
+        return [attrs.evolve(r, available=True, availability=1.0, consecutive_failures=0) for r in await super().health(provider_id)]
+
+
+CONNECTORS: list[type[Any]] = [ListingDiscovery, NothingNew, RaisingProbe, RaisingSync, ForgetfulHealth]
+EXPECTED = {
+    "defect.nothing-new.v1": "test_sync_reports_new_models",
+    "defect.raising-probe.v1": "test_probe_reports_instead_of_raising",
+    "defect.raising-sync.v1": "test_sync_reports_provider_errors_instead_of_raising",
+    "defect.forgetful-health.v1": "test_health_reflects_probes",
+}

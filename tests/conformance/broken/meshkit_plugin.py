@@ -1,0 +1,29 @@
+"""The meshkit plugin offering the broken connectors, and how the suite builds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meshkit.hookspecs import hookimpl
+from meshkit.testing import ConformanceSpec, openai_payloads
+
+from . import CONNECTORS, observability, providers
+
+MODEL = "conformance-model"
+
+
+@hookimpl
+def meshkit_connectors() -> list[type[Any]]:
+    return list(CONNECTORS)
+
+
+@hookimpl
+def meshkit_conformance(connector_id: str) -> Any:
+    ids = {cls.connector_id for cls in CONNECTORS}
+    if connector_id not in ids:
+        return None
+    if connector_id in {cls.connector_id for cls in providers.CONNECTORS}:
+        return ConformanceSpec(http=openai_payloads(model=MODEL), model=MODEL)
+    if connector_id in {cls.connector_id for cls in observability.CONNECTORS}:
+        return ConformanceSpec(collect_delivered=observability.collect, stall_delivery=observability.stall)
+    return ConformanceSpec()

@@ -1,0 +1,80 @@
+"""Secret stores that each get one thing wrong, built on a correct dict store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meshkit.enums import SecretStoreFeature
+from meshkit.errors import SecretNotFoundError
+from meshkit.interfaces.secret_store import SecretStore
+from meshkit.types import Secret
+
+
+class DictSecretStore(SecretStore):
+    """Keeps secrets in a dict; the correct control."""
+
+    connector_id = "reference.dict-secrets.v1"
+    features = frozenset({SecretStoreFeature.MANAGEMENT})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._values: dict[str, str] = {}
+
+    async def get(self, name: str) -> Secret:
+        if name not in self._values:
+            raise SecretNotFoundError(name, store=self.connector_id)
+        return Secret(self._values[name])
+
+    async def set(self, name: str, value: str | Secret) -> None:
+        self._values[name] = value.reveal() if isinstance(value, Secret) else value
+
+    async def delete(self, name: str) -> bool:
+        return self._values.pop(name, None) is not None
+
+    async def list(self) -> list[str]:
+        return sorted(self._values)
+
+
+class EmptyForMissing(DictSecretStore):
+    """Defect: a missing secret comes back as an empty string."""
+
+    connector_id = "defect.empty-missing.v1"
+
+    async def get(self, name: str) -> Secret:
+        return Secret(self._values.get(name, ""))
+
+
+class ReprShowsValues(DictSecretStore):
+    """Defect: its repr, meant for debugging, shows what it holds."""
+
+    connector_id = "defect.repr-leak.v1"
+
+    def __repr__(self) -> str:
+        return f"<ReprShowsValues {self._values!r}>"
+
+
+class StripsValues(DictSecretStore):
+    """Defect: strips whitespace off values, changing secrets that have it."""
+
+    connector_id = "defect.strips-values.v1"
+
+    async def get(self, name: str) -> Secret:
+        return Secret((await super().get(name)).reveal().strip())
+
+
+class NewestFirstList(DictSecretStore):
+    """Defect: ``list`` gives the newest names first instead of sorted."""
+
+    connector_id = "defect.unsorted-list.v1"
+
+    async def list(self) -> list[str]:
+        return list(reversed(self._values))
+
+
+CONNECTORS: list[type[Any]] = [DictSecretStore, EmptyForMissing, ReprShowsValues, StripsValues, NewestFirstList]
+EXPECTED = {
+    "defect.empty-missing.v1": "test_missing_secret_raises_secret_not_found",
+    "defect.repr-leak.v1": "test_values_never_show",
+    "defect.strips-values.v1": "test_get_returns_the_secret",
+    "defect.unsorted-list.v1": "test_management_round_trip",
+}

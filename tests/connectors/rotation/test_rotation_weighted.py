@@ -1,0 +1,92 @@
+"""meshkit.weighted.v1: smooth weighted round-robin by weight or quota headroom."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from rotation_helpers import NOW, REQUEST, picks, snap, standby
+
+from meshkit.connectors.rotation import Weighted
+from meshkit.errors import ConfigError
+
+
+def test_picks_are_spread_out_not_bunched() -> None:
+    candidates = [snap("p.a", weight=5), snap("p.b", weight=1), snap("p.c", weight=1)]
+    assert picks(Weighted(), candidates, 7) == ["p.a", "p.a", "p.b", "p.a", "p.c", "p.a", "p.a"]
+
+
+@pytest.mark.parametrize("weights", [(1, 1), (3, 1), (2, 3, 5), (7, 0, 1), (10, 20, 30, 40)])
+def test_each_cycle_gives_every_model_exactly_its_weight(weights: tuple[int, ...]) -> None:
+    candidates = [snap(f"p.m{i}", weight=w) for i, w in enumerate(weights)]
+    policy = Weighted()
+    total = sum(weights)
+    for _ in range(3):  # the shares hold in every cycle, not only on average
+        counts = Counter(picks(policy, candidates, total))
+        assert [counts.get(f"p.m{i}", 0) for i in range(len(weights))] == list(weights)
+
+
+def test_configured_weights_override_the_models_own() -> None:
+    policy = Weighted({"weights": {"p.a": 1, "p.b": 3}})
+    candidates = [snap("p.a", weight=100), snap("p.b", weight=1)]
+    assert Counter(picks(policy, candidates, 40)) == {"p.a": 10, "p.b": 30}
+
+
+def test_all_weights_zero_share_equally() -> None:
+    candidates = [snap("p.a", weight=0), snap("p.b", weight=0)]
+    assert Counter(picks(Weighted(), candidates, 10)) == {"p.a": 5, "p.b": 5}
+
+
+def test_standby_models_get_nothing_and_the_rest_keep_their_ratio() -> None:
+    candidates = [snap("p.a", weight=2), standby("p.b", weight=50), snap("p.c", weight=1)]
+    assert Counter(picks(Weighted(), candidates, 30)) == {"p.a": 20, "p.c": 10}
+
+
+def test_headroom_shares_by_requests_left_in_the_quota() -> None:
+    policy = Weighted({"weight_by": "headroom"})
+    candidates = [
+        snap("p.a", limits={"requests": 1000}, requests=700),  # 300 left
+        snap("p.b", limits={"requests": 200}, requests=100),  # 100 left
+        snap("p.c", limits={"requests": 50}, requests=60),  # over: 0 left
+    ]
+    assert Counter(picks(policy, candidates, 40)) == {"p.a": 30, "p.b": 10}
+
+
+def test_relative_headroom_shares_by_the_fraction_left() -> None:
+    policy = Weighted({"weight_by": "relative-headroom", "quota": "tokens"})
+    candidates = [
+        snap("p.a", limits={"tokens": 1000}, tokens=250),  # 75% left
+        snap("p.b", limits={"tokens": 100_000}, tokens=75_000),  # 25% left
+    ]
+    assert Counter(picks(policy, candidates, 40)) == {"p.a": 30, "p.b": 10}
+
+
+def test_a_model_without_the_limit_counts_as_the_roomiest() -> None:
+    absolute = Weighted({"weight_by": "headroom"})
+    candidates = [snap("p.a", limits={"requests": 100}, requests=70), snap("p.free")]
+    assert Counter(picks(absolute, candidates, 20)) == {"p.a": 10, "p.free": 10}
+    relative = Weighted({"weight_by": "relative-headroom"})
+    candidates = [snap("p.a", limits={"requests": 100}, requests=50), snap("p.free")]
+    assert Counter(picks(relative, candidates, 30)) == {"p.a": 10, "p.free": 20}
+
+
+def test_headroom_follows_the_counters_as_they_move() -> None:
+    policy = Weighted({"weight_by": "headroom"})
+    used = {"p.a": 0, "p.b": 0}
+    for _ in range(150):
+        candidates = [snap(m, limits={"requests": 100}, requests=n) for m, n in used.items()]
+        chosen = policy.select(candidates, REQUEST, NOW)
+        assert chosen is not None
+        used[chosen.model_id] += 1
+    # Drawing down whichever has more left keeps the two level.
+    assert abs(used["p.a"] - used["p.b"]) <= 1
+
+
+def test_negative_weights_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"config\.weights: expected weights of 0 or more"):
+        Weighted({"weights": {"p.a": -1}})
+
+
+def test_unknown_mode_lists_the_choices() -> None:
+    with pytest.raises(ConfigError, match=r"config\.weight_by: expected one of 'weight', 'headroom'"):
+        Weighted({"weight_by": "random"})
