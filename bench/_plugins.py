@@ -3,14 +3,17 @@
 A plugin wheel is written directly (a zip with the module and its ``.dist-info``), so
 that a hundred of them take a moment instead of a hundred setuptools builds; pip then
 installs them for real. meshkit itself is built from a clean copy of the checkout.
-Nothing is downloaded: dependencies are seen through a ``.pth`` file naming the
-running interpreter's site-packages.
+Nothing is downloaded: an environment sees meshkit's dependencies through a ``.pth``
+file naming either a folder that links just meshkit's runtime dependencies out of the
+running interpreter's site-packages (what ``pip install meshkit`` gives), or that whole
+site-packages (a development environment, with every extra and tool).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -20,6 +23,9 @@ import textwrap
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,6 +91,37 @@ def build_meshkit_wheel(work: Path) -> Path:
     return wheel
 
 
+def development_site_packages() -> list[Path]:
+    """The running interpreter's site-packages: every extra and tool of the checkout."""
+    paths = sysconfig.get_paths()
+    return [Path(p) for p in dict.fromkeys([paths["purelib"], paths["platlib"]])]
+
+
+def runtime_dependency_dir(dest: Path, project: str = "meshkit") -> Path:
+    """A folder linking the installed files of ``project``'s runtime dependencies, and theirs."""
+    dest.mkdir(parents=True)
+    wanted = [canonicalize_name(project)]
+    seen: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        dist = importlib.metadata.distribution(name)
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                wanted.append(canonicalize_name(req.name))
+        if name == canonicalize_name(project):
+            continue  # the environment gets meshkit from its wheel
+        site = Path(str(dist.locate_file("")))
+        tops = {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}
+        for top in tops - {"__pycache__"}:
+            if not (dest / top).exists():
+                (dest / top).symlink_to(site / top)
+    return dest
+
+
 def write_plugin_wheel(out: Path, n: int) -> Path:
     """A wheel of distribution ``meshkit-bench-plugin-NNN``: one module, one connector."""
     dist = f"meshkit_bench_plugin_{n:03d}"
@@ -113,7 +150,7 @@ def write_plugin_wheel(out: Path, n: int) -> Path:
 class BenchVenv:
     """A ``--without-pip`` virtual environment with meshkit and ``plugins`` throwaway plugins."""
 
-    def __init__(self, root: Path, meshkit_wheel: Path, plugins: int) -> None:
+    def __init__(self, root: Path, meshkit_wheel: Path, plugins: int, dependencies: Sequence[Path]) -> None:
         self.root = root
         self.plugins = plugins
         run([sys.executable, "-m", "venv", "--without-pip", root])
@@ -121,18 +158,15 @@ class BenchVenv:
         suffix = ".exe" if os.name == "nt" else ""
         self.python = root / bindir / f"python{suffix}"
         self.meshkit = root / bindir / f"meshkit{suffix}"
-        wheels_dir = root.parent / f"plugin-wheels-{plugins}"
+        wheels_dir = root.parent / f"{root.name}-plugin-wheels"
         wheels_dir.mkdir()
         wheels = [write_plugin_wheel(wheels_dir, n) for n in range(plugins)]
         run([sys.executable, "-m", "pip", "--python", self.python, "install", "-q", "--no-deps", "--no-index",
              meshkit_wheel, *wheels])  # fmt: skip
-        site = Path(
-            run([self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
-        )
-        paths = sysconfig.get_paths()
-        # After installing, so that pip never sees the project's own meshkit.
-        (site / "_meshkit_bench_dependencies.pth").write_text(
-            "\n".join(dict.fromkeys([paths["purelib"], paths["platlib"]])) + "\n", encoding="utf-8"
+        site = run([self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
+        # Written after installing, so that pip never sees the project's own meshkit.
+        (Path(site) / "_meshkit_bench_dependencies.pth").write_text(
+            "".join(f"{p}\n" for p in dependencies), encoding="utf-8"
         )
 
     def check(self) -> None:

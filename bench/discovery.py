@@ -2,16 +2,19 @@
 
 Run it with::
 
-    .venv/bin/python bench/discovery.py                  # 0, 10 and 100 plugins
-    .venv/bin/python bench/discovery.py --repeat 30 --plugins 0 10 100 --json
+    .venv/bin/python bench/discovery.py                     # 0, 10 and 100 plugins, plain install
+    .venv/bin/python bench/discovery.py --environment both --repeat 30 --json
 
 For each plugin count a virtual environment is built holding meshkit's wheel and that many
-throwaway plugin distributions (one connector each). Two things are measured there, each
-side by side with its baseline, the two taking turns so that they share the machine:
+throwaway plugin distributions (one connector each). Its dependencies are either just
+meshkit's runtime dependencies (``runtime``: what ``pip install meshkit`` gives) or the
+whole development environment of the checkout (``development``: every extra and tool).
+Two things are measured there, each side by side with its baseline, the two taking turns
+so that they share the machine's conditions:
 
 (a) a cold process: ``meshkit connectors`` versus ``python -c`` doing a bare
-    ``importlib.metadata.entry_points(group="meshkit")`` scan (and, for scale, ``python -c pass``);
-(b) in process: ``meshkit.plugins.discover()`` (scan, import, hooks, checks, registry)
+    ``importlib.metadata.entry_points(group="meshkit")`` scan (``python -c pass`` for scale);
+(b) in process: ``meshkit.plugins.discover()`` (scan, imports, hooks, checks, registry)
     versus the bare scan alone, both warm, in one process of that environment.
 
 Medians are reported, and the ratio meshkit / baseline.
@@ -29,7 +32,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _plugins import BenchVenv, build_meshkit_wheel, child_env
+from _plugins import (
+    BenchVenv,
+    build_meshkit_wheel,
+    child_env,
+    development_site_packages,
+    runtime_dependency_dir,
+)
 
 SCAN = "import importlib.metadata as m; m.entry_points(group='meshkit')"
 
@@ -48,9 +57,8 @@ def median_ms(fn, repeat):
     return times[len(times) // 2]
 
 repeat = int(sys.argv[1])
-discover_ms = []
-scan_ms = []
-for _ in range(3):  # interleave rounds so both see the same conditions
+discover_ms, scan_ms = [], []
+for _ in range(3):  # rounds taking turns, the best of each kept
     discover_ms.append(median_ms(discover, repeat))
     scan_ms.append(median_ms(lambda: importlib.metadata.entry_points(group="meshkit"), repeat))
 print(json.dumps({"discover_ms": min(discover_ms), "scan_ms": min(scan_ms)}))
@@ -63,7 +71,7 @@ def time_process(args: list[str], env: dict[str, str]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def measure(venv: BenchVenv, repeat: int) -> dict[str, Any]:
+def measure(venv: BenchVenv, environment: str, repeat: int) -> dict[str, Any]:
     env = child_env()
     commands = {
         "startup": [str(venv.python), "-c", "pass"],
@@ -71,7 +79,7 @@ def measure(venv: BenchVenv, repeat: int) -> dict[str, Any]:
         "connectors": [str(venv.meshkit), "connectors"],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for name, args in commands.items():  # warm the file-system cache
+    for args in commands.values():  # warm the file-system cache
         time_process(args, env)
     for _ in range(repeat):
         for name, args in commands.items():
@@ -86,6 +94,7 @@ def measure(venv: BenchVenv, repeat: int) -> dict[str, Any]:
     )
     warm = json.loads(done.stdout)
     return {
+        "environment": environment,
         "plugins": venv.plugins,
         "cold_connectors_ms": cold["connectors"],
         "cold_scan_ms": cold["scan"],
@@ -99,38 +108,53 @@ def measure(venv: BenchVenv, repeat: int) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| plugins | `meshkit connectors` (cold) | entry-point scan (cold) | `python -c pass` | ratio "
-        "| `discover()` (in process) | entry-point scan (in process) | ratio |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| environment | plugins | `meshkit connectors` | bare scan | `python -c pass` | ratio "
+        "| `discover()` | bare scan | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['plugins']} | {r['cold_connectors_ms']:.0f} ms | {r['cold_scan_ms']:.0f} ms "
-            f"| {r['cold_startup_ms']:.0f} ms | {r['cold_ratio']:.1f}× "
-            f"| {r['discover_ms']:.1f} ms | {r['scan_ms']:.2f} ms | {r['warm_ratio']:.1f}× |"
+            f"| {r['environment']} | {r['plugins']} | {r['cold_connectors_ms']:.0f} ms | {r['cold_scan_ms']:.0f} ms "
+            f"| {r['cold_startup_ms']:.0f} ms | {r['cold_ratio']:.1f}x "
+            f"| {r['discover_ms']:.1f} ms | {r['scan_ms']:.1f} ms | {r['warm_ratio']:.1f}x |"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--plugins", type=int, nargs="+", default=[0, 10, 100], help="plugin counts")
     parser.add_argument("--repeat", type=int, default=20, help="cold runs per command (default 20)")
+    parser.add_argument(
+        "--environment",
+        choices=["runtime", "development", "both"],
+        default="runtime",
+        help="which dependencies the environments see (default: runtime)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
 
     command = " ".join([Path(sys.executable).name, *sys.argv])
+    environments = ["runtime", "development"] if args.environment == "both" else [args.environment]
+    rows = []
     with tempfile.TemporaryDirectory(prefix="meshkit-bench-discovery-") as tmp:
         work = Path(tmp)
         wheel = build_meshkit_wheel(work)
-        rows = []
-        for count in args.plugins:
-            venv = BenchVenv(work / f"venv-{count}", wheel, count)
-            venv.check()
-            rows.append(measure(venv, args.repeat))
-            print(f"measured {count} plugins", file=sys.stderr)
+        dependencies = {
+            "runtime": [runtime_dependency_dir(work / "runtime-dependencies")],
+            "development": development_site_packages(),
+        }
+        for environment in environments:
+            for count in args.plugins:
+                venv = BenchVenv(work / f"{environment}-{count}", wheel, count, dependencies[environment])
+                venv.check()
+                rows.append(measure(venv, environment, args.repeat))
+                print(f"measured: {environment} environment, {count} plugins", file=sys.stderr)
     print(f"Command: {command}\n")
-    print(f"Python {sys.version.split()[0]} on {sys.platform}; medians of {args.repeat} cold runs each.\n")
+    print(
+        f"Python {sys.version.split()[0]} on {sys.platform}; cold: medians of {args.repeat} processes each; "
+        "in process: the best of 3 medians.\n"
+    )
     print(table(rows))
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -233,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
     print(report(results, args))
     if args.json:
         print(json.dumps(results, indent=2))

@@ -64,6 +64,7 @@ from .interfaces import (
 )
 from .plugins import ConnectorRegistry, get_registry
 from .runtime.clock import Clock, FakeClock, SystemClock
+from .runtime.mesh import Mesh, Selection, UnknownTargetError
 from .types import (
     ChatMessage,
     CompletionChunk,
@@ -120,6 +121,7 @@ __all__ = [
     "LockNotHeldError",
     "LockTimeoutError",
     "LogLevel",
+    "Mesh",
     "MeshkitError",
     "ModelInfo",
     "ModelPricing",
@@ -149,6 +151,7 @@ __all__ = [
     "SecretNotFoundError",
     "SecretStore",
     "SecretStoreFeature",
+    "Selection",
     "SerializationFormat",
     "Severity",
     "Storage",
@@ -161,6 +164,7 @@ __all__ = [
     "SystemClock",
     "TokenUsage",
     "TraceEntry",
+    "UnknownTargetError",
     "get_registry",
     "hookimpl",
 ]

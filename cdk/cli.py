@@ -106,7 +106,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="report plugins that failed to load (exit 1 if any)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("demo", help="route a few requests through a local server, with a failover")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("status", help="load a mesh configuration and its stored state; print the status")
+    p.add_argument("config", help="path to mesh.yaml")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
     return parser
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the router on an embedded default: no keys, no services to start."""
+    from .runtime.commands import run_demo
+
+    return run_demo()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print a configured mesh's status (pools, models, providers)."""
+    from .runtime.commands import run_status
+
+    return run_status(args.config, as_json=args.json)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import email.utils
 import json
@@ -344,11 +343,7 @@ class HTTPProvider(Provider):
 def _aiohttp_transport(
     *, required: bool, limits: httpx.Limits | None = None
 ) -> httpx.AsyncBaseTransport | None:
-    try:
-        asyncio.get_running_loop()
-        on_asyncio = True
-    except RuntimeError:
-        on_asyncio = False
+    on_asyncio = _running_under_asyncio()
     if not on_asyncio:
         if required:
             raise RuntimeError("transport 'aiohttp' needs asyncio; use 'auto' or 'httpx' under trio")
@@ -360,6 +355,17 @@ def _aiohttp_transport(
             raise RuntimeError("transport 'aiohttp' needs the extra: pip install 'meshkit[fast]'") from None
         return None
     return AiohttpTransport(limits=limits) if limits is not None else AiohttpTransport()
+
+
+def _running_under_asyncio() -> bool:
+    # Imported here, not at the top: listing connectors should not pay for asyncio.
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _map_transport_exception(exc: BaseException) -> ProviderError | None:

@@ -152,7 +152,7 @@ class Router:
     ) -> AsyncGenerator[CompletionChunk, None]:
         """Chunks from the first model whose stream starts; no failover once a chunk is out."""
         request_id = _request_id()
-        opened: tuple[str, int, CompletionChunk, AsyncIterator[CompletionChunk], float] | None = None
+        opened: tuple[str, int, list[CompletionChunk], AsyncIterator[CompletionChunk], float] | None = None
         try:
             async with aclosing(self._attempts(pool, request, deadline)) as attempts:
                 async for attempt in attempts:
@@ -172,16 +172,19 @@ class Router:
             usage: TokenUsage | None = None
             words = 0
             try:
-                chunk: CompletionChunk | None = first
-                while chunk is not None:
+                pending = list(first)
+                while True:
+                    if pending:
+                        chunk = pending.pop(0)
+                    else:
+                        try:
+                            chunk = await rest.__anext__()
+                        except StopAsyncIteration:
+                            break
                     if chunk.usage is not None:
                         usage = chunk.usage
                     words += len(chunk.text.split())
                     yield attrs.evolve(chunk, model=model_id, provider_id=entry.provider_id)
-                    try:
-                        chunk = await rest.__anext__()
-                    except StopAsyncIteration:
-                        chunk = None
             except GeneratorExit:
                 # The caller stopped reading: the model did serve, so it counts as a success.
                 self._stream_succeeded(pool, model_id, request, usage, words, started, number, request_id)
@@ -208,7 +211,7 @@ class Router:
         remaining: float,
         number: int,
         request_id: str,
-    ) -> tuple[CompletionChunk, AsyncIterator[CompletionChunk], float] | _Failure:
+    ) -> tuple[list[CompletionChunk], AsyncIterator[CompletionChunk], float] | _Failure:
         entry = self.entries[model_id]
         provider = self.providers[entry.provider_id]
         upstream = attrs.evolve(request, model=entry.upstream)
@@ -217,7 +220,8 @@ class Router:
         chunks: AsyncIterator[CompletionChunk] | None = None
         try:
             chunks = provider.stream(upstream)
-            first = await call_within(self.clock, remaining, chunks.__anext__)
+            stream = chunks
+            first = await call_within(self.clock, remaining, lambda: _first_meaningful(stream))
         except DeadlineExceeded:
             await _close(chunks)
             return self._failed(
@@ -436,6 +440,21 @@ def _deadline_error(pool: Pool, entry: ModelEntry) -> ProviderTimeoutError:
         model_id=entry.model_id,
         retryable=False,
     )
+
+
+async def _first_meaningful(chunks: AsyncIterator[CompletionChunk]) -> list[CompletionChunk]:
+    """Chunks up to the first that carries something (text, tool calls, an end, usage).
+
+    A role-only opening chunk commits nothing, so a stream cut right after it still fails over.
+    """
+    held: list[CompletionChunk] = []
+    while True:
+        chunk = await chunks.__anext__()
+        held.append(chunk)
+        if chunk.usage is not None or any(
+            c.delta.content or c.delta.tool_calls or c.finish_reason for c in chunk.choices
+        ):
+            return held
 
 
 async def _close(chunks: AsyncIterator[CompletionChunk] | None) -> None:

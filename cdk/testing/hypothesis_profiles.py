@@ -1,14 +1,15 @@
 """Hypothesis settings for the conformance suite: quick and reproducible by default.
 
 ``MESHKIT_CONFORMANCE_PROFILE=thorough`` runs many more, freshly random examples
-(a nightly CI job); the default keeps a suite run to seconds and repeatable.
+(a nightly CI job); ``smoke`` is ``quick`` without shrinking, for runs that only need
+pass or fail. The default keeps a suite run to seconds and repeatable.
 """
 
 from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 __all__ = ["PROFILES", "suite_settings"]
 
@@ -27,6 +28,12 @@ _COMMON = {
 PROFILES = {
     "quick": settings(max_examples=30, derandomize=True, **_COMMON),  # type: ignore[arg-type]
     "thorough": settings(max_examples=300, derandomize=False, **_COMMON),  # type: ignore[arg-type]
+    "smoke": settings(
+        max_examples=30,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        **_COMMON,  # type: ignore[arg-type]
+    ),
 }
 
 

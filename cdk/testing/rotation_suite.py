@@ -62,11 +62,11 @@ def snapshots(draw: st.DrawFn, model_id: st.SearchStrategy[str] | None = None) -
 
 def pools(min_size: int = 0) -> st.SearchStrategy[list[ModelSnapshot]]:
     """Pools of distinct models, mixing ACTIVE and STANDBY."""
-    return st.lists(snapshots(), min_size=min_size, max_size=8, unique_by=lambda s: s.model_id)
+    return st.lists(snapshots(), min_size=min_size, max_size=6, unique_by=lambda s: s.model_id)
 
 
 #: A history: pools as they stand at successive selections, and the session asking.
-histories = st.lists(st.tuples(pools(), st.sampled_from([None, "alice", "bob"])), min_size=1, max_size=8)
+histories = st.lists(st.tuples(pools(), st.sampled_from([None, "alice", "bob"])), min_size=1, max_size=5)
 
 
 def _request(session: str | None) -> CompletionRequest:

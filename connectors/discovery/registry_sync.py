@@ -36,13 +36,13 @@ class RegistrySync(Discovery):
 
     A provider that fails or does not answer within ``timeout`` is reported in
     ``SyncResult.errors`` and none of its models is called deprecated; a provider that
-    cannot list models is reported in ``SyncResult.skipped``. ``probe`` and ``health``
-    report each provider's last probe.
+    cannot list models is reported in ``SyncResult.skipped``. ``probe`` runs the
+    provider's probe within ``timeout``; ``health`` reports each provider's last probe.
     """
 
     connector_id = "meshkit.registry-sync.v1"
     Config = RegistrySyncConfig
-    features = frozenset({DiscoveryFeature.SYNC})
+    features = frozenset({DiscoveryFeature.SYNC, DiscoveryFeature.HEALTH})
     description = "Model lists fetched from the providers and diffed with the catalogue"
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:

@@ -43,9 +43,9 @@ class Weighted(RotationPolicy):
     spread out rather than bunched (weights 5:1:1 give a a b a c a a, not a a a a a b c).
     A model whose weight is 0 gets nothing, unless every weight is 0: then all share
     equally. As in nginx, a model that drops out keeps its running value and resumes
-    its place when it returns. In the headroom modes, a model without that quota limit counts as having as
-    much headroom as the roomiest limited model (all of it, for relative headroom).
-    One pass over the pool per selection.
+    its place when it returns. In the headroom modes, a model without that quota limit
+    counts as having as much headroom as the roomiest limited model (all of it, for
+    relative headroom). One pass over the pool per selection.
     """
 
     connector_id = "meshkit.weighted.v1"

@@ -245,7 +245,7 @@ async def test_a_request_in_a_maintenance_window_never_reaches_the_model() -> No
 
 @pytest.mark.anyio
 async def test_manual_deactivation_lasts_until_manual_activation(clock: FakeClock) -> None:
-    mesh, recorder = build(clock)
+    mesh, recorder = build(clock, extra=MINUTELY)
     async with mesh:
         assert await mesh.deactivate("a.small") is True
         assert await mesh.deactivate("a.small") is False  # no second transition, no second event

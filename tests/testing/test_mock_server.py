@@ -349,17 +349,13 @@ async def test_async_with_serves_under_each_backend() -> None:
 
 @pytest.mark.slow
 def test_runs_as_a_module_and_prints_its_url() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "meshkit.testing.mock_server", "--models", "a,b"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
-        models = httpx.get(base_url + "/models", timeout=10).json()
-        assert [m["id"] for m in models["data"]] == ["a", "b"]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    argv = [sys.executable, "-m", "meshkit.testing.mock_server", "--models", "a,b"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            base_url = process.stdout.readline().strip()
+            assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+            models = httpx.get(base_url + "/models", timeout=10).json()
+            assert [m["id"] for m in models["data"]] == ["a", "b"]
+        finally:
+            process.terminate()

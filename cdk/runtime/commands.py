@@ -1,0 +1,138 @@
+"""What ``meshkit demo`` and ``meshkit status`` do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+
+from ..errors import ConfigError, MeshkitError
+from ..events import RoutingEvent
+from ..interfaces.observability import Observability
+
+__all__ = ["demo_config", "print_status", "run_demo", "run_status"]
+
+Printer = Callable[[str], None]
+
+
+class _EventPrinter(Observability):
+    """Prints each routing event as one readable line."""
+
+    connector_id = "meshkit.demo-printer.v1"
+
+    def __init__(self, out: Printer) -> None:
+        super().__init__()
+        self._out = out
+
+    def handle_event(self, event: RoutingEvent) -> None:
+        details = ", ".join(f"{k}={v}" for k, v in event.metadata.items() if v not in (None, [], {}))
+        subject = event.model_id or event.provider_id or event.pool_id or "-"
+        self._out(f"    event  {event.event_type.value:<24} {subject}  {details}")
+
+
+def demo_config(base_url: str) -> dict[str, Any]:
+    """Two providers on the local server and one in-process, all in one chat pool."""
+    return {
+        "providers": {
+            "primary": {"connector": "openai-compatible", "config": {"base_url": base_url, "timeout": "2s"}},
+            "backup": {"connector": "openai-compatible", "config": {"base_url": base_url, "timeout": "2s"}},
+            "local": {"connector": "mock", "config": {"models": ["tiny"], "reply": "Hello from the in-process model."}},
+        },
+        "models": {
+            "primary.fast": {
+                "provider": "primary",
+                "name": "fast",
+                "pricing": {"input_per_1k": 0.5, "output_per_1k": 1.5},
+            },
+            "backup.steady": {"provider": "backup", "name": "steady", "priority": 1},
+            "local.tiny": {"provider": "local", "priority": 2},
+        },
+        "pools": {
+            "chat": {
+                "capability": "chat-completion",
+                "rotation": {"connector": "priority", "config": {"failure_threshold": 2, "cooldown": "60s"}},
+                "retry": {"max_attempts": 4, "same_model_retries": 0, "deadline": "10s"},
+            }
+        },
+    }
+
+
+def run_demo(out: Printer = print) -> int:
+    """Route a handful of requests through a local server where one model is scripted to fail."""
+    from ..testing.mock_server import Fault, MockOpenAIServer
+    from .mesh import Mesh
+
+    with MockOpenAIServer(models=["fast", "steady"]) as server:
+        server.script("fast", Fault.status(503), Fault.rate_limit(retry_after=30))
+
+        async def main() -> None:
+            printer = _EventPrinter(out)
+            mesh = Mesh.from_config(demo_config(server.base_url), observability=[printer])
+            out(f"meshkit demo: a local OpenAI-compatible server at {server.base_url}")
+            out("pool 'chat' (rotation: priority) holds primary.fast, backup.steady and local.tiny;")
+            out("primary.fast is scripted to answer 503, then 429 with Retry-After: 30.\n")
+            async with mesh:
+                for n in range(1, 6):
+                    pick = mesh.select("chat")
+                    out(f"request {n}: the policy picks {pick.model_id}")
+                    reply = await mesh.complete(model="chat", messages=[{"role": "user", "content": f"hi #{n}"}])
+                    out(f"  -> answered by {reply.model}: {reply.text!r} ({reply.usage.total_tokens} tokens)")
+                out("\nfinal status:")
+                print_status(mesh.status(), out)
+
+        anyio.run(main)
+    return 0
+
+
+def print_status(status: Mapping[str, Any], out: Printer = print) -> None:
+    """``mesh.status()`` as readable tables."""
+    for pool_id, pool in status["pools"].items():
+        out(f"  pool {pool_id}: {pool['active']}/{pool['size']} active, rotation {pool['rotation']}")
+    rows = [("MODEL", "STATUS", "REASON", "REQUESTS", "OK", "FAILED", "COOLDOWN UNTIL")]
+    for model_id, model in status["models"].items():
+        c = model["counters"]
+        rows.append(
+            (
+                model_id,
+                model["status"],
+                model["reason"] or "-",
+                str(c["requests"]),
+                str(c["successes"]),
+                str(c["failures"]),
+                model["cooldown_until"] or model["resets_at"] or "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for provider_id, provider in status["providers"].items():
+        if provider["status"] != "active":
+            out(f"  provider {provider_id}: {provider['status']} ({provider['reason']})")
+
+
+def run_status(path: str, *, as_json: bool = False, out: Printer = print) -> int:
+    """Load a mesh configuration and its stored state, and print the status."""
+    from .mesh import Mesh
+
+    try:
+        mesh = Mesh.from_config(path)
+    except ConfigError as exc:
+        out(f"meshkit: {exc}")
+        return 2
+
+    async def main() -> dict[str, Any]:
+        async with mesh:
+            return mesh.status()
+
+    try:
+        status = anyio.run(main)
+    except MeshkitError as exc:
+        out(f"meshkit: {exc}")
+        return 2
+    if as_json:
+        out(json.dumps(status, indent=2))
+    else:
+        print_status(status, out)
+    return 0
