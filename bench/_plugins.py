@@ -61,8 +61,12 @@ def meshkit_connectors():
 
 
 def child_env() -> dict[str, str]:
-    """The environment for child processes: no MESHKIT_* switches, no PYTHONPATH."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHKIT_") and k != "PYTHONPATH"}
+    """The environment for child processes: no MESHKIT_* switches, no PYTHONPATH.
+
+    Byte-code caching stays on, as for any user: a warm-up run writes what is missing.
+    """
+    dropped = {"PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHKIT_") and k not in dropped}
     env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
     return env
 
@@ -131,7 +135,8 @@ def write_plugin_wheel(out: Path, n: int) -> Path:
         f"{module}.py": _PLUGIN_SOURCE.format(n=n),
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: meshkit-bench-plugin-{n:03d}\nVersion: 1.0.0\n"
         "Requires-Dist: meshkit\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: meshkit-bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: meshkit-bench\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
         f"{info}/entry_points.txt": f"[meshkit]\nbench{n:03d} = {module}\n",
     }
     record = []

@@ -114,8 +114,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     ]
     for r in rows:
         lines.append(
-            f"| {r['environment']} | {r['plugins']} | {r['cold_connectors_ms']:.0f} ms | {r['cold_scan_ms']:.0f} ms "
-            f"| {r['cold_startup_ms']:.0f} ms | {r['cold_ratio']:.1f}x "
+            f"| {r['environment']} | {r['plugins']} | {r['cold_connectors_ms']:.0f} ms "
+            f"| {r['cold_scan_ms']:.0f} ms | {r['cold_startup_ms']:.0f} ms | {r['cold_ratio']:.1f}x "
             f"| {r['discover_ms']:.1f} ms | {r['scan_ms']:.1f} ms | {r['warm_ratio']:.1f}x |"
         )
     return "\n".join(lines)

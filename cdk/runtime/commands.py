@@ -38,7 +38,10 @@ def demo_config(base_url: str) -> dict[str, Any]:
         "providers": {
             "primary": {"connector": "openai-compatible", "config": {"base_url": base_url, "timeout": "2s"}},
             "backup": {"connector": "openai-compatible", "config": {"base_url": base_url, "timeout": "2s"}},
-            "local": {"connector": "mock", "config": {"models": ["tiny"], "reply": "Hello from the in-process model."}},
+            "local": {
+                "connector": "mock",
+                "config": {"models": ["tiny"], "reply": "Hello from the in-process model."},
+            },
         },
         "models": {
             "primary.fast": {
@@ -77,7 +80,9 @@ def run_demo(out: Printer = print) -> int:
                 for n in range(1, 6):
                     pick = mesh.select("chat")
                     out(f"request {n}: the policy picks {pick.model_id}")
-                    reply = await mesh.complete(model="chat", messages=[{"role": "user", "content": f"hi #{n}"}])
+                    reply = await mesh.complete(
+                        model="chat", messages=[{"role": "user", "content": f"hi #{n}"}]
+                    )
                     out(f"  -> answered by {reply.model}: {reply.text!r} ({reply.usage.total_tokens} tokens)")
                 out("\nfinal status:")
                 print_status(mesh.status(), out)

@@ -349,7 +349,9 @@ class Mesh:
         settings = self.settings
         await self.scheduler.every("lifecycle", settings.routing.check_interval.total_seconds(), self.check)
         if settings.storage.sync_policy is SyncPolicy.PERIODIC:
-            await self.scheduler.every("state-sync", settings.storage.sync_interval.total_seconds(), self._save_job)
+            await self.scheduler.every(
+                "state-sync", settings.storage.sync_interval.total_seconds(), self._save_job
+            )
         await self.scheduler.every("health", self._health_interval().total_seconds(), self._health_job)
         if (
             self.discovery is not None

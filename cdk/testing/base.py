@@ -25,12 +25,11 @@ from ..connector import Connector
 from ..enums import ConnectorType
 from ..errors import ConfigError
 from ..runtime.clock import FakeClock
+from .report import UNDECLARED_PROPERTY
 from .spec import ALL_BACKENDS, ConformanceSpec
 from .target import ConformanceTarget, target_for_class
 
 __all__ = ["ConformanceSuite", "UndeclaredFeatureWarning"]
-
-UNDECLARED_PROPERTY = "meshkit_undeclared_feature_works"
 
 
 class UndeclaredFeatureWarning(UserWarning):
@@ -75,7 +74,9 @@ class ConformanceSuite:
         return FakeClock()
 
     @pytest.fixture(autouse=True)
-    def _conformance_gate(self, request: pytest.FixtureRequest, conformance_target: ConformanceTarget) -> None:
+    def _conformance_gate(
+        self, request: pytest.FixtureRequest, conformance_target: ConformanceTarget
+    ) -> None:
         self._item = request.node if isinstance(request.node, pytest.Item) else None
         name = request.function.__name__
         reason = conformance_target.skip_reason(name)
@@ -125,7 +126,7 @@ class ConformanceSuite:
     @pytest.mark.anyio
     async def test_async_with_starts_and_closes(self, conformance_target: ConformanceTarget) -> None:
         async with conformance_target.environment() as config:
-            connector = conformance_target.make(config)
+            connector = conformance_target.build(config)
             async with connector as entered:
                 assert entered is connector, "__aenter__ must return the connector itself"
                 assert connector.started and not connector.closed
@@ -134,12 +135,12 @@ class ConformanceSuite:
     @pytest.mark.anyio
     async def test_aclose_twice_is_harmless(self, conformance_target: ConformanceTarget) -> None:
         async with conformance_target.environment() as config:
-            connector = conformance_target.make(config)
+            connector = conformance_target.build(config)
             await connector.start()
             await connector.aclose()
             await connector.aclose()
             assert connector.closed
-            never_started = conformance_target.make(config)
+            never_started = conformance_target.build(config)
             await never_started.aclose()
             await never_started.aclose()
 
@@ -171,4 +172,6 @@ class ConformanceSuite:
                     marks = getattr(current, "pytestmark", [])
                     if not any(m.name == "xfail" and m.kwargs.get("reason") for m in marks):
                         problems.append(f"{name} was overridden without @pytest.mark.xfail(reason=...)")
-        assert not problems, f"{type(self).__name__} changes standard tests: " + "; ".join(sorted(set(problems)))
+        assert not problems, f"{type(self).__name__} changes standard tests: " + "; ".join(
+            sorted(set(problems))
+        )

@@ -54,7 +54,9 @@ class _CatalogueProvider(Provider):
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         message = ChatMessage(role="assistant", content="ok")
-        return CompletionResponse(id="c", model=request.model or "m", choices=(Choice(index=0, message=message),))
+        return CompletionResponse(
+            id="c", model=request.model or "m", choices=(Choice(index=0, message=message),)
+        )
 
     async def list_models(self) -> list[ModelInfo]:
         if self.down or self.explode:
@@ -68,7 +70,9 @@ class _CatalogueProvider(Provider):
 
 
 def _providers() -> dict[str, Provider]:
-    found: dict[str, Provider] = {name: _CatalogueProvider(name, list(m)) for name, m in DISCOVERY_SCENARIO.items()}
+    found: dict[str, Provider] = {
+        name: _CatalogueProvider(name, list(m)) for name, m in DISCOVERY_SCENARIO.items()
+    }
     found["down"] = _CatalogueProvider("down", [], down=True)
     found["exploding"] = _CatalogueProvider("exploding", [], explode=True)
     return found
@@ -102,7 +106,7 @@ class DiscoverySuite(ConformanceSuite):
                 ]
             )
         async with target.environment() as config:
-            instance = target.make(config, clock=FakeClock())
+            instance = target.build(config, clock=FakeClock())
             instance.attach(StaticContext(providers=_providers(), models=dict(catalogue)))
             async with instance:
                 yield instance
@@ -122,7 +126,9 @@ class DiscoverySuite(ConformanceSuite):
             async with self.discovery(conformance_target) as discovery:
                 result = await self.sync(discovery, ["alpha", "beta"])
             new = _ids(result.new_models)
-            assert {"alpha.a3", "beta.b1"} <= new, f"new models should include alpha.a3 and beta.b1, got {new}"
+            assert {"alpha.a3", "beta.b1"} <= new, (
+                f"new models should include alpha.a3 and beta.b1, got {new}"
+            )
             assert "alpha.a1" not in new, "alpha.a1 is already in the catalogue, it is not new"
 
     @pytest.mark.anyio
@@ -131,7 +137,9 @@ class DiscoverySuite(ConformanceSuite):
             async with self.discovery(conformance_target) as discovery:
                 result = await self.sync(discovery, ["alpha"])
             deprecated = _ids(result.deprecated_models)
-            assert "alpha.retired" in deprecated, f"alpha.retired is no longer offered, deprecated: {deprecated}"
+            assert "alpha.retired" in deprecated, (
+                f"alpha.retired is no longer offered, deprecated: {deprecated}"
+            )
             assert "alpha.a1" not in deprecated, "alpha.a1 is still offered"
 
     @pytest.mark.anyio
@@ -182,7 +190,9 @@ class DiscoverySuite(ConformanceSuite):
                     except Exception as exc:
                         pytest.fail(f"probe({provider!r}) raised {type(exc).__name__}: {exc}; report it")
             assert all(isinstance(r, ProbeResult) for r in results.values())
-            assert results["alpha"].ok and results["alpha"].provider_id == "alpha", f"alpha: {results['alpha']}"
+            assert results["alpha"].ok and results["alpha"].provider_id == "alpha", (
+                f"alpha: {results['alpha']}"
+            )
             for provider in ["down", "exploding", "no-such-provider"]:
                 assert not results[provider].ok, f"probe({provider!r}) reported ok"
                 assert results[provider].error, f"probe({provider!r}) gives no error"
@@ -198,11 +208,15 @@ class DiscoverySuite(ConformanceSuite):
                 alpha_only = await discovery.health("alpha")
             assert all(isinstance(r, HealthReport) for r in everyone)
             by_id = {r.provider_id: r for r in everyone}
-            assert {"alpha", "beta", "down"} <= set(by_id), f"health() covers every provider, got {sorted(by_id)}"
+            assert {"alpha", "beta", "down"} <= set(by_id), (
+                f"health() covers every provider, got {sorted(by_id)}"
+            )
             assert by_id["alpha"].available, "alpha answered its probe"
             down = by_id["down"]
             assert not down.available, f"down failed {FAILED_PROBES} probes in a row, yet is available"
             assert down.consecutive_failures == FAILED_PROBES, f"down failed {FAILED_PROBES} times: {down}"
-            assert down.availability == 0.0 and by_id["alpha"].availability == 1.0, f"availability: {everyone}"
+            assert down.availability == 0.0 and by_id["alpha"].availability == 1.0, (
+                f"availability: {everyone}"
+            )
             assert all(0.0 <= r.availability <= 1.0 for r in everyone), "availability is a fraction"
             assert [r.provider_id for r in alpha_only] == ["alpha"], f"health('alpha') gave {alpha_only}"

@@ -22,7 +22,14 @@ from .spec import HTTPPayloads
 __all__ = ["Fault", "FaultTransport"]
 
 FaultKind = Literal[
-    "status", "connect_error", "read_timeout", "reset", "cut_stream", "reset_stream", "stall_stream", "malformed"
+    "status",
+    "connect_error",
+    "read_timeout",
+    "reset",
+    "cut_stream",
+    "reset_stream",
+    "stall_stream",
+    "malformed",
 ]
 
 
@@ -148,7 +155,7 @@ class FaultTransport(httpx.AsyncBaseTransport):
     def _good_answer(self, request: httpx.Request, fault: Fault | None) -> httpx.Response:
         p = self.payloads
         path = request.url.path
-        if p.models_body is not None and path.endswith(p.models_path):
+        if isinstance(p.models_body, bytes) and path.endswith(p.models_path):
             body = b"{" if fault is not None and fault.kind == "malformed" else p.models_body
             return self._response(200, {"content-type": "application/json"}, [body], request)
         if self._is_stream(request):

@@ -71,7 +71,7 @@ class ObservabilitySuite(ConformanceSuite):
         """A started connector; ``config`` (log_level, min_severity) merged over the spec's."""
         async with target.environment() as env:
             try:
-                instance = target.make({**env, **config}, clock=FakeClock())
+                instance = target.build({**env, **config}, clock=FakeClock())
             except ConfigError as exc:
                 pytest.skip(f"{target} does not take {', '.join(config)}: {exc}")
             async with instance:
@@ -162,7 +162,9 @@ class ObservabilitySuite(ConformanceSuite):
 
     @pytest.mark.anyio
     @pytest.mark.parametrize("level", list(LogLevel))
-    async def test_log_level_trims_entries(self, conformance_target: ConformanceTarget, level: LogLevel) -> None:
+    async def test_log_level_trims_entries(
+        self, conformance_target: ConformanceTarget, level: LogLevel
+    ) -> None:
         marker = self.marker()
         async with self.sink(conformance_target, log_level=level.value) as sink:
             sink.log(_log_entry(marker))
@@ -205,11 +207,15 @@ class ObservabilitySuite(ConformanceSuite):
         async with self.sink(conformance_target, log_level=level.value, min_severity="debug") as sink:
             sink.emit(_event(EventType.PROVIDER_DEACTIVATED, marker, api_key=secret))
             sink.log(_log_entry(marker, secret))
-            sink.trace(TraceEntry(timestamp=NOW, severity=Severity.ERROR, message=marker, metadata={"key": secret}))
+            sink.trace(
+                TraceEntry(timestamp=NOW, severity=Severity.ERROR, message=marker, metadata={"key": secret})
+            )
             await sink.flush()
-            collected = await conformance_target.spec.collect_delivered(sink) if (
-                conformance_target.spec.collect_delivered
-            ) else None
+            collected = (
+                await conformance_target.spec.collect_delivered(sink)
+                if (conformance_target.spec.collect_delivered)
+                else None
+            )
         logged = "\n".join(logging.Formatter().format(r) for r in caplog.records)
         assert plain not in logged, f"a secret leaked into a log record at level {level.value}"
         if collected is not None:

@@ -40,8 +40,8 @@ pytest.register_assert_rewrite(
     )
 )
 
-TARGETS = pytest.StashKey["list[ConformanceTarget]"]()
-REPORT = pytest.StashKey["ConformanceReport"]()
+TARGETS: pytest.StashKey[list[ConformanceTarget]] = pytest.StashKey()
+REPORT: pytest.StashKey[ConformanceReport] = pytest.StashKey()
 SUITE_MODULE = "meshkit.testing.collected"
 
 

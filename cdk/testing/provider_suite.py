@@ -90,7 +90,7 @@ class ProviderSuite(ConformanceSuite):
                 if payloads.api_key_field:
                     self._key = "sk-conformance-" + secrets.token_hex(12)
                     config = {**config, payloads.api_key_field: self._key}
-            instance = target.make(config, clock=clock or FakeClock(), transport=transport)
+            instance = target.build(config, clock=clock or FakeClock(), transport=transport)
             async with instance:
                 yield instance, transport
 
@@ -129,7 +129,9 @@ class ProviderSuite(ConformanceSuite):
     # --- answers -------------------------------------------------------------------
 
     @pytest.mark.anyio
-    async def test_complete_returns_a_well_formed_response(self, conformance_target: ConformanceTarget) -> None:
+    async def test_complete_returns_a_well_formed_response(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
         async with self.provider(conformance_target) as (provider, _):
             response = await provider.complete(self.request(conformance_target))
         assert isinstance(response, CompletionResponse), f"complete() returned {type(response).__name__}"
@@ -228,7 +230,9 @@ class ProviderSuite(ConformanceSuite):
             raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
             self.one_request(transport)
         err = _expect(raised, RateLimitError, retryable=True, status=429)
-        assert err.retry_after == pytest.approx(7.0), f"Retry-After: 7 must give retry_after=7, got {err.retry_after}"
+        assert err.retry_after == pytest.approx(7.0), (
+            f"Retry-After: 7 must give retry_after=7, got {err.retry_after}"
+        )
 
     @pytest.mark.anyio
     async def test_rate_limit_with_retry_after_http_date(
@@ -248,7 +252,9 @@ class ProviderSuite(ConformanceSuite):
 
     @pytest.mark.anyio
     @pytest.mark.parametrize("status", [500, 502, 503])
-    async def test_server_error_is_unavailable(self, conformance_target: ConformanceTarget, status: int) -> None:
+    async def test_server_error_is_unavailable(
+        self, conformance_target: ConformanceTarget, status: int
+    ) -> None:
         fault = Fault.http(status, '{"error": {"message": "upstream trouble"}}')
         async with self.http_provider(conformance_target, fault) as (provider, transport):
             raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
@@ -258,7 +264,10 @@ class ProviderSuite(ConformanceSuite):
     @pytest.mark.anyio
     async def test_no_internal_retries(self, conformance_target: ConformanceTarget) -> None:
         # The second answer would succeed: a provider that retries on its own hides the fault.
-        async with self.http_provider(conformance_target, Fault.http(503, "busy"), None) as (provider, transport):
+        async with self.http_provider(conformance_target, Fault.http(503, "busy"), None) as (
+            provider,
+            transport,
+        ):
             raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
             self.one_request(transport)
         _expect(raised, ProviderUnavailableError, retryable=True, status=503)
@@ -285,7 +294,9 @@ class ProviderSuite(ConformanceSuite):
         _expect(raised, ProviderUnavailableError, retryable=True)
 
     @pytest.mark.anyio
-    async def test_authentication_failure_is_not_retryable(self, conformance_target: ConformanceTarget) -> None:
+    async def test_authentication_failure_is_not_retryable(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
         fault = Fault.http(401, '{"error": {"message": "invalid api key", "code": "invalid_api_key"}}')
         async with self.http_provider(conformance_target, fault) as (provider, transport):
             raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
@@ -334,7 +345,10 @@ class ProviderSuite(ConformanceSuite):
     @pytest.mark.anyio
     async def test_stream_reset_is_retryable(self, conformance_target: ConformanceTarget) -> None:
         self.requires(conformance_target, ProviderFeature.STREAMING)
-        async with self.http_provider(conformance_target, Fault.reset_stream(after=2)) as (provider, transport):
+        async with self.http_provider(conformance_target, Fault.reset_stream(after=2)) as (
+            provider,
+            transport,
+        ):
             request = self.request(conformance_target)
             raised = await self.failure(lambda: self.drain(provider, request))
             self.one_request(transport)
@@ -342,7 +356,9 @@ class ProviderSuite(ConformanceSuite):
         _expect(raised, (ProviderUnavailableError, ProviderProtocolError), retryable=True)
 
     @pytest.mark.anyio
-    async def test_malformed_stream_line_is_a_protocol_error(self, conformance_target: ConformanceTarget) -> None:
+    async def test_malformed_stream_line_is_a_protocol_error(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
         self.requires(conformance_target, ProviderFeature.STREAMING)
         async with self.http_provider(conformance_target, Fault.malformed()) as (provider, transport):
             request = self.request(conformance_target)
@@ -352,7 +368,9 @@ class ProviderSuite(ConformanceSuite):
         _expect(raised, ProviderProtocolError, retryable=True)
 
     @pytest.mark.anyio
-    async def test_cancelled_stream_releases_the_connection(self, conformance_target: ConformanceTarget) -> None:
+    async def test_cancelled_stream_releases_the_connection(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
         self.requires(conformance_target, ProviderFeature.STREAMING)
         assert conformance_target.spec.http is None or conformance_target.spec.http.stream_lines
         stalled = Fault.stall_stream(after=2)
@@ -421,7 +439,9 @@ class ProviderSuite(ConformanceSuite):
         assert not leaks, f"the API key leaked in: {leaks[0][:300]}"
 
     @pytest.mark.anyio
-    async def test_probe_reports_failure_instead_of_raising(self, conformance_target: ConformanceTarget) -> None:
+    async def test_probe_reports_failure_instead_of_raising(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
         async with self.http_provider(conformance_target) as (provider, transport):
             for fault in (Fault.http(503, "down"), Fault.connect_error()):
                 before = len(transport.requests)

@@ -11,10 +11,12 @@ from typing import Any
 import attrs
 import pytest
 
-from .base import UNDECLARED_PROPERTY
 from .target import ConformanceTarget
 
-__all__ = ["ConformanceReport", "TestRecord"]
+__all__ = ["UNDECLARED_PROPERTY", "ConformanceReport", "TestRecord"]
+
+#: The ``user_properties`` key under which a test records an undeclared feature that works.
+UNDECLARED_PROPERTY = "meshkit_undeclared_feature_works"
 
 _RANK = {"passed": 0, "skipped": 1, "failed": 2}
 
@@ -68,7 +70,13 @@ class ConformanceReport:
         self.targets.setdefault(target.connector_id, target)
         self.records.setdefault(target.connector_id, {})
 
-    def record(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, target: ConformanceTarget) -> None:
+    def record(
+        self,
+        item: pytest.Item,
+        call: pytest.CallInfo[None],
+        report: pytest.TestReport,
+        target: ConformanceTarget,
+    ) -> None:
         """Fold one phase's report into the test's record; the worst outcome wins."""
         self.add_target(target)
         records = self.records[target.connector_id]

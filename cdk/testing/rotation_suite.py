@@ -23,7 +23,12 @@ from .target import ConformanceTarget
 __all__ = ["RotationSuite", "pools", "snapshots"]
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-THRESHOLDS = {"failure_threshold": 3, "error_rate_threshold": 0.5, "error_rate_min_requests": 10, "cooldown": "45s"}
+THRESHOLDS = {
+    "failure_threshold": 3,
+    "error_rate_threshold": 0.5,
+    "error_rate_min_requests": 10,
+    "cooldown": "45s",
+}
 COOLDOWN = timedelta(seconds=45)
 
 
@@ -80,7 +85,7 @@ class RotationSuite(ConformanceSuite):
 
     def policy(self, target: ConformanceTarget, **config: Any) -> RotationPolicy:
         """A fresh policy from the spec's config (plus ``config``)."""
-        policy = target.make({**target.spec.config, **config})
+        policy = target.build({**target.spec.config, **config})
         assert isinstance(policy, RotationPolicy), f"{target} built a {type(policy).__name__}"
         return policy
 
@@ -143,7 +148,9 @@ class RotationSuite(ConformanceSuite):
         base = ModelSnapshot(model_id="m1", provider_id="p1", pool_id="pool")
         below = attrs.evolve(base, consecutive_failures=2)
         at = attrs.evolve(base, consecutive_failures=3)
-        assert policy.should_deactivate(below, EPOCH) is None, "2 failures with failure_threshold=3 deactivated"
+        assert policy.should_deactivate(below, EPOCH) is None, (
+            "2 failures with failure_threshold=3 deactivated"
+        )
         assert policy.should_deactivate(at, EPOCH) is DeactivationReason.ERROR_THRESHOLD, (
             "3 consecutive failures with failure_threshold=3 must deactivate with ERROR_THRESHOLD"
         )
@@ -174,7 +181,9 @@ class RotationSuite(ConformanceSuite):
         if not snapshot.is_active:
             assert decision is None, "a standby model cannot be deactivated again"
         elif snapshot.consecutive_failures >= 3:
-            assert decision is not None, f"{snapshot.consecutive_failures} failures ≥ threshold 3 kept it active"
+            assert decision is not None, (
+                f"{snapshot.consecutive_failures} failures ≥ threshold 3 kept it active"
+            )
         elif snapshot.window_requests < 10 and not snapshot.limits:
             assert decision is None, f"deactivated below every threshold: {decision}"
         recovery = policy.should_recover(snapshot, EPOCH)
@@ -203,7 +212,9 @@ class RotationSuite(ConformanceSuite):
         )
         assert policy.should_recover(standby, clock.now()) is None, "recovered at once, before its cooldown"
         await clock.advance(COOLDOWN - timedelta(seconds=1))
-        assert policy.should_recover(standby, clock.now()) is None, "recovered a second before the cooldown ended"
+        assert policy.should_recover(standby, clock.now()) is None, (
+            "recovered a second before the cooldown ended"
+        )
         await clock.advance(timedelta(seconds=1))
         assert policy.should_recover(standby, clock.now()) is RecoveryTrigger.COOLDOWN_EXPIRED, (
             "a model whose cooldown has expired must recover with COOLDOWN_EXPIRED"

@@ -23,7 +23,7 @@ from .target import ConformanceTarget
 
 __all__ = ["SecretStoreSuite"]
 
-secret_values = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1)
+secret_values = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1)
 
 
 def _names(*labels: str) -> dict[str, str]:
@@ -37,18 +37,20 @@ class SecretStoreSuite(ConformanceSuite):
     connector_type: ClassVar[ConnectorType] = ConnectorType.SECRET_STORE
 
     @asynccontextmanager
-    async def store_with(self, target: ConformanceTarget, stored: Mapping[str, str]) -> AsyncIterator[SecretStore]:
+    async def store_with(
+        self, target: ConformanceTarget, stored: Mapping[str, str]
+    ) -> AsyncIterator[SecretStore]:
         """A started store holding ``stored`` (through MANAGEMENT, or the spec's seeding)."""
         async with target.environment() as config:
             if SecretStoreFeature.MANAGEMENT in target.cls.features:
-                store = target.make(config, clock=FakeClock())
+                store = target.build(config, clock=FakeClock())
                 async with store:
                     for name, value in stored.items():
                         await store.set(name, value)
                     yield store
             elif target.spec.seed_secrets is not None:
                 with target.spec.seed_secrets(stored):
-                    store = target.make(config, clock=FakeClock())
+                    store = target.build(config, clock=FakeClock())
                     async with store:
                         yield store
             else:
@@ -73,7 +75,9 @@ class SecretStoreSuite(ConformanceSuite):
                 assert got.reveal() == value, f"get({name!r}) changed the value ({len(value)} characters)"
 
     @pytest.mark.anyio
-    async def test_missing_secret_raises_secret_not_found(self, conformance_target: ConformanceTarget) -> None:
+    async def test_missing_secret_raises_secret_not_found(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
         names = _names("PRESENT", "ABSENT")
         async with self.store_with(conformance_target, {names["PRESENT"]: "here"}) as store:
             with pytest.raises(SecretNotFoundError) as info:
@@ -87,7 +91,10 @@ class SecretStoreSuite(ConformanceSuite):
     ) -> None:
         caplog.set_level(logging.DEBUG)
         names = _names("ONE", "TWO")
-        stored = {names["ONE"]: "sk-never-show-" + secrets.token_hex(8), names["TWO"]: "ключ-" + secrets.token_hex(8)}
+        stored = {
+            names["ONE"]: "sk-never-show-" + secrets.token_hex(8),
+            names["TWO"]: "ключ-" + secrets.token_hex(8),
+        }
         shown: list[str] = []
         async with self.store_with(conformance_target, stored) as store:
             for name in stored:
@@ -117,7 +124,7 @@ class SecretStoreSuite(ConformanceSuite):
         a, b = names["A"], names["B"]
         with self.feature(conformance_target, SecretStoreFeature.MANAGEMENT):
             async with conformance_target.environment() as config:
-                store = conformance_target.make(config, clock=FakeClock())
+                store = conformance_target.build(config, clock=FakeClock())
                 async with store:
                     await store.set(a, "first")
                     await store.set(b, Secret("second"))

@@ -33,7 +33,7 @@ __all__ = ["StorageSuite", "keys", "values"]
 _NAMED_KEYS = ["a", "ab", "a/b", "a/b/c", "b", "state/pools/chat", "ünï/ключ", "with space", "..", "x" * 300]
 #: Any valid key: non-empty, at most 512 characters, no NUL.
 keys = st.sampled_from(_NAMED_KEYS) | st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=40
 )
 prefixes = st.sampled_from(["", "a", "a/", "a/b", "b", "state/", "ü", "x", "."])
 values = st.binary(max_size=300)
@@ -47,7 +47,7 @@ def _storage_machine(portal: BlockingPortal, target: ConformanceTarget) -> type[
             super().__init__()
             self.environment = portal.wrap_async_context_manager(target.environment())
             config = self.environment.__enter__()
-            self.storage: Storage = target.make(config, clock=FakeClock())
+            self.storage: Storage = target.build(config, clock=FakeClock())
             portal.call(self.storage.start)
             self.model: dict[str, bytes] = {}
 
@@ -102,10 +102,12 @@ class StorageSuite(ConformanceSuite):
     connector_type: ClassVar[ConnectorType] = ConnectorType.STORAGE
 
     @asynccontextmanager
-    async def storage(self, target: ConformanceTarget, clock: FakeClock | None = None) -> AsyncIterator[Storage]:
+    async def storage(
+        self, target: ConformanceTarget, clock: FakeClock | None = None
+    ) -> AsyncIterator[Storage]:
         """A started backend in the spec's environment."""
         async with target.environment() as config:
-            instance = target.make(config, clock=clock or FakeClock())
+            instance = target.build(config, clock=clock or FakeClock())
             async with instance:
                 yield instance
 
@@ -132,7 +134,9 @@ class StorageSuite(ConformanceSuite):
             assert await storage.list("b") == ["b", "ba"]
             assert await storage.list("a/") == ["a/b"]
             assert await storage.list("zzz") == []
-            assert await storage.list() == ["a", "a/b", "ab", "b", "ba", "c/a"], "list() gives every key, sorted"
+            assert await storage.list() == ["a", "a/b", "ab", "b", "ba", "c/a"], (
+                "list() gives every key, sorted"
+            )
 
     @pytest.mark.anyio
     async def test_overwrite_replaces_the_value(self, conformance_target: ConformanceTarget) -> None:
@@ -163,13 +167,19 @@ class StorageSuite(ConformanceSuite):
                 await storage.save(key, data)
             for key, data in payloads.items():
                 got = await storage.load(key)
-                assert got == data, f"{key}: saved {len(data)} bytes, loaded {None if got is None else len(got)}"
+                assert got == data, (
+                    f"{key}: saved {len(data)} bytes, loaded {None if got is None else len(got)}"
+                )
             meta = await storage.stat("large")
             assert meta is not None and meta.size == len(payloads["large"])
-            assert meta.modified_at is None or meta.modified_at.tzinfo is not None, "modified_at must be aware"
+            assert meta.modified_at is None or meta.modified_at.tzinfo is not None, (
+                "modified_at must be aware"
+            )
 
     @pytest.mark.anyio
-    async def test_bad_input_is_rejected_and_stores_nothing(self, conformance_target: ConformanceTarget) -> None:
+    async def test_bad_input_is_rejected_and_stores_nothing(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
         async with self.storage(conformance_target) as storage:
             with pytest.raises((ValueError, TypeError)):
                 await storage.save("", b"x")
@@ -215,13 +225,15 @@ class StorageSuite(ConformanceSuite):
         with self.feature(conformance_target, StorageFeature.PERSISTENT):
             spec = conformance_target.spec
             async with conformance_target.environment() as config:
-                first = conformance_target.make(config, clock=FakeClock())
+                first = conformance_target.build(config, clock=FakeClock())
                 async with first:
                     await first.save("persist/a", b"alpha")
                     await first.save("persist/b", bytes(range(256)))
                     await first.save("persist/gone", b"x")
                     await first.delete("persist/gone")
-                second = spec.reopen(first) if spec.reopen else conformance_target.make(config, clock=FakeClock())
+                second = (
+                    spec.reopen(first) if spec.reopen else conformance_target.build(config, clock=FakeClock())
+                )
                 async with second:
                     assert await second.list("persist/") == ["persist/a", "persist/b"]
                     assert await second.load("persist/a") == b"alpha"
@@ -257,7 +269,9 @@ class StorageSuite(ConformanceSuite):
                     await storage.release(held)
 
     @pytest.mark.anyio
-    async def test_lock_expires_after_its_ttl(self, conformance_target: ConformanceTarget, clock: FakeClock) -> None:
+    async def test_lock_expires_after_its_ttl(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
         with self.feature(conformance_target, StorageFeature.LOCKING):
             self.fake_clock_only(conformance_target)
             async with self.storage(conformance_target, clock) as storage:
@@ -291,7 +305,9 @@ class StorageSuite(ConformanceSuite):
                     while not outcome:
                         await clock.advance(0.1)  # a backend on real time gets there by itself
                         await anyio.sleep(0.001 if not conformance_target.spec.uses_injected_clock else 0)
-                assert isinstance(outcome[0], LockTimeoutError), f"expected LockTimeoutError, got {outcome[0]!r}"
+                assert isinstance(outcome[0], LockTimeoutError), (
+                    f"expected LockTimeoutError, got {outcome[0]!r}"
+                )
                 await storage.release(held)
 
     @pytest.mark.anyio
@@ -322,8 +338,8 @@ class StorageSuite(ConformanceSuite):
         self.requires(conformance_target, StorageFeature.SHARED)
         self.requires(conformance_target, StorageFeature.LOCKING)
         async with conformance_target.environment() as config:
-            one = conformance_target.make(config, clock=FakeClock())
-            two = conformance_target.make(config, clock=FakeClock())
+            one = conformance_target.build(config, clock=FakeClock())
+            two = conformance_target.build(config, clock=FakeClock())
             async with one, two:
                 await one.save("shared/k", b"from one")
                 assert await two.load("shared/k") == b"from one", "a shared backend shares its data"

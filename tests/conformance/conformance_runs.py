@@ -39,7 +39,15 @@ def run_suite(cwd: Path, *args: str, profile: str = "smoke", plugins: tuple[str,
     report = cwd / "conformance.json"
     env = {**os.environ, "MESHKIT_CONFORMANCE_PROFILE": profile, "PYTHONPATH": str(HERE)}
     env.pop("PYTEST_ADDOPTS", None)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--conformance-report={report}"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--conformance-report={report}",
+    ]
     for plugin in plugins:
         command += ["-p", plugin]
     proc = subprocess.run(

@@ -25,7 +25,9 @@ def builtin_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
 def test_builtin_connector_passes_the_suite(builtin_run: SuiteRun, connector_id: str) -> None:
     entry = builtin_run.connector(connector_id)
     failures = {t["id"]: t["reason"] for t in entry["tests"] if t["outcome"] == "failed"}
-    assert not failures, f"{connector_id} fails: " + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
+    assert not failures, f"{connector_id} fails: " + "; ".join(
+        f"{k}: {v}" for k, v in sorted(failures.items())
+    )
     assert entry["summary"]["passed"] > 0
 
 

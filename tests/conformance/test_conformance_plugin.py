@@ -42,7 +42,9 @@ def test_plugin_is_inert_without_connector(tmp_path: Path) -> None:
 def test_named_connectors_run_beside_named_paths_each_under_both_backends(tmp_path: Path) -> None:
     (tmp_path / "test_mine.py").write_text("def test_mine():\n    pass\n")
     selection = "mine or prefix or get_returns"
-    run = run_suite(tmp_path, "test_mine.py", "--connector=memory", "--connector=meshkit.env", "-k", selection)
+    run = run_suite(
+        tmp_path, "test_mine.py", "--connector=memory", "--connector=meshkit.env", "-k", selection
+    )
     assert run.returncode == 0, run.output
     assert "test_mine.py ." in run.output or "passed" in run.output
     memory = {t["id"] for t in run.connector("meshkit.memory.v1")["tests"]}

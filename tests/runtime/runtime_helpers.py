@@ -38,7 +38,9 @@ class Recorder(Observability):
     def of(self, event_type: EventType, model_id: str | None = None) -> list[RoutingEvent]:
         """The events of one type (and model), in order."""
         return [
-            e for e in self.events if e.event_type is event_type and (model_id is None or e.model_id == model_id)
+            e
+            for e in self.events
+            if e.event_type is event_type and (model_id is None or e.model_id == model_id)
         ]
 
 
@@ -90,7 +92,7 @@ async def settle(clock: Any, sleepers: int, *, rounds: int = 200) -> None:
 
 
 async def drive(clock: Any, call: Any, *, step: float = 0.01, limit: float = 600.0) -> tuple[Any, float]:
-    """Run ``call()`` while moving ``clock`` forward in ``step``s; return its result and the clock time it took.
+    """Run ``call()`` while moving ``clock`` forward in ``step``s; return its result and the time taken.
 
     An exception from ``call`` is returned in place of the result.
     """

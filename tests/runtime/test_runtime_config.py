@@ -88,7 +88,9 @@ def test_connector_config_errors_carry_the_yaml_path() -> None:
     }
     (problem,) = problems(config)
     assert problem.startswith("providers.local.config.latency: expected a duration")
-    config = two_provider_config(pool={"rotation": {"connector": "stick-until-failure", "config": {"cooldown": 3j}}})
+    config = two_provider_config(
+        pool={"rotation": {"connector": "stick-until-failure", "config": {"cooldown": 3j}}}
+    )
     assert problems(config)[0].startswith("pools.chat.rotation.config.cooldown: expected a duration")
 
 
@@ -97,9 +99,11 @@ def test_capabilities_must_exist_and_models_register_at_leaves() -> None:
     config["models"]["b.large"]["capabilities"] = ["chat-compleiton"]
     found = problems(config)
     assert any(
-        p.startswith("models.a.small.capabilities[0]: 'generation.text-generation' is not a leaf") for p in found
+        p.startswith("models.a.small.capabilities[0]: 'generation.text-generation' is not a leaf")
+        for p in found
     )
-    assert "models.b.large.capabilities[0]: unknown capability 'chat-compleiton'; did you mean 'chat-completion'?" in found
+    typo = "unknown capability 'chat-compleiton'; did you mean 'chat-completion'?"
+    assert f"models.b.large.capabilities[0]: {typo}" in found
 
 
 def test_a_pool_needs_a_capability_or_a_model_list_and_a_name_of_its_own() -> None:
@@ -190,13 +194,20 @@ async def test_secret_references_are_resolved_through_the_configured_store(
 @pytest.mark.anyio
 async def test_a_missing_secret_is_a_config_error_naming_where_it_was_needed() -> None:
     config = {
-        "providers": {"fake": {"connector": "openai-compatible", "config": {"api_key": "${secrets:MESHTEST_ABSENT_SECRET}"}}},
+        "providers": {
+            "fake": {
+                "connector": "openai-compatible",
+                "config": {"api_key": "${secrets:MESHTEST_ABSENT_SECRET}"},
+            }
+        },
         "models": {"fake.small": {"provider": "fake"}},
     }
     mesh = Mesh.from_config(config, clock=FakeClock())
     with pytest.raises(ConfigError) as info:
         await mesh.start()
-    assert info.value.problems[0].startswith("providers.fake.config: secret 'MESHTEST_ABSENT_SECRET' not found")
+    assert info.value.problems[0].startswith(
+        "providers.fake.config: secret 'MESHTEST_ABSENT_SECRET' not found"
+    )
     assert not mesh.started
 
 

@@ -13,7 +13,11 @@ from meshkit.runtime.mesh import Mesh, UnknownTargetError
 
 
 def build(
-    clock: FakeClock, *, new: str = "notify", deprecated: str = "notify", listed: dict[str, list[str]] | None = None
+    clock: FakeClock,
+    *,
+    new: str = "notify",
+    deprecated: str = "notify",
+    listed: dict[str, list[str]] | None = None,
 ) -> tuple[Mesh, Recorder]:
     rotation = {"connector": "stick-until-failure", "config": {"failure_threshold": 1, "cooldown": "1h"}}
     config = two_provider_config(pool={"rotation": rotation})

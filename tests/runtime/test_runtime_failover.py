@@ -154,7 +154,9 @@ async def test_the_deadline_cuts_a_hanging_call_on_the_mesh_clock(clock: FakeClo
         assert counters(mesh, "a.small")["in_flight"] == 0
         # A per-request deadline overrides the pool's.
         mock(mesh, "b").push({"latency": timedelta(hours=1)})
-        error, took = await drive(clock, lambda: mesh.complete(model="chat", messages=USER, deadline=1.0), step=0.05)
+        error, took = await drive(
+            clock, lambda: mesh.complete(model="chat", messages=USER, deadline=1.0), step=0.05
+        )
         assert isinstance(error, AllModelsExhaustedError)
         assert took == pytest.approx(1.0, abs=0.06)
 

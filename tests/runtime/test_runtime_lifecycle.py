@@ -287,7 +287,11 @@ async def test_authentication_failure_sets_the_provider_aside_until_a_probe_pass
         assert mesh.status()["providers"]["a"]["status"] == "active"
         assert (await call(mesh, "a.small")).model == "a.small"
     (off,) = recorder.of(EventType.PROVIDER_DEACTIVATED)
-    assert (off.provider_id, off.metadata["reason"], off.metadata["models"]) == ("a", "authentication", ["a.small"])
+    assert (off.provider_id, off.metadata["reason"], off.metadata["models"]) == (
+        "a",
+        "authentication",
+        ["a.small"],
+    )
     (on,) = recorder.of(EventType.PROVIDER_RECOVERED)
     assert on.metadata["trigger"] == "probe_success"
     health = [e.metadata["available"] for e in recorder.of(EventType.PROVIDER_HEALTH_CHANGED)]

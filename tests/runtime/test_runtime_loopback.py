@@ -62,7 +62,9 @@ async def test_a_plain_request_goes_through_the_real_provider(server: MockOpenAI
 async def test_a_429_with_retry_after_is_waited_out_on_the_same_model(server: MockOpenAIServer) -> None:
     clock = FakeClock()
     server.script("small", Fault.rate_limit(retry_after=2))
-    async with Mesh.from_config(config(server, same_model_retries=1, initial_delay="10ms"), clock=clock) as mesh:
+    async with Mesh.from_config(
+        config(server, same_model_retries=1, initial_delay="10ms"), clock=clock
+    ) as mesh:
         reply, took = await drive(clock, lambda: mesh.complete(model="chat", messages=USER), step=0.05)
     assert not isinstance(reply, Exception), reply
     assert reply.model == "local.small"

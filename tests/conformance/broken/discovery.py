@@ -40,7 +40,10 @@ class ListingDiscovery(Discovery):
             n, d, c = diff_catalogue(pid, found, self.context.catalogue())
             new, deprecated, changed = new + n, deprecated + d, changed + c
         return SyncResult(
-            new_models=tuple(new), deprecated_models=tuple(deprecated), changed_models=tuple(changed), errors=errors
+            new_models=tuple(new),
+            deprecated_models=tuple(deprecated),
+            changed_models=tuple(changed),
+            errors=errors,
         )
 
     async def probe(self, provider_id: str) -> ProbeResult:
@@ -50,7 +53,9 @@ class ListingDiscovery(Discovery):
                 raise LookupError(f"unknown provider {provider_id!r}")
             result = attrs.evolve(await provider.probe(), provider_id=provider_id)
         except Exception as exc:
-            result = ProbeResult(provider_id=provider_id, ok=False, checked_at=self.clock.now(), error=str(exc))
+            result = ProbeResult(
+                provider_id=provider_id, ok=False, checked_at=self.clock.now(), error=str(exc)
+            )
         self.history.setdefault(provider_id, []).append(result)
         return result
 
@@ -113,7 +118,10 @@ class ForgetfulHealth(ListingDiscovery):
     connector_id = "defect.forgetful-health.v1"
 
     async def health(self, provider_id: str | None = None) -> list[HealthReport]:
-        return [attrs.evolve(r, available=True, availability=1.0, consecutive_failures=0) for r in await super().health(provider_id)]
+        return [
+            attrs.evolve(r, available=True, availability=1.0, consecutive_failures=0)
+            for r in await super().health(provider_id)
+        ]
 
 
 CONNECTORS: list[type[Any]] = [ListingDiscovery, NothingNew, RaisingProbe, RaisingSync, ForgetfulHealth]

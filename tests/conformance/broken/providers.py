@@ -28,7 +28,9 @@ class ReferenceHTTPProvider(HTTPProvider):
     """Does everything right: the control the defects below are measured against."""
 
     connector_id = "reference.http.v1"
-    features = frozenset({ProviderFeature.STREAMING, ProviderFeature.LIST_MODELS, ProviderFeature.USAGE_IN_STREAM})
+    features = frozenset(
+        {ProviderFeature.STREAMING, ProviderFeature.LIST_MODELS, ProviderFeature.USAGE_IN_STREAM}
+    )
 
     def build_request(self, request: CompletionRequest, *, stream: bool) -> httpx.Request:
         body = {"model": request.model, "messages": [m.to_dict() for m in request.messages], "stream": stream}
@@ -42,12 +44,18 @@ class ReferenceHTTPProvider(HTTPProvider):
         return CompletionResponse(
             id=data["id"],
             model=data["model"],
-            choices=(Choice(index=0, message=ChatMessage(**choice["message"]), finish_reason=choice["finish_reason"]),),
+            choices=(
+                Choice(
+                    index=0, message=ChatMessage(**choice["message"]), finish_reason=choice["finish_reason"]
+                ),
+            ),
             usage=TokenUsage(data["usage"]["prompt_tokens"], data["usage"]["completion_tokens"]),
             provider_id=self.name,
         )
 
-    def parse_stream_line(self, line: str, request: CompletionRequest) -> CompletionChunk | Literal[False] | None:
+    def parse_stream_line(
+        self, line: str, request: CompletionRequest
+    ) -> CompletionChunk | Literal[False] | None:
         if not line.startswith("data:"):
             return None
         payload = line[5:].strip()

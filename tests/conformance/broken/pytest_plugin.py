@@ -13,4 +13,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
     registry = get_registry()
     if not any(p.name == "broken-connectors" for p in registry.plugins):
-        registry.register_plugin(meshkit_plugin, "broken-connectors", distribution="broken-connectors", version="0")
+        registry.register_plugin(
+            meshkit_plugin, "broken-connectors", distribution="broken-connectors", version="0"
+        )

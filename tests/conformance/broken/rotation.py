@@ -56,7 +56,10 @@ class OffByOneThreshold(FirstActive):
     connector_id = "defect.off-by-one.v1"
 
     def should_deactivate(self, snapshot: ModelSnapshot, now: datetime) -> DeactivationReason | None:
-        if snapshot.status is ModelStatus.ACTIVE and snapshot.consecutive_failures > self.config.failure_threshold:
+        if (
+            snapshot.status is ModelStatus.ACTIVE
+            and snapshot.consecutive_failures > self.config.failure_threshold
+        ):
             return DeactivationReason.ERROR_THRESHOLD
         return None
 
@@ -85,7 +88,14 @@ class CrashesOnEmptyPool(FirstActive):
         return best if best.is_active else next((c for c in candidates if c.is_active), None)
 
 
-CONNECTORS: list[type[Any]] = [FirstActive, PicksStandby, RandomPick, OffByOneThreshold, EarlyRecovery, CrashesOnEmptyPool]
+CONNECTORS: list[type[Any]] = [
+    FirstActive,
+    PicksStandby,
+    RandomPick,
+    OffByOneThreshold,
+    EarlyRecovery,
+    CrashesOnEmptyPool,
+]
 EXPECTED = {
     "defect.picks-standby.v1": "test_select_returns_an_active_candidate",
     "defect.random-pick.v1": "test_select_is_deterministic",

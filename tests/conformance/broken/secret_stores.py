@@ -71,7 +71,13 @@ class NewestFirstList(DictSecretStore):
         return list(reversed(self._values))
 
 
-CONNECTORS: list[type[Any]] = [DictSecretStore, EmptyForMissing, ReprShowsValues, StripsValues, NewestFirstList]
+CONNECTORS: list[type[Any]] = [
+    DictSecretStore,
+    EmptyForMissing,
+    ReprShowsValues,
+    StripsValues,
+    NewestFirstList,
+]
 EXPECTED = {
     "defect.empty-missing.v1": "test_missing_secret_raises_secret_not_found",
     "defect.repr-leak.v1": "test_values_never_show",

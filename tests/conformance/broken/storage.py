@@ -68,7 +68,9 @@ class SharedLock(MemoryStorage):
     connector_id = "defect.shared-lock.v1"
     features = frozenset({StorageFeature.LOCKING})  # type: ignore[assignment]
 
-    async def acquire(self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None) -> Lock:
+    async def acquire(
+        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
+    ) -> Lock:
         self._locks.pop(key, None)
         return await super().acquire(key, ttl, timeout)
 
@@ -90,7 +92,9 @@ class ImmortalLocks(MemoryStorage):
 
     connector_id = "defect.immortal-locks.v1"
 
-    async def acquire(self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None) -> Lock:
+    async def acquire(
+        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
+    ) -> Lock:
         lock = await super().acquire(key, ttl, timeout)
         self._locks[key] = attrs.evolve(lock, expires_at=None)
         return lock

@@ -1,0 +1,59 @@
+"""``meshkit demo`` and ``meshkit status``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+import yaml
+from runtime_helpers import two_provider_config
+
+from meshkit.cli import main
+from meshkit.runtime.mesh import Mesh
+
+
+@pytest.mark.slow
+def test_meshkit_demo_shows_routing_a_failover_and_the_status() -> None:
+    script = Path(sys.executable).with_name("meshkit")
+    done = subprocess.run([str(script), "demo"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "request 1: the policy picks primary.fast" in out
+    assert "model_rotated" in out and "from=primary.fast, to=backup.steady" in out
+    assert "model_deactivated        primary.fast  reason=error_threshold" in out
+    assert "answered by backup.steady" in out
+    assert "final status:" in out
+    status_rows = out.split("final status:")[1]
+    assert "primary.fast   standby  error_threshold" in status_rows
+
+
+def test_meshkit_status_prints_the_stored_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = two_provider_config()
+    config["storage"] = {"connector": "file", "config": {"path": str(tmp_path / "state")}}
+    path = tmp_path / "mesh.yaml"
+    path.write_text(yaml.safe_dump(config))
+
+    async def set_aside() -> None:
+        async with Mesh.from_config(path) as mesh:
+            await mesh.deactivate("b.large")
+
+    anyio.run(set_aside)
+    assert main(["status", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "pool chat: 1/2 active" in out
+    assert "b.large  standby  manual" in out
+    assert main(["status", str(path), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["models"]["b.large"]["reason"] == "manual"
+
+
+def test_meshkit_status_reports_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "mesh.yaml"
+    path.write_text("providers: {}\nmodels: {}\npools: {chat: {retyr: {}}}\n")
+    assert main(["status", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "pools.chat.retyr: unknown key; did you mean 'retry'?" in out
