@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import sys
 import threading
+import types
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +267,23 @@ class TestIsolation:
         registry.register_plugin(InProcess(), "app")
         assert registry.entry("local").plugin == "app"
         assert registry.entry("local").distribution is None
+
+    def test_a_module_hook_under_another_name_is_found(self) -> None:
+        # pluggy's specname lets a hook function carry any name; skipping a module's
+        # classes and constants quickly must not skip such a function.
+        module = types.ModuleType("renamed_hooks")
+        module.Storage = Storage  # type: ignore[attr-defined]
+        module.CONSTANT = 3  # type: ignore[attr-defined]
+
+        @hookimpl(specname="meshkit_connectors")
+        def connectors() -> list[type]:
+            return [make("renamed.store.v1", Storage)]
+
+        module.connectors = connectors  # type: ignore[attr-defined]
+        registry = ConnectorRegistry()
+        registry.register_plugin(module, "renamed")
+        assert registry.failures == []
+        assert "renamed.store.v1" in registry
 
     def test_an_odd_class_does_not_stop_the_others(self) -> None:
         registry = ConnectorRegistry()
