@@ -80,14 +80,14 @@ def run(args: Sequence[str | Path]) -> str:
     return done.stdout
 
 
-def build_meshkit_wheel(work: Path) -> Path:
-    """meshkit's wheel, built offline from a clean copy of the checkout."""
+def build_meshkit_wheel(work: Path, tree: Path | None = None) -> Path:
+    """meshkit's wheel, built offline from a clean copy of ``tree`` (default: the checkout)."""
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         return {n for n in names if n in _NOT_SOURCE or n.endswith((".egg-info", ".pyc"))}
 
     source = work / "meshkit-src"
-    shutil.copytree(REPO_ROOT, source, ignore=ignore)
+    shutil.copytree(tree or REPO_ROOT, source, ignore=ignore)
     out = work / "dist"
     run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
          "-w", out, source])  # fmt: skip

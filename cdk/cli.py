@@ -114,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="path to mesh.yaml")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("new", help="create a connector package that already passes the conformance suite")
+    p.add_argument("type", help=f"connector type: {', '.join(t.value for t in ConnectorType)}")
+    p.add_argument("name", help="connector name: lowercase letters, digits, hyphens (e.g. acme)")
+    p.add_argument("--vendor", help="first part of the connector id <vendor>.<name>.v1 (default: the name)")
+    p.add_argument("--output-dir", default=".", help="where to create meshkit-<name>/ (default: .)")
+    p.add_argument("--no-input", action="store_true", help="ask nothing; use the defaults")
+    p.add_argument("--overwrite", action="store_true", help="write over an existing meshkit-<name>/")
+    p.set_defaults(func=cmd_new)
     return parser
 
 
@@ -129,6 +138,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .runtime.commands import run_status
 
     return run_status(args.config, as_json=args.json)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Render the connector-package template."""
+    from .scaffold import run_new
+
+    return run_new(
+        args.type,
+        args.name,
+        vendor=args.vendor,
+        output_dir=args.output_dir,
+        no_input=args.no_input,
+        overwrite=args.overwrite,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

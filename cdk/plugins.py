@@ -119,8 +119,11 @@ def _distribution_of(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
     dist = getattr(ep, "dist", None)
     if dist is None:
         return None, None
-    meta = dist.metadata  # parsed anew on each access: read it once for both fields
-    return meta["Name"], meta["Version"]
+    try:
+        meta = dist.metadata  # parsed anew on each access: read it once for both fields
+        return meta["Name"], meta["Version"]
+    except Exception:  # unreadable metadata must not stop discovery; the plugin may still load
+        return None, None
 
 
 class ConnectorRegistry:

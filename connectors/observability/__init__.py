@@ -4,6 +4,8 @@ The modules that need an optional library (prometheus-client, opentelemetry-api)
 it only when a connector is built, so listing the connectors stays cheap.
 """
 
+from meshkit.interfaces.observability import Observability
+
 from .callback import CallbackObservability
 from .console import ConsoleObservability
 from .jsonl import JsonlObservability
@@ -12,7 +14,7 @@ from .opentelemetry import OpenTelemetryObservability
 from .prometheus import PrometheusObservability
 from .webhook import WebhookObservability
 
-CONNECTORS = [
+CONNECTORS: list[type[Observability]] = [
     NullObservability,
     ConsoleObservability,
     JsonlObservability,
@@ -21,3 +23,12 @@ CONNECTORS = [
     PrometheusObservability,
     OpenTelemetryObservability,
 ]
+
+
+def conformance_spec(connector_id: str) -> object | None:
+    """How ``pytest --connector=...`` builds and observes a built-in observability connector."""
+    if not any(cls.connector_id == connector_id for cls in CONNECTORS):
+        return None
+    from ._conformance import conformance_spec as spec_for
+
+    return spec_for(connector_id)

@@ -23,12 +23,18 @@ logger = logging.getLogger("meshkit.observability")
 Callback = Callable[[Any], object]
 
 
+def _check_path(path: str) -> None:
+    # Resolved while the config is built, so a mesh reports a bad path before anything starts.
+    if path:
+        resolve_callable(path)
+
+
 @attrs.frozen(kw_only=True)
 class CallbackConfig(ObservabilityConfig):
     """Which callable, and what it receives."""
 
     #: ``package.module:function`` (or ``package.module.function``); code may pass ``callback=`` instead.
-    callback: str = ""
+    callback: str = attrs.field(default="", validator=lambda _, __, value: _check_path(value))
     #: Which records are passed on: any of ``event``, ``log``, ``trace``, ``report``.
     kinds: list[Kind] = attrs.field(factory=all_kinds)
 
@@ -50,7 +56,12 @@ class CallbackObservability(Observability):
     def __init__(self, config: Any = None, *, callback: Callback | None = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         if callback is None:
-            callback = resolve_callable(self.config.callback, source=self.connector_id)
+            if not self.config.callback:
+                raise ConfigError(
+                    "config.callback: required: a 'package.module:function' path (or pass callback= in code)",
+                    source=self.connector_id,
+                )
+            callback = resolve_callable(self.config.callback)
         _check_callable(callback, self.connector_id)
         self.callback: Callback = callback
         self.errors = 0
@@ -90,44 +101,52 @@ class CallbackObservability(Observability):
             )
 
 
-def resolve_callable(path: str, *, source: str | None = None, where: str = "config.callback") -> Callback:
-    """Import ``module:attr`` (or ``module.attr``) and return the callable it names."""
-    if not path:
-        raise ConfigError(
-            f"{where}: required: a 'package.module:function' path (or pass callback= in code)", source=source
-        )
+def resolve_callable(path: str) -> Callback:
+    """Import ``module:attr`` (or ``module.attr``) and return the plain function it names.
+
+    Raises ValueError as ``callback: <what is wrong>``, which the config machinery reports
+    at the field's path (``observability.connectors[0].config.callback: ...``).
+    """
     module_name, sep, attr_path = path.partition(":")
     if not sep:
         module_name, _, attr_path = path.rpartition(".")
     if not module_name or not attr_path:
-        raise ConfigError(f"{where}: expected 'package.module:function', got {path!r}", source=source)
+        raise ValueError(f"callback: expected 'package.module:function', got {path!r}")
     try:
         target: Any = importlib.import_module(module_name)
     except Exception as exc:
-        raise ConfigError(
-            f"{where}: cannot import module {module_name!r}: {type(exc).__name__}: {exc}", source=source
+        raise ValueError(
+            f"callback: cannot import module {module_name!r}: {type(exc).__name__}: {exc}"
         ) from None
     for part in attr_path.split("."):
         try:
             target = getattr(target, part)
         except AttributeError:
-            raise ConfigError(
-                f"{where}: {module_name!r} has no attribute {attr_path!r}", source=source
-            ) from None
+            raise ValueError(f"callback: {module_name!r} has no attribute {attr_path!r}") from None
     if not callable(target):
-        raise ConfigError(f"{where}: {path!r} is a {type(target).__name__}, not a callable", source=source)
+        raise ValueError(f"callback: {path!r} is a {type(target).__name__}, not a callable")
+    if _is_coroutine_function(target):
+        raise ValueError(f"callback: {path!r} is a coroutine function; {_SYNC_ONLY}")
     return target  # type: ignore[no-any-return]
+
+
+_SYNC_ONLY = (
+    "the callback is called synchronously from the router and must return at once "
+    "(use the webhook or a buffered sink for async delivery)"
+)
+
+
+def _is_coroutine_function(callback: object) -> bool:
+    dunder_call = type(callback).__dict__.get("__call__")  # an instance whose __call__ is async
+    return inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(dunder_call)
 
 
 def _check_callable(callback: object, source: str) -> None:
     if not callable(callback):
         raise ConfigError(f"callback: expected a callable, got {type(callback).__name__}", source=source)
-    dunder_call = type(callback).__dict__.get("__call__")  # an instance whose __call__ is async
-    if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(dunder_call):
+    if _is_coroutine_function(callback):
         raise ConfigError(
-            f"callback: {_describe(callback)} is a coroutine function; the callback is called synchronously "
-            "from the router and must return at once (use the webhook or a buffered sink for async delivery)",
-            source=source,
+            f"callback: {_describe(callback)} is a coroutine function; {_SYNC_ONLY}", source=source
         )
 
 

@@ -18,10 +18,13 @@ import anyio
 import attrs
 
 from meshkit.config import check
-from meshkit.errors import ConfigError
 from meshkit.interfaces.buffered import BufferedConfig, BufferedObservability
 
 _MIB = 1024 * 1024
+
+
+def _is_file_path(value: str) -> bool:
+    return bool(value) and not Path(value).expanduser().is_dir()
 
 
 @attrs.frozen(kw_only=True)
@@ -29,7 +32,9 @@ class JsonlConfig(BufferedConfig):
     """The file and its rotation."""
 
     #: The file written to; its folder is created when missing.
-    path: str = attrs.field(default="events.jsonl", validator=check(bool, "a file path"))
+    path: str = attrs.field(
+        default="events.jsonl", validator=check(_is_file_path, "a file path, not a folder")
+    )
     #: Rotate before a write would take the file past this size; 0 never rotates.
     max_bytes: int = attrs.field(default=10 * _MIB, validator=check(lambda v: v >= 0, "0 or more bytes"))
     #: Rotated files kept: ``events.jsonl.1`` (newest) … ``events.jsonl.N``; 0 keeps none.
@@ -46,11 +51,6 @@ class JsonlObservability(BufferedObservability):
     def __init__(self, config: Any = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.path = Path(self.config.path).expanduser().absolute()
-        if self.path.is_dir():
-            raise ConfigError(
-                f"config.path: {self.config.path!r} is a folder, expected a file path",
-                source=self.connector_id,
-            )
         self._file = RotatingFile(self.path, self.config.max_bytes, self.config.backups)
 
     async def deliver(self, batch: list[dict[str, Any]]) -> None:

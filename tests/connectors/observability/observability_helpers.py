@@ -26,14 +26,21 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 PLAIN_SECRET = "sk-live-3f9a0c1d2e"
 
 
-def event(kind: EventType = EventType.MODEL_DEACTIVATED, n: int = 0, **metadata: Any) -> RoutingEvent:
+def event(
+    kind: EventType = EventType.MODEL_DEACTIVATED,
+    n: int = 0,
+    *,
+    model_id: str = "local.small",
+    pool_id: str | None = "chat",
+    **metadata: Any,
+) -> RoutingEvent:
     """A routing event numbered ``n`` (kept in its metadata)."""
     return RoutingEvent(
         event_type=kind,
         timestamp=NOW,
-        model_id="local.small",
+        model_id=model_id,
         provider_id="local",
-        pool_id="chat",
+        pool_id=pool_id,
         metadata={"n": n, **metadata},
     )
 

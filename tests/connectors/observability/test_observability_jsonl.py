@@ -19,6 +19,10 @@ def read(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
 def numbers(path: Path) -> list[int]:
     return [r["metadata"]["n"] for r in read(path) if r["kind"] == "event"]
 
@@ -96,7 +100,7 @@ async def test_zero_backups_truncates_instead_of_keeping_files(tmp_path: Path, c
     async with JsonlObservability({"path": str(path), "max_bytes": 200, "backups": 0}, clock=clock) as sink:
         for n in range(10):
             sink.emit(event(n=n))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl"]
+    assert files_in(tmp_path) == ["events.jsonl"]
     assert numbers(path) == [9] and path.stat().st_size <= 200
 
 
@@ -107,7 +111,7 @@ async def test_max_bytes_zero_never_rotates(tmp_path: Path, clock: FakeClock) ->
         for n in range(50):
             sink.emit(event(n=n))
     assert numbers(path) == list(range(50))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl"]
+    assert files_in(tmp_path) == ["events.jsonl"]
 
 
 @pytest.mark.anyio
@@ -135,14 +139,14 @@ async def test_an_unwritable_path_counts_failures_and_never_raises(tmp_path: Pat
 
 
 def test_a_folder_as_path_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"config\.path: .* is a folder"):
+    with pytest.raises(ConfigError, match=r"config\.path: expected a file path, not a folder"):
         JsonlObservability({"path": str(tmp_path)})
 
 
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"path": ""}, r"config\.path: expected a file path"),
+        ({"path": ""}, r"config\.path: expected a file path, not a folder, got ''"),
         ({"max_bytes": -1}, r"config\.max_bytes: expected 0 or more bytes"),
         ({"backups": "three"}, r"config\.backups: expected a whole number"),
         ({"rotate": True}, r"config\.rotate: unknown key"),

@@ -148,15 +148,20 @@ async def test_a_refused_connection_is_retried_then_counted(watched_clock: Watch
         port = listener.extra(anyio.abc.SocketAttribute.local_port)
         await listener.aclose()  # nothing listens there any more
     sink = WebhookObservability(
-        {"url": f"http://127.0.0.1:{port}/hook", "max_retries": 1, "initial_backoff": "5s"},
+        {
+            "url": f"http://127.0.0.1:{port}/hook",
+            "max_retries": 1,
+            "initial_backoff": "7s",
+            "flush_interval": "1m",
+        },
         clock=watched_clock,
     )
     async with sink:
         sink.emit(event())
         async with anyio.create_task_group() as tg:
             tg.start_soon(sink.flush)
-            await watched_clock.wait_for_sleep(5.0)
-            await watched_clock.advance(5)
+            await watched_clock.wait_for_sleep(7.0)
+            await watched_clock.advance(7)
     assert sink.retries == 1 and sink.failed == 1
 
 

@@ -1,0 +1,306 @@
+"""``meshkit new``: render the connector-package template into a new project folder.
+
+The template (``templates/connector`` in the source tree, ``meshkit/_templates`` once
+installed) is a plain cookiecutter template; this module checks the answers first,
+so that bad input is reported before anything is written, then hands them to the
+``cookiecutter`` library (the ``scaffold`` extra), imported only here.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .enums import ConnectorType
+from .errors import MeshkitError
+
+__all__ = [
+    "CONNECTOR_NAME_PATTERN",
+    "VENDOR_PATTERN",
+    "ConnectorPackage",
+    "ScaffoldError",
+    "plan",
+    "render",
+    "run_new",
+    "template_dir",
+]
+
+#: A connector's name: a segment of its id and part of a Python name, so it starts with a letter.
+CONNECTOR_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+#: A vendor: the first segment of the id (the same rule as ``vendor.name.vN``).
+VENDOR_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SEGMENT_RULE = "lowercase letters and digits, with single hyphens inside"
+#: Text the template copies into docstrings, TOML and Jinja; these would break one of them.
+_UNSAFE_TEXT = ("\n", "\r", "\\", '"""', "{{", "{%", "{#")
+
+#: The class-name suffix of each type's skeleton.
+CLASS_SUFFIX = {
+    ConnectorType.PROVIDER: "Provider",
+    ConnectorType.ROTATION: "Policy",
+    ConnectorType.SECRET_STORE: "SecretStore",
+    ConnectorType.STORAGE: "Storage",
+    ConnectorType.OBSERVABILITY: "Observability",
+    ConnectorType.DISCOVERY: "Discovery",
+}
+
+INSTALL_HINT = "pip install 'meshkit[scaffold]'"
+
+
+class ScaffoldError(MeshkitError):
+    """The package cannot be generated: bad answers, an existing folder, a missing library."""
+
+    def __init__(self, message: str, *, exit_status: int = 2) -> None:
+        super().__init__(message)
+        #: What ``meshkit new`` exits with: 2 for bad input, 1 when rendering itself failed.
+        self.exit_status = exit_status
+
+
+@attrs.frozen(kw_only=True)
+class ConnectorPackage:
+    """The answers that decide a generated connector package."""
+
+    connector_type: ConnectorType
+    name: str
+    vendor: str
+    description: str
+    author: str = ""
+
+    @property
+    def project_name(self) -> str:
+        """The distribution name, ``meshkit-<name>``."""
+        return f"meshkit-{self.name}"
+
+    @property
+    def package_name(self) -> str:
+        """The import package, ``meshkit_<name>``."""
+        return "meshkit_" + self.name.replace("-", "_")
+
+    @property
+    def connector_id(self) -> str:
+        """``<vendor>.<name>.v1``."""
+        return f"{self.vendor}.{self.name}.v1"
+
+    @property
+    def class_name(self) -> str:
+        """The skeleton's class, e.g. ``AcmeProvider``."""
+        return "".join(p.capitalize() for p in self.name.split("-")) + CLASS_SUFFIX[self.connector_type]
+
+    def context(self) -> dict[str, str]:
+        """The template variables these answers set."""
+        from . import __version__
+
+        return {
+            "connector_type": self.connector_type.value,
+            "name": self.name,
+            "vendor": self.vendor,
+            "description": self.description,
+            "author": self.author,
+            "_meshkit_version": __version__,
+        }
+
+
+def default_description(connector_type: ConnectorType, name: str) -> str:
+    """The description used when none is given."""
+    return f"A meshkit {connector_type.value.replace('_', ' ')} connector for {name}"
+
+
+def plan(
+    connector_type: str,
+    name: str,
+    *,
+    vendor: str | None = None,
+    description: str | None = None,
+    author: str = "",
+) -> ConnectorPackage:
+    """Check the answers; raise ScaffoldError listing every problem, or return the package."""
+    problems: list[str] = []
+    kind: ConnectorType | None = None
+    try:
+        kind = ConnectorType(connector_type)
+    except ValueError:
+        choices = ", ".join(t.value for t in ConnectorType)
+        problems.append(f"unknown connector type {connector_type!r}: expected one of {choices}")
+    if not CONNECTOR_NAME_PATTERN.fullmatch(name):
+        problems.append(
+            f"invalid name {name!r}: expected {_SEGMENT_RULE}, starting with a letter (e.g. 'acme', 'my-llm')"
+        )
+    vendor = name if vendor is None else vendor
+    if not VENDOR_PATTERN.fullmatch(vendor):
+        problems.append(f"invalid vendor {vendor!r}: expected {_SEGMENT_RULE} (e.g. 'acme')")
+    for label, text in (("description", description), ("author", author)):
+        if text is not None and any(bad in text for bad in _UNSAFE_TEXT):
+            problems.append(
+                f"invalid {label} {text!r}: one line of plain text, without backslashes, "
+                'triple quotes or template braces ("{{", "{%")'
+            )
+    if problems or kind is None:
+        raise ScaffoldError("; ".join(problems))
+    return ConnectorPackage(
+        connector_type=kind,
+        name=name,
+        vendor=vendor,
+        description=description if description else default_description(kind, name),
+        author=author,
+    )
+
+
+def template_dir() -> Path:
+    """The connector template: inside the installed package, else in the source checkout."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir / "_templates", package_dir.parent / "templates"):
+        if (candidate / "connector" / "cookiecutter.json").is_file():
+            return candidate / "connector"
+    raise ScaffoldError(
+        f"the connector template is missing from this meshkit installation ({package_dir}); "
+        "reinstall meshkit"
+    )
+
+
+def render(package: ConnectorPackage, output_dir: str | Path = ".", *, overwrite: bool = False) -> Path:
+    """Generate the package's project folder under ``output_dir``; return its path.
+
+    An existing project folder is an error unless ``overwrite`` is true, in which case
+    the template's files are written over it and other files are left alone.
+    """
+    output = Path(output_dir)
+    target = output / package.project_name
+    if output.exists() and not output.is_dir():
+        raise ScaffoldError(f"output directory {str(output)!r} is a file")
+    if target.exists() and not overwrite:
+        raise ScaffoldError(
+            f"{str(target)!r} already exists; choose another --output-dir or name, or pass --overwrite "
+            "to write the template's files over it (other files are kept)"
+        )
+    if target.exists() and not target.is_dir():
+        raise ScaffoldError(f"{str(target)!r} exists and is not a folder")
+    try:
+        from cookiecutter.exceptions import CookiecutterException
+        from cookiecutter.main import cookiecutter
+    except ImportError:
+        raise ScaffoldError(
+            f"`meshkit new` needs the cookiecutter library: {INSTALL_HINT}", exit_status=1
+        ) from None
+    template = template_dir()
+    output.mkdir(parents=True, exist_ok=True)
+    # A private cookiecutter config: its replay file and cache go to a temporary folder,
+    # not to the user's home, and a ~/.cookiecutterrc cannot change the answers.
+    with tempfile.TemporaryDirectory(prefix="meshkit-new-") as scratch:
+        config = Path(scratch, "cookiecutter.yaml")
+        config.write_text(
+            f"replay_dir: {_yaml_str(Path(scratch, 'replay'))}\n"
+            f"cookiecutters_dir: {_yaml_str(Path(scratch, 'cache'))}\n",
+            encoding="utf-8",
+        )
+        try:
+            result = cookiecutter(
+                str(template),
+                no_input=True,
+                extra_context=package.context(),
+                output_dir=str(output),
+                overwrite_if_exists=overwrite,
+                config_file=str(config),
+            )
+        except CookiecutterException as exc:
+            raise ScaffoldError(
+                f"rendering the template failed: {type(exc).__name__}: {exc}", exit_status=1
+            ) from exc
+    return Path(result)
+
+
+def _yaml_str(path: Path) -> str:
+    # Single-quoted YAML: only the quote itself needs escaping.
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def name_clashes(name: str) -> list[str]:
+    """Installed connectors whose bare name is ``name`` (``--connector=<name>`` would be ambiguous)."""
+    from .plugins import get_registry
+
+    try:
+        registry = get_registry()
+    except MeshkitError:  # strict plugin loading failed: the clash check is only advice
+        return []
+    return sorted(e.connector_id for e in registry if e.connector_id.split(".")[1] == name)
+
+
+Prompt = Callable[[str, str], str]
+
+
+def _ask(question: str, default: str) -> str:
+    try:
+        answer = input(f"{question} [{default}]: " if default else f"{question}: ")
+    except EOFError:
+        return default
+    return answer.strip() or default
+
+
+def run_new(
+    connector_type: str,
+    name: str,
+    *,
+    vendor: str | None = None,
+    output_dir: str = ".",
+    no_input: bool = False,
+    overwrite: bool = False,
+    ask: Prompt = _ask,
+) -> int:
+    """What ``meshkit new`` does; returns the exit status (0, 1 on failure, 2 on bad input)."""
+    try:
+        package = plan(connector_type, name, vendor=vendor)
+        if not no_input:
+            package = _interview(package, ask)
+        clashes = name_clashes(package.name)
+        path = render(package, output_dir, overwrite=overwrite)
+    except ScaffoldError as exc:
+        print(f"meshkit new: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    _report(package, path, clashes)
+    return 0
+
+
+def _interview(package: ConnectorPackage, ask: Prompt) -> ConnectorPackage:
+    """Ask for what the command line did not give; ask again after an invalid answer."""
+    answers: dict[str, Any] = {"vendor": package.vendor, "description": package.description, "author": ""}
+    questions = (
+        ("vendor", "Vendor (the connector id is <vendor>.<name>.v1)"),
+        ("description", "One-line description"),
+        ("author", "Author (optional)"),
+    )
+    for key, question in questions:
+        while True:
+            trial = {**answers, key: ask(question, answers[key])}
+            try:
+                plan(package.connector_type.value, package.name, **trial)
+            except ScaffoldError as exc:
+                print(f"  {exc}", file=sys.stderr)
+                continue
+            answers = trial
+            break
+    return plan(package.connector_type.value, package.name, **answers)
+
+
+def _report(package: ConnectorPackage, path: Path, clashes: Sequence[str]) -> None:
+    print(
+        f"Created {path}: {package.connector_type.value} connector {package.connector_id} "
+        f"(class {package.class_name} in {package.package_name})"
+    )
+    print(
+        "\nNext:\n"
+        f"  cd {path}\n"
+        '  pip install -e ".[test]"\n'
+        f"  pytest --connector={package.name}\n\n"
+        "The skeleton already passes the conformance suite; fill in the places marked REPLACE "
+        "(README.md says what each one is)."
+    )
+    if clashes:
+        print(
+            f"\nwarning: installed connector(s) {', '.join(clashes)} share the name {package.name!r}: "
+            f"`pytest --connector={package.name}` will be ambiguous; use --connector={package.connector_id}",
+            file=sys.stderr,
+        )
