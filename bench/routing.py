@@ -98,7 +98,7 @@ async def bench(base_url: str, requests: int, rounds: int, concurrency: int) -> 
                 for name, send in paths.items():
                     results.setdefault(name, []).append(await _run(send, requests, concurrency))
         finally:
-            for mesh in meshes:
+            for mesh in reversed(meshes):  # each mesh's task group is left in the reverse order
                 await mesh.aclose()
             for provider in providers:
                 await provider.aclose()

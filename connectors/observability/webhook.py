@@ -67,6 +67,22 @@ class _Outcome:
         return self.problem is None
 
 
+class _MaskURL(logging.Filter):
+    """Shows only scheme, host and port of one URL in httpx's own request log lines."""
+
+    def __init__(self, url: httpx.URL, shown: str) -> None:
+        super().__init__()
+        self.url = url
+        self.shown = shown
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.shown if isinstance(a, httpx.URL) and a == self.url else a for a in record.args
+            )
+        return True
+
+
 class WebhookDeliveryError(Exception):
     """A batch could not be delivered; the message never holds the URL or a header value."""
 
@@ -89,6 +105,7 @@ class WebhookObservability(BufferedObservability):
         super().__init__(config, **kwargs)
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._mask: _MaskURL | None = None
         #: Tries beyond the first, over the connector's life.
         self.retries = 0
         parts = urlsplit(self.config.url.reveal())
@@ -105,6 +122,9 @@ class WebhookObservability(BufferedObservability):
                 timeout=self.config.timeout.total_seconds(),
                 follow_redirects=False,
             )
+            # httpx logs every request with its full URL at INFO; the path may hold a token.
+            self._mask = _MaskURL(httpx.URL(self.config.url.reveal()), self.endpoint)
+            logging.getLogger("httpx").addFilter(self._mask)
         return self._client
 
     async def deliver(self, batch: list[dict[str, Any]]) -> None:
@@ -150,3 +170,6 @@ class WebhookObservability(BufferedObservability):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._mask is not None:
+            logging.getLogger("httpx").removeFilter(self._mask)
+            self._mask = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -227,3 +228,16 @@ def test_the_url_and_headers_stay_out_of_reprs_and_errors() -> None:
 def test_bad_settings_are_reported_by_path(config: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         WebhookObservability(config)
+
+
+@pytest.mark.anyio
+async def test_the_url_stays_out_of_httpx_logs(
+    http_server: ServerFactory, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server = http_server()
+    async with hook(server, clock) as sink:
+        sink.emit(event())
+        await sink.flush()
+    assert any(r.name == "httpx" for r in caplog.records)  # httpx did log the request
+    assert PLAIN_SECRET not in caplog.text and "s3cr3t-path" not in caplog.text

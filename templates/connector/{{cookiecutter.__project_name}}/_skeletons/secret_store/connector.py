@@ -45,7 +45,8 @@ class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
         """REPLACE: the secret called ``name``; SecretNotFoundError when there is none."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"a secret name is a non-empty string, got {name!r}")
-        secret = self.config.secrets.get(name)
+        stored: dict[str, Secret] = self.config.secrets
+        secret = stored.get(name)
         if secret is None:
             # Name the secret and the store, never a value.
             raise SecretNotFoundError(name, store=f"{self.connector_id} ({self.name})")
