@@ -157,8 +157,7 @@ def template_dir() -> Path:
         if (candidate / "connector" / "cookiecutter.json").is_file():
             return candidate / "connector"
     raise ScaffoldError(
-        f"the connector template is missing from this meshkit installation ({package_dir}); "
-        "reinstall meshkit"
+        f"the connector template is missing from this meshkit installation ({package_dir}); reinstall meshkit"
     )
 
 

@@ -238,3 +238,27 @@ async def test_a_mesh_that_is_not_running_says_so() -> None:
         mesh.status()
     with pytest.raises(RuntimeError, match="closed"):
         await mesh.start()
+
+
+@pytest.mark.anyio
+async def test_a_mesh_can_be_built_from_connector_objects() -> None:
+    from meshkit.connectors.providers.mock import MockProvider
+    from meshkit.connectors.storage.memory import MemoryStorage
+
+    clock = FakeClock()
+    provider = MockProvider({"models": ["small"], "reply": "from an object"}, name="fake", clock=clock)
+    storage = MemoryStorage(clock=clock)
+    mesh = Mesh(
+        {"models": {"fake.small": {"provider": "fake"}}},
+        providers={"fake": provider},
+        storage=storage,
+        clock=clock,
+    )
+    async with mesh:
+        reply = await mesh.complete(model="fake.small", messages=USER)
+        assert mesh.providers["fake"] is provider and mesh.storage is storage
+    assert reply.text == "from an object"
+    assert provider.calls[0].model == "small"
+    assert not provider.closed  # a connector passed in belongs to the caller
+    with pytest.raises(TypeError, match="expected a Provider"):
+        Mesh({"models": {"x.m": {"provider": "x"}}}, providers={"x": object()})  # type: ignore[dict-item]

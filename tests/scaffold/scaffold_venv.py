@@ -48,7 +48,9 @@ def run(args: Sequence[str | Path], *, cwd: Path | None = None) -> subprocess.Co
         [str(a) for a in args], capture_output=True, text=True, env=child_env(), cwd=cwd, timeout=600
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, args))} exited {done.returncode}\n{done.stdout}\n{done.stderr}")
+        raise RuntimeError(
+            f"{' '.join(map(str, args))} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+        )
     return done
 
 
@@ -105,11 +107,26 @@ class Venv:
 
     def install(self, *wheels: Path) -> None:
         """Install wheels without their dependencies."""
-        run([sys.executable, "-m", "pip", "--python", self.python, "install", "-q", "--no-deps", "--no-index", *wheels])
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                self.python,
+                "install",
+                "-q",
+                "--no-deps",
+                "--no-index",
+                *wheels,
+            ]
+        )
 
     def see_dependencies(self) -> None:
         """Make the running interpreter's site-packages importable here, after this environment's own."""
         # Written after installing: pip must not find (and replace) the project's own meshkit there.
         paths = sysconfig.get_paths()
         found = list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
-        (self.site_packages / "_scaffold_test_dependencies.pth").write_text("\n".join(found) + "\n", encoding="utf-8")
+        (self.site_packages / "_scaffold_test_dependencies.pth").write_text(
+            "\n".join(found) + "\n", encoding="utf-8"
+        )

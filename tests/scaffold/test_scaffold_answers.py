@@ -69,7 +69,9 @@ def test_an_unknown_type_is_named_with_the_choices() -> None:
         assert kind.value in message
 
 
-@pytest.mark.parametrize("name", ["Bad Name!", "Acme", "3d", "-acme", "acme-", "a--b", "a_b", "a.b", "", "ünï"])
+@pytest.mark.parametrize(
+    "name", ["Bad Name!", "Acme", "3d", "-acme", "acme-", "a--b", "a_b", "a.b", "", "ünï"]
+)
 def test_an_invalid_name_is_refused(name: str) -> None:
     with pytest.raises(ScaffoldError) as info:
         plan("provider", name)
@@ -83,7 +85,9 @@ def test_an_invalid_vendor_is_refused(vendor: str) -> None:
         plan("provider", "acme", vendor=vendor)
 
 
-@pytest.mark.parametrize("text", ["two\nlines", 'has """ quotes', "back\\slash", "{{ cookiecutter.name }}", "{% if %}"])
+@pytest.mark.parametrize(
+    "text", ["two\nlines", 'has """ quotes', "back\\slash", "{{ cookiecutter.name }}", "{% if %}"]
+)
 def test_text_that_would_break_the_generated_files_is_refused(text: str) -> None:
     with pytest.raises(ScaffoldError, match="invalid description"):
         plan("provider", "acme", description=text)

@@ -153,8 +153,12 @@ def test_the_readme_tells_what_to_fill_in_for_the_type(kind: ConnectorType, tmp_
 # --- the command line --------------------------------------------------------------
 
 
-def test_meshkit_new_creates_the_project(tmp_path: Path, capsys: pytest.CaptureFixture[str], home: Path) -> None:
-    status = main(["new", "rotation", "fair", "--vendor", "acme", "--output-dir", str(tmp_path), "--no-input"])
+def test_meshkit_new_creates_the_project(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    status = main(
+        ["new", "rotation", "fair", "--vendor", "acme", "--output-dir", str(tmp_path), "--no-input"]
+    )
     out = capsys.readouterr().out
     assert status == 0
     project = tmp_path / "meshkit-fair"
@@ -162,7 +166,9 @@ def test_meshkit_new_creates_the_project(tmp_path: Path, capsys: pytest.CaptureF
     assert f"Created {project}" in out and "pytest --connector=fair" in out
 
 
-def test_an_unknown_type_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_type_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status = main(["new", "widget", "acme", "--output-dir", str(tmp_path / "out"), "--no-input"])
     err = capsys.readouterr().err
     assert status == 2
@@ -170,7 +176,9 @@ def test_an_unknown_type_exits_2_and_writes_nothing(tmp_path: Path, capsys: pyte
     assert not any(tmp_path.iterdir()), "bad input created something"
 
 
-def test_an_invalid_name_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_invalid_name_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status = main(["new", "provider", "Bad Name!", "--output-dir", str(tmp_path), "--no-input"])
     err = capsys.readouterr().err
     assert status == 2
@@ -250,7 +258,9 @@ def test_without_no_input_it_asks_and_asks_again_after_a_bad_answer(
     assert asked[0][1] == "catalog" and asked[1][1] == "catalog", "a bad answer is not offered as the default"
     assert "invalid vendor 'Not Valid'" in capsys.readouterr().err
     project = tmp_path / "meshkit-catalog"
-    assert 'connector_id = "acme-corp.catalog.v1"' in (project / "src/meshkit_catalog/connector.py").read_text()
+    assert (
+        'connector_id = "acme-corp.catalog.v1"' in (project / "src/meshkit_catalog/connector.py").read_text()
+    )
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["authors"] == [{"name": "Ada"}]
     assert pyproject["project"]["description"] == "A meshkit discovery connector for catalog"
