@@ -60,7 +60,10 @@ async def _run(send: Callable[[], Awaitable[Any]], requests: int, concurrency: i
 def _mesh_config(base_url: str, transport: str) -> dict[str, Any]:
     return {
         "providers": {
-            "local": {"connector": "openai-compatible", "config": {"base_url": base_url, "transport": transport}}
+            "local": {
+                "connector": "openai-compatible",
+                "config": {"base_url": base_url, "transport": transport},
+            }
         },
         "models": {"local.bench": {"provider": "local"}},
         "pools": {"chat": {"models": ["local.bench"]}},

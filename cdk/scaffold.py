@@ -36,6 +36,9 @@ CONNECTOR_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 #: A vendor: the first segment of the id (the same rule as ``vendor.name.vN``).
 VENDOR_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SEGMENT_RULE = "lowercase letters and digits, with single hyphens inside"
+#: Longer answers would push generated lines past a readable width.
+MAX_NAME = 32
+MAX_TEXT = 80
 #: Text the template copies into docstrings, TOML and Jinja; these would break one of them.
 _UNSAFE_TEXT = ("\n", "\r", "\\", '"""', "{{", "{%", "{#")
 
@@ -126,18 +129,22 @@ def plan(
     except ValueError:
         choices = ", ".join(t.value for t in ConnectorType)
         problems.append(f"unknown connector type {connector_type!r}: expected one of {choices}")
-    if not CONNECTOR_NAME_PATTERN.fullmatch(name):
+    if not CONNECTOR_NAME_PATTERN.fullmatch(name) or len(name) > MAX_NAME:
         problems.append(
-            f"invalid name {name!r}: expected {_SEGMENT_RULE}, starting with a letter (e.g. 'acme', 'my-llm')"
+            f"invalid name {name!r}: expected {_SEGMENT_RULE}, starting with a letter, at most "
+            f"{MAX_NAME} characters (e.g. 'acme', 'my-llm')"
         )
-    vendor = name if vendor is None else vendor
-    if not VENDOR_PATTERN.fullmatch(vendor):
-        problems.append(f"invalid vendor {vendor!r}: expected {_SEGMENT_RULE} (e.g. 'acme')")
+    if vendor is None:
+        vendor = name  # valid whenever the name is: a name is a vendor that starts with a letter
+    elif not VENDOR_PATTERN.fullmatch(vendor) or len(vendor) > MAX_NAME:
+        problems.append(
+            f"invalid vendor {vendor!r}: expected {_SEGMENT_RULE}, at most {MAX_NAME} characters (e.g. 'acme')"
+        )
     for label, text in (("description", description), ("author", author)):
-        if text is not None and any(bad in text for bad in _UNSAFE_TEXT):
+        if text is not None and (len(text) > MAX_TEXT or any(bad in text for bad in _UNSAFE_TEXT)):
             problems.append(
-                f"invalid {label} {text!r}: one line of plain text, without backslashes, "
-                'triple quotes or template braces ("{{", "{%")'
+                f"invalid {label} {text!r}: one line of plain text, at most {MAX_TEXT} characters, "
+                'without backslashes, triple quotes or template braces ("{{", "{%")'
             )
     if problems or kind is None:
         raise ScaffoldError("; ".join(problems))

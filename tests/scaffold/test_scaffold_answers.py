@@ -10,34 +10,30 @@ from meshkit.scaffold import ConnectorPackage, ScaffoldError, plan
 
 
 @pytest.mark.parametrize(
-    ("kind", "name", "vendor", "project", "package", "connector_id", "class_name"),
+    ("kind", "name", "vendor", "connector_id", "class_name"),
     [
-        ("provider", "acme", None, "meshkit-acme", "meshkit_acme", "acme.acme.v1", "AcmeProvider"),
-        ("rotation", "fair-share", None, "meshkit-fair-share", "meshkit_fair_share", "fair-share.fair-share.v1",
-         "FairSharePolicy"),
-        ("secret_store", "vault", "hashi", "meshkit-vault", "meshkit_vault", "hashi.vault.v1", "VaultSecretStore"),
-        ("storage", "s3x2", "a-b", "meshkit-s3x2", "meshkit_s3x2", "a-b.s3x2.v1", "S3x2Storage"),
-        ("observability", "sink", None, "meshkit-sink", "meshkit_sink", "sink.sink.v1", "SinkObservability"),
-        ("discovery", "registry", "9lives", "meshkit-registry", "meshkit_registry", "9lives.registry.v1",
-         "RegistryDiscovery"),
+        ("provider", "acme", None, "acme.acme.v1", "AcmeProvider"),
+        ("rotation", "fair-share", None, "fair-share.fair-share.v1", "FairSharePolicy"),
+        ("secret_store", "vault", "hashi", "hashi.vault.v1", "VaultSecretStore"),
+        ("storage", "s3x2", "a-b", "a-b.s3x2.v1", "S3x2Storage"),
+        ("observability", "sink", None, "sink.sink.v1", "SinkObservability"),
+        ("discovery", "registry", "9lives", "9lives.registry.v1", "RegistryDiscovery"),
     ],
-)  # fmt: skip
-def test_names_follow_from_the_answers(
-    kind: str,
-    name: str,
-    vendor: str | None,
-    project: str,
-    package: str,
-    connector_id: str,
-    class_name: str,
+)
+def test_the_id_and_the_class_follow_from_the_answers(
+    kind: str, name: str, vendor: str | None, connector_id: str, class_name: str
 ) -> None:
     answers = plan(kind, name, vendor=vendor)
     assert answers.connector_type is ConnectorType(kind)
-    assert answers.project_name == project
-    assert answers.package_name == package and package.isidentifier()
     assert answers.connector_id == connector_id
     assert parse_connector_id(answers.connector_id) == (vendor or name, name, 1)
     assert answers.class_name == class_name and class_name.isidentifier()
+
+
+def test_the_project_and_package_names_follow_from_the_name() -> None:
+    answers = plan("rotation", "fair-share")
+    assert answers.project_name == "meshkit-fair-share"
+    assert answers.package_name == "meshkit_fair_share"
 
 
 def test_the_vendor_defaults_to_the_name_and_the_description_to_the_type() -> None:
@@ -109,3 +105,9 @@ def test_names_with_hyphens_and_digits_are_accepted() -> None:
     answers = plan("storage", "my-kv2", vendor="acme-2")
     assert isinstance(answers, ConnectorPackage)
     assert answers.connector_id == "acme-2.my-kv2.v1"
+
+
+def test_a_bad_name_is_not_reported_twice_as_the_default_vendor() -> None:
+    with pytest.raises(ScaffoldError) as info:
+        plan("storage", "Bad Name!")
+    assert "vendor" not in str(info.value)

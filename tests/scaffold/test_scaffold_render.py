@@ -116,12 +116,35 @@ def test_the_project_declares_the_entry_point_and_its_dependencies(tmp_path: Pat
     assert config["tool"]["setuptools"]["packages"]["find"] == {"where": ["src"]}
 
 
+#: The longest answers accepted, with both kinds of quotes in the texts.
+LONGEST = {
+    "name": "connector-with-a-long-name-xyz12",
+    "vendor": "vendor-with-a-very-long-name-123",
+    "description": 'The "quoted" connector, with a description that is as long as allowed: 80 chars',
+    "author": "Ada O'Lovelace",
+}
+
+
+@pytest.mark.parametrize("longest", [False, True], ids=["usual", "longest"])
+@pytest.mark.parametrize("kind", list(ConnectorType), ids=lambda k: k.value)
+def test_the_generated_code_is_ruff_clean(kind: ConnectorType, longest: bool, tmp_path: Path) -> None:
+    ruff = Path(sys.executable).parent / "ruff"
+    if not ruff.is_file():
+        pytest.skip("ruff is not installed next to this interpreter (the dev extra brings it)")
+    answers = plan(kind.value, **LONGEST) if longest else plan(kind.value, NAMES[kind])
+    project = render(answers, tmp_path)
+    for command in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        done = subprocess.run([str(ruff), *command], capture_output=True, text=True, cwd=project, timeout=60)
+        assert done.returncode == 0, f"ruff {command[0]}:\n{done.stdout}{done.stderr}"
+
+
 def test_the_ci_workflow_runs_the_suite_and_the_tests(tmp_path: Path) -> None:
     project = render(plan("storage", "kv"), tmp_path)
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     steps = workflow["jobs"]["test"]["steps"]
     commands = [step["run"] for step in steps if "run" in step]
     assert any(c.startswith("python -m pytest --connector=kv") for c in commands), commands
+    assert 'meshkit connectors --type storage | grep -F "kv.kv.v1"' in commands
     assert "python -m pytest" in commands
     assert 'python -m pip install -e ".[test]"' in commands
     # GitHub's own expressions survive the template engine.
@@ -306,3 +329,15 @@ def test_plain_cookiecutter_refuses_an_invalid_name_and_leaves_nothing(tmp_path:
     assert done.returncode != 0
     assert "name 'Bad Name!'" in done.stderr
     assert not any(out.iterdir()), "a refused run left files behind"
+
+
+# --- the documentation -----------------------------------------------------------------
+
+
+def test_the_documented_error_is_the_real_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = (REPO_ROOT / "docs" / "scaffolding.md").read_text(encoding="utf-8")
+    command = '$ meshkit new widget "Bad Name!" --no-input\n'
+    assert command in doc
+    documented = doc.split(command, 1)[1].split("\n", 1)[0]
+    assert main(["new", "widget", "Bad Name!", "--no-input", "--output-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == documented

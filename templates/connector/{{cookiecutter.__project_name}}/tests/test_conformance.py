@@ -15,6 +15,6 @@ from {{ cookiecutter.__package_name }} import {{ cookiecutter.__class_name }}
 
 
 class Test{{ cookiecutter.__class_name }}Conformance({{ cookiecutter.__suite_class }}):
-    """The standard {{ cookiecutter.connector_type.replace('_', ' ') }} tests for {{ cookiecutter.__connector_id }}."""
+    """Every standard {{ cookiecutter.connector_type.replace('_', ' ') }} test, for this package's connector."""
 
     connector_class = {{ cookiecutter.__class_name }}

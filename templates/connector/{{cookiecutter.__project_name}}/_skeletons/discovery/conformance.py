@@ -1,4 +1,4 @@
-"""How the conformance suite builds {{ cookiecutter.__connector_id }}.
+"""How the conformance suite builds the connector.
 
 The suite attaches the connector to providers of its own: ``alpha`` and ``beta``
 offer the models of ``meshkit.testing.DISCOVERY_SCENARIO``, ``down`` fails every

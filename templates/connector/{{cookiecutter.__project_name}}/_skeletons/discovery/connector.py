@@ -1,4 +1,6 @@
-"""``{{ cookiecutter.__connector_id }}``: {{ cookiecutter.description }}.
+"""{{ cookiecutter.description }}.
+
+Connector id: ``{{ cookiecutter.__connector_id }}``.
 
 A discovery connector keeps the router's catalogue in step with what the providers
 offer (``sync``) and watches their health (``probe``, ``health``). The runtime
@@ -63,7 +65,7 @@ class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
     connector_id = "{{ cookiecutter.__connector_id }}"
     Config = {{ cookiecutter.__class_name }}Config
     features = frozenset({DiscoveryFeature.SYNC, DiscoveryFeature.HEALTH})
-    description = {{ cookiecutter.description | tojson }}
+    description = {{ cookiecutter.__description_literal }}
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

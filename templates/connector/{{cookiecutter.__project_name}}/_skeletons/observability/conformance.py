@@ -1,4 +1,4 @@
-"""How the conformance suite builds {{ cookiecutter.__connector_id }} and reads what it delivered.
+"""How the conformance suite builds the connector and reads what it delivered.
 
 ``collect_delivered`` lets the suite check delivery, not only that calls return: that
 every event type arrives in order, that log levels trim payloads, that the severity

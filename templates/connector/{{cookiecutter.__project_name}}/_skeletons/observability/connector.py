@@ -1,4 +1,6 @@
-"""``{{ cookiecutter.__connector_id }}``: {{ cookiecutter.description }}.
+"""{{ cookiecutter.description }}.
+
+Connector id: ``{{ cookiecutter.__connector_id }}``.
 
 An observability connector receives what the router reports: routing events, request
 logs (trimmed to the configured log level), traces (filtered by severity) and
@@ -42,7 +44,7 @@ class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
 
     connector_id = "{{ cookiecutter.__connector_id }}"
     Config = {{ cookiecutter.__class_name }}Config
-    description = {{ cookiecutter.description | tojson }}
+    description = {{ cookiecutter.__description_literal }}
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

@@ -1,4 +1,4 @@
-"""What the conformance suite needs to test {{ cookiecutter.__connector_id }} without the real service.
+"""What the conformance suite needs to test the provider without the real service.
 
 The suite plugs a fault-injecting transport into the provider: good requests get the
 canned answers below, and the suite queues faults (429 with Retry-After, 5xx,

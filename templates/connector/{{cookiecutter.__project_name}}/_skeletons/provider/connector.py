@@ -1,4 +1,6 @@
-"""``{{ cookiecutter.__connector_id }}``: {{ cookiecutter.description }}.
+"""{{ cookiecutter.description }}.
+
+Connector id: ``{{ cookiecutter.__connector_id }}``.
 
 The skeleton speaks an OpenAI-style JSON API (``POST chat/completions``, server-sent
 events for streams, ``GET models``). Replace each part marked REPLACE with what your
@@ -56,7 +58,7 @@ class {{ cookiecutter.__class_name }}(HTTPProvider):
     features = frozenset(
         {ProviderFeature.STREAMING, ProviderFeature.LIST_MODELS, ProviderFeature.USAGE_IN_STREAM}
     )
-    description = {{ cookiecutter.description | tojson }}
+    description = {{ cookiecutter.__description_literal }}
 
     # REPLACE if your service does not take `Authorization: Bearer <key>`:
     # def auth_headers(self) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Tests of what is particular to {{ cookiecutter.__connector_id }}; the conformance suite covers the contract.
+"""Tests of what is particular to this connector; the conformance suite covers the contract.
 
 Add a test here for each request field, response quirk or error body of your service.
 """

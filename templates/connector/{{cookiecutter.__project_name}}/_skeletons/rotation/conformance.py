@@ -1,4 +1,4 @@
-"""How the conformance suite builds {{ cookiecutter.__connector_id }}.
+"""How the conformance suite builds the connector.
 
 A rotation policy is pure, so the suite needs only its config: Hypothesis feeds it
 arbitrary pools and histories. The suite also passes its own thresholds

@@ -1,4 +1,6 @@
-"""``{{ cookiecutter.__connector_id }}``: {{ cookiecutter.description }}.
+"""{{ cookiecutter.description }}.
+
+Connector id: ``{{ cookiecutter.__connector_id }}``.
 
 A rotation policy decides, with no I/O, which active model of a pool serves a request
 and when a model is set aside or comes back. The runtime keeps the counters and hands
@@ -42,7 +44,7 @@ class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
 
     connector_id = "{{ cookiecutter.__connector_id }}"
     Config = {{ cookiecutter.__class_name }}Config
-    description = {{ cookiecutter.description | tojson }}
+    description = {{ cookiecutter.__description_literal }}
 
     def select(
         self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime

@@ -1,4 +1,4 @@
-"""Tests of what is particular to {{ cookiecutter.__connector_id }}; the conformance suite covers the contract."""
+"""Tests of what is particular to this connector; the conformance suite covers the contract."""
 
 from __future__ import annotations
 

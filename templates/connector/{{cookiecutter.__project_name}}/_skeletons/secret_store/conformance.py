@@ -1,4 +1,4 @@
-"""How the conformance suite builds {{ cookiecutter.__connector_id }} and puts secrets in it.
+"""How the conformance suite builds the secret store and puts secrets in it.
 
 This store cannot ``set`` secrets (it has no MANAGEMENT feature), so the suite asks
 ``seed_secrets`` to put them where a fresh instance reads them. Here that is the

@@ -1,4 +1,6 @@
-"""``{{ cookiecutter.__connector_id }}``: {{ cookiecutter.description }}.
+"""{{ cookiecutter.description }}.
+
+Connector id: ``{{ cookiecutter.__connector_id }}``.
 
 A secret store resolves the ``${secrets:NAME}`` references of a mesh configuration.
 The skeleton reads its secrets from its own config, each value wrapped in a
@@ -37,7 +39,7 @@ class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
 
     connector_id = "{{ cookiecutter.__connector_id }}"
     Config = {{ cookiecutter.__class_name }}Config
-    description = {{ cookiecutter.description | tojson }}
+    description = {{ cookiecutter.__description_literal }}
     # A store that can also write declares SecretStoreFeature.MANAGEMENT in `features`
     # and implements set(name, value), delete(name) and list().
 

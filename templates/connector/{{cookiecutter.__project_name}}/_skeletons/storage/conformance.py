@@ -1,4 +1,4 @@
-"""How the conformance suite builds {{ cookiecutter.__connector_id }}.
+"""How the conformance suite builds the connector.
 
 Hypothesis drives the store against a plain dict and checks every answer. REPLACE
 the spec when your store needs a running backend: give ``setup`` an async context

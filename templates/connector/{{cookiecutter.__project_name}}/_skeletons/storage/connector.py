@@ -1,4 +1,6 @@
-"""``{{ cookiecutter.__connector_id }}``: {{ cookiecutter.description }}.
+"""{{ cookiecutter.description }}.
+
+Connector id: ``{{ cookiecutter.__connector_id }}``.
 
 Storage is where the router keeps model state between runs: an async key → bytes
 store. The skeleton keeps everything in a dict; REPLACE each method with calls to
@@ -33,7 +35,7 @@ class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
 
     connector_id = "{{ cookiecutter.__connector_id }}"
     Config = {{ cookiecutter.__class_name }}Config
-    description = {{ cookiecutter.description | tojson }}
+    description = {{ cookiecutter.__description_literal }}
     # Declare what your backend offers: StorageFeature.PERSISTENT (data outlives the
     # process), SHARED (several processes see one store) and LOCKING (implement
     # acquire/release; the suite then tests expiry, ownership and waiting).
