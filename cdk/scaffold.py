@@ -8,6 +8,7 @@ so that bad input is reported before anything is written, then hands them to the
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 import tempfile
@@ -127,8 +128,12 @@ def plan(
     try:
         kind = ConnectorType(connector_type)
     except ValueError:
-        choices = ", ".join(t.value for t in ConnectorType)
-        problems.append(f"unknown connector type {connector_type!r}: expected one of {choices}")
+        choices = [t.value for t in ConnectorType]
+        close = difflib.get_close_matches(str(connector_type).replace("-", "_"), choices, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.append(
+            f"unknown connector type {connector_type!r}: expected one of {', '.join(choices)}{hint}"
+        )
     if not CONNECTOR_NAME_PATTERN.fullmatch(name) or len(name) > MAX_NAME:
         problems.append(
             f"invalid name {name!r}: expected {_SEGMENT_RULE}, starting with a letter, at most "
@@ -138,7 +143,8 @@ def plan(
         vendor = name  # valid whenever the name is: a name is a vendor that starts with a letter
     elif not VENDOR_PATTERN.fullmatch(vendor) or len(vendor) > MAX_NAME:
         problems.append(
-            f"invalid vendor {vendor!r}: expected {_SEGMENT_RULE}, at most {MAX_NAME} characters (e.g. 'acme')"
+            f"invalid vendor {vendor!r}: expected {_SEGMENT_RULE}, "
+            f"at most {MAX_NAME} characters (e.g. 'acme')"
         )
     for label, text in (("description", description), ("author", author)):
         if text is not None and (len(text) > MAX_TEXT or any(bad in text for bad in _UNSAFE_TEXT)):
@@ -164,7 +170,9 @@ def template_dir() -> Path:
         if (candidate / "connector" / "cookiecutter.json").is_file():
             return candidate / "connector"
     raise ScaffoldError(
-        f"the connector template is missing from this meshkit installation ({package_dir}); reinstall meshkit"
+        f"the connector template is missing from this meshkit installation ({package_dir}); "
+        "reinstall meshkit",
+        exit_status=1,
     )
 
 

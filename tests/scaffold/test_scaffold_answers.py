@@ -56,6 +56,11 @@ def test_the_context_carries_the_running_meshkit_version() -> None:
     }
 
 
+def test_a_near_miss_type_gets_a_suggestion() -> None:
+    with pytest.raises(ScaffoldError, match="did you mean 'secret_store'"):
+        plan("secret-store", "vault")
+
+
 def test_an_unknown_type_is_named_with_the_choices() -> None:
     with pytest.raises(ScaffoldError) as info:
         plan("widget", "acme")
@@ -66,7 +71,7 @@ def test_an_unknown_type_is_named_with_the_choices() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["Bad Name!", "Acme", "3d", "-acme", "acme-", "a--b", "a_b", "a.b", "", "ünï"]
+    "name", ["Bad Name!", "Acme", "3d", "-acme", "acme-", "a--b", "a_b", "a.b", "", "ünï", "a" * 33]
 )
 def test_an_invalid_name_is_refused(name: str) -> None:
     with pytest.raises(ScaffoldError) as info:
@@ -75,14 +80,14 @@ def test_an_invalid_name_is_refused(name: str) -> None:
     assert "lowercase letters and digits" in str(info.value)
 
 
-@pytest.mark.parametrize("vendor", ["Acme", "acme corp", "acme.corp", "-x", ""])
+@pytest.mark.parametrize("vendor", ["Acme", "acme corp", "acme.corp", "-x", "", "v" * 33])
 def test_an_invalid_vendor_is_refused(vendor: str) -> None:
     with pytest.raises(ScaffoldError, match="invalid vendor"):
         plan("provider", "acme", vendor=vendor)
 
 
 @pytest.mark.parametrize(
-    "text", ["two\nlines", 'has """ quotes', "back\\slash", "{{ cookiecutter.name }}", "{% if %}"]
+    "text", ["two\nlines", 'has """ quotes', "back\\slash", "{{ cookiecutter.name }}", "{% if %}", "x" * 81]
 )
 def test_text_that_would_break_the_generated_files_is_refused(text: str) -> None:
     with pytest.raises(ScaffoldError, match="invalid description"):
@@ -111,3 +116,8 @@ def test_a_bad_name_is_not_reported_twice_as_the_default_vendor() -> None:
     with pytest.raises(ScaffoldError) as info:
         plan("storage", "Bad Name!")
     assert "vendor" not in str(info.value)
+
+
+def test_the_longest_answers_are_accepted() -> None:
+    answers = plan("storage", "n" * 32, vendor="v" * 32, description="d" * 80, author="a" * 80)
+    assert answers.connector_id == f"{'v' * 32}.{'n' * 32}.v1"

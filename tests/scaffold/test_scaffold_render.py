@@ -322,12 +322,26 @@ def test_plain_cookiecutter_renders_what_meshkit_new_renders(tmp_path: Path, hom
     assert {p for p in found if found[p] != expected[p]} <= {"pyproject.toml"}
 
 
-def test_plain_cookiecutter_refuses_an_invalid_name_and_leaves_nothing(tmp_path: Path, home: Path) -> None:
+@pytest.mark.parametrize(
+    ("answer", "complaint"),
+    [
+        ("name=Bad Name!", "name 'Bad Name!'"),
+        ("name=" + "a" * 33, "at most 32 characters"),
+        ("vendor=Acme Corp", "vendor 'Acme Corp'"),
+        ("description=back\\slash", "description"),
+    ],
+)
+def test_plain_cookiecutter_refuses_what_meshkit_new_refuses(
+    answer: str, complaint: str, tmp_path: Path, home: Path
+) -> None:
+    key, value = answer.split("=", 1)
+    with pytest.raises(ScaffoldError):
+        plan("storage", **{"name": "kv", key: value})
     out = tmp_path / "out"
     out.mkdir()
-    done = _cookiecutter("connector_type=storage", "name=Bad Name!", home=home, cwd=out)
+    done = _cookiecutter("connector_type=storage", "name=kv", answer, home=home, cwd=out)
     assert done.returncode != 0
-    assert "name 'Bad Name!'" in done.stderr
+    assert complaint in done.stderr
     assert not any(out.iterdir()), "a refused run left files behind"
 
 

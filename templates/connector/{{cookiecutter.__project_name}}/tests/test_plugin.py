@@ -21,9 +21,10 @@ def test_meshkit_finds_the_connector_through_the_entry_point() -> None:
 
 
 def test_the_bare_name_finds_it_too() -> None:
-    # `pytest --connector={{ cookiecutter.name }}` relies on this lookup: the name must not be ambiguous
-    # among the installed connectors.
-    assert get_registry().entry("{{ cookiecutter.name }}").cls is {{ cookiecutter.__class_name }}
+    # `pytest --connector=<name>` relies on this lookup: no other installed connector may
+    # have the same name.
+    found = get_registry().entry("{{ cookiecutter.name }}").cls
+    assert found is {{ cookiecutter.__class_name }}
 
 
 def test_the_conformance_hook_answers_with_a_spec() -> None:

@@ -12,7 +12,8 @@ from {{ cookiecutter.__package_name }} import {{ cookiecutter.__class_name }}
 
 @pytest.mark.anyio
 async def test_a_model_marked_deprecated_in_the_catalogue_is_reported() -> None:
-    discovery = {{ cookiecutter.__class_name }}({"models": {"local": {"old": {"deprecated": True}, "new": {}}}})
+    config = {"models": {"local": {"old": {"deprecated": True}, "new": {}}}}
+    discovery = {{ cookiecutter.__class_name }}(config)
     known = {"local.old": ModelInfo(id="local.old", provider_id="local")}
     discovery.attach(StaticContext(models=known))
     async with discovery:

@@ -12,7 +12,9 @@ counting drops) and delivers them in the background, with ``flush()`` and
 ``aclose()`` delivering what is left. Usable from mesh.yaml::
 
     observability:
-      connectors: [{connector: {{ cookiecutter.__connector_id }}, config: {capacity: 5000}}]
+      connectors:
+        - connector: {{ cookiecutter.__connector_id }}
+          config: {capacity: 5000}
 """
 
 from __future__ import annotations

@@ -60,8 +60,16 @@ STREAM_LINES = (
 MODELS: dict[str, Any] = {
     "object": "list",
     "data": [
-        {"id": MODEL, "object": "model", "owned_by": "{{ cookiecutter.vendor }}"},
-        {"id": "{{ cookiecutter.name }}-large", "object": "model", "owned_by": "{{ cookiecutter.vendor }}"},
+        {
+            "id": MODEL,
+            "object": "model",
+            "owned_by": "{{ cookiecutter.vendor }}",
+        },
+        {
+            "id": "{{ cookiecutter.name }}-large",
+            "object": "model",
+            "owned_by": "{{ cookiecutter.vendor }}",
+        },
     ],
 }
 

@@ -10,7 +10,9 @@ plumbing. Usable from mesh.yaml::
     providers:
       {{ cookiecutter.name }}:
         connector: {{ cookiecutter.__connector_id }}
-        config: {base_url: "https://api.example.com/v1", api_key: "${secrets:{{ cookiecutter.name.upper().replace('-', '_') }}_API_KEY}"}
+        config:
+          base_url: https://api.example.com/v1
+          api_key: ${secrets:{{ cookiecutter.name.upper().replace('-', '_') }}_API_KEY}
 """
 
 from __future__ import annotations

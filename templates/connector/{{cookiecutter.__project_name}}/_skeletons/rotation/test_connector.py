@@ -35,4 +35,5 @@ def test_standby_models_are_never_chosen() -> None:
     pool = [_model("a", 0, ModelStatus.STANDBY), _model("b", 7)]
     chosen = {{ cookiecutter.__class_name }}().select(pool, REQUEST, NOW)
     assert chosen is not None and chosen.model_id == "b"
-    assert {{ cookiecutter.__class_name }}().select([_model("a", 0, ModelStatus.STANDBY)], REQUEST, NOW) is None
+    all_standby = [_model("a", 0, ModelStatus.STANDBY)]
+    assert {{ cookiecutter.__class_name }}().select(all_standby, REQUEST, NOW) is None
