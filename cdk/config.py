@@ -89,6 +89,13 @@ def _structure_str(value: object, _: type) -> str:
     # cattrs would happily turn 3 or a list into a string; a config typo deserves an error.
     if isinstance(value, str):
         return value
+    if isinstance(value, Secret):
+        # A value that is exactly one ${secrets:NAME} stays a redacted Secret, which only secret
+        # fields accept; say so rather than "got Secret", and never show the value.
+        raise ValueError(
+            "expected a plain value, not a ${secrets:...} reference: those can only fill a secret "
+            "field such as api_key; write this value in the configuration itself"
+        )
     raise ValueError(f"expected a string, got {type(value).__name__}")
 
 

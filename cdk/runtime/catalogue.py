@@ -43,6 +43,10 @@ class ModelEntry:
                 out["requests"] = self.limits.requests
             if self.limits.tokens is not None:
                 out["tokens"] = self.limits.tokens
+            if self.limits.requests_per_minute is not None:
+                out["requests_per_minute"] = self.limits.requests_per_minute
+            if self.limits.tokens_per_minute is not None:
+                out["tokens_per_minute"] = self.limits.tokens_per_minute
         if self.budget is not None:
             if self.budget.daily is not None:
                 out["budget_daily"] = self.budget.daily

@@ -12,7 +12,7 @@ from ..errors import ConfigError, MeshkitError
 from ..events import RoutingEvent
 from ..interfaces.observability import Observability
 
-__all__ = ["demo_config", "print_status", "run_demo", "run_status"]
+__all__ = ["demo_config", "in_process_demo_config", "print_status", "run_demo", "run_status"]
 
 Printer = Callable[[str], None]
 
@@ -62,33 +62,57 @@ def demo_config(base_url: str) -> dict[str, Any]:
     }
 
 
+def in_process_demo_config() -> dict[str, Any]:
+    """The demo mesh on in-process mock providers, with the same scripted failures."""
+    config = demo_config("http://127.0.0.1:1/v1")
+    script = [{"error": "unavailable"}, {"error": "rate_limit", "retry_after": 30}]
+    config["providers"]["primary"] = {"connector": "mock", "config": {"models": ["fast"], "script": script}}
+    config["providers"]["backup"] = {"connector": "mock", "config": {"models": ["steady"]}}
+    return config
+
+
 def run_demo(out: Printer = print) -> int:
-    """Route a handful of requests through a local server where one model is scripted to fail."""
-    from ..testing.mock_server import Fault, MockOpenAIServer
-    from .mesh import Mesh
+    """Route a handful of requests through a local server where one model is scripted to fail.
+
+    Without aiohttp (which the local server needs) the same mesh runs on in-process mock
+    providers instead, so the demo works with only meshkit's own dependencies.
+    """
+    try:
+        from ..testing.mock_server import Fault, MockOpenAIServer
+    except ImportError as exc:
+        missing = exc.name or "aiohttp"
+        out(
+            f"meshkit demo: {missing} is not installed, so the providers are in-process mock ones instead "
+            "of a local OpenAI-compatible server (pip install 'meshkit[fast]' for the HTTP version)."
+        )
+        _route_demo(in_process_demo_config(), out)
+        return 0
 
     with MockOpenAIServer(models=["fast", "steady"]) as server:
         server.script("fast", Fault.status(503), Fault.rate_limit(retry_after=30))
-
-        async def main() -> None:
-            printer = _EventPrinter(out)
-            mesh = Mesh.from_config(demo_config(server.base_url), observability=[printer])
-            out(f"meshkit demo: a local OpenAI-compatible server at {server.base_url}")
-            out("pool 'chat' (rotation: priority) holds primary.fast, backup.steady and local.tiny;")
-            out("primary.fast is scripted to answer 503, then 429 with Retry-After: 30.\n")
-            async with mesh:
-                for n in range(1, 6):
-                    pick = mesh.select("chat")
-                    out(f"request {n}: the policy picks {pick.model_id}")
-                    reply = await mesh.complete(
-                        model="chat", messages=[{"role": "user", "content": f"hi #{n}"}]
-                    )
-                    out(f"  -> answered by {reply.model}: {reply.text!r} ({reply.usage.total_tokens} tokens)")
-                out("\nfinal status:")
-                print_status(mesh.status(), out)
-
-        anyio.run(main)
+        out(f"meshkit demo: a local OpenAI-compatible server at {server.base_url}")
+        _route_demo(demo_config(server.base_url), out)
     return 0
+
+
+def _route_demo(config: dict[str, Any], out: Printer) -> None:
+    from .mesh import Mesh
+
+    async def main() -> None:
+        printer = _EventPrinter(out)
+        mesh = Mesh.from_config(config, observability=[printer])
+        out("pool 'chat' (rotation: priority) holds primary.fast, backup.steady and local.tiny;")
+        out("primary.fast is scripted to answer 503, then 429 with Retry-After: 30.\n")
+        async with mesh:
+            for n in range(1, 6):
+                pick = mesh.select("chat")
+                out(f"request {n}: the policy picks {pick.model_id}")
+                reply = await mesh.complete(model="chat", messages=[{"role": "user", "content": f"hi #{n}"}])
+                out(f"  -> answered by {reply.model}: {reply.text!r} ({reply.usage.total_tokens} tokens)")
+            out("\nfinal status:")
+            print_status(mesh.status(), out)
+
+    anyio.run(main)
 
 
 def print_status(status: Mapping[str, Any], out: Printer = print) -> None:

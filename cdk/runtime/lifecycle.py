@@ -23,7 +23,16 @@ from .catalogue import ModelEntry
 from .clock import Clock
 from .maintenance import active_window_end, next_window_start
 from .settings import BudgetSettings
-from .state import MeshState, ModelState, PeriodUsage, next_boundary
+from .state import (
+    LEDGERS,
+    PROVIDERS,
+    MeshState,
+    ModelState,
+    PeriodUsage,
+    ProviderState,
+    next_boundary,
+    record_name,
+)
 
 __all__ = ["HEALTH_ERRORS", "Lifecycle", "Scope"]
 
@@ -160,7 +169,7 @@ class Lifecycle:
         model.resets_at = resets_at
         model.deactivated_at = now
         model.deactivations += 1
-        self.state.touch()
+        self._changed(model, model_id)
         metadata: dict[str, Any] = {
             "reason": reason.value,
             "cooldown_until": cooldown_until.isoformat() if cooldown_until else None,
@@ -201,7 +210,7 @@ class Lifecycle:
         model.consecutive_failures = 0
         model.outcomes.clear()
         model.activations += 1
-        self.state.touch()
+        self._changed(model, model_id)
         metadata: dict[str, Any] = {
             "trigger": trigger.value,
             "previous_reason": previous.value if previous else None,
@@ -212,27 +221,27 @@ class Lifecycle:
         self._trace(Severity.INFO, f"model {model_id} activated: {trigger.value}", {"model_id": model_id})
         return True
 
-    def deactivate_provider(self, provider_id: str, error: BaseException, *, reason: str) -> bool:
-        """Set every model of ``provider_id`` aside at once (authentication failures)."""
+    def deactivate_provider(
+        self, provider_id: str, error: BaseException | str | None, *, reason: str
+    ) -> bool:
+        """Set every model of ``provider_id`` aside at once (authentication failure, unavailable)."""
         provider = self.state.provider(provider_id)
         if provider.deactivated:
             return False
         provider.deactivated = True
         provider.reason = reason
         provider.since = self.clock.now()
-        self.state.touch()
+        self._provider_changed(provider, provider_id)
         models = sorted(m for m, e in self.entries.items() if e.provider_id == provider_id)
-        self._emit(
-            EventType.PROVIDER_DEACTIVATED,
-            None,
-            provider_id,
-            None,
-            {"reason": reason, "error": str(error), "error_type": type(error).__name__, "models": models},
-        )
+        message = None if error is None else str(error)
+        metadata: dict[str, Any] = {"reason": reason, "error": message, "models": models}
+        if isinstance(error, BaseException):
+            metadata["error_type"] = type(error).__name__
+        self._emit(EventType.PROVIDER_DEACTIVATED, None, provider_id, None, metadata)
         self._trace(
             Severity.ERROR,
             f"provider {provider_id} deactivated: {reason}",
-            {"provider_id": provider_id, "error": str(error)},
+            {"provider_id": provider_id, "error": message},
         )
         return True
 
@@ -245,7 +254,7 @@ class Lifecycle:
         provider.deactivated = False
         provider.reason = None
         provider.since = None
-        self.state.touch()
+        self._provider_changed(provider, provider_id)
         self._emit(
             EventType.PROVIDER_RECOVERED,
             None,
@@ -280,14 +289,16 @@ class Lifecycle:
         model = self.state.models[model_id]
         model.requests += 1
         model.in_flight += 1
-        self.state.touch()
+        # A call counts against a per-minute request limit when it is sent, whatever its outcome.
+        model.minute.add(self.clock.now(), requests=1)
+        self.state.touch_model(model_id)
 
     def cancelled(self, model_id: str) -> None:
         """A call was cancelled by the caller: neither a success nor the model's failure."""
         model = self.state.models[model_id]
         model.in_flight -= 1
         model.cancelled += 1
-        self.state.touch()
+        self.state.touch_model(model_id)
 
     def succeeded(
         self, model_id: str, scope: Scope, *, latency_ms: float, usage: TokenUsage | None, cost: float
@@ -309,15 +320,18 @@ class Lifecycle:
         model.tokens += tokens
         model.cost += cost
         model.usage.add(now, requests=1, tokens=tokens, cost=cost)
+        model.minute.add(now, tokens=tokens)
         affected = {model_id}
         provider_budget = self.provider_budgets.get(model.provider_id)
         if provider_budget is not None:
             self.state.ledger(f"provider:{model.provider_id}").add(now, requests=1, tokens=tokens, cost=cost)
+            self.state.touch(record_name(LEDGERS, f"provider:{model.provider_id}"))
             affected.update(m for m, e in self.entries.items() if e.provider_id == model.provider_id)
         if scope.id is not None and scope.budget is not None:
             self.state.ledger(f"pool:{scope.id}").add(now, requests=1, tokens=tokens, cost=cost)
             affected.update(scope.members)
-        self.state.touch()
+            self.state.touch(record_name(LEDGERS, f"pool:{scope.id}"))
+        self.state.touch_model(model_id)
         for other in sorted(affected):
             self._enforce_caps(other, pool_id=scope.id)
 
@@ -332,7 +346,7 @@ class Lifecycle:
         model.last_error = str(error)
         category = str(getattr(error, "category", "unknown"))
         model.errors[category] = model.errors.get(category, 0) + 1
-        self.state.touch()
+        self.state.touch_model(model_id)
         if isinstance(error, AuthenticationError):
             self.deactivate_provider(model.provider_id, error, reason="authentication")
             return
@@ -407,7 +421,7 @@ class Lifecycle:
         if window_end is not None:
             if reason is DeactivationReason.MAINTENANCE_WINDOW and model.cooldown_until != window_end:
                 model.cooldown_until = window_end  # overlapping windows extend the stay
-                self.state.touch()
+                self._changed(model, model_id)
             return  # nothing recovers during maintenance
         if reason is DeactivationReason.MAINTENANCE_WINDOW:
             if model.cooldown_until is None or model.cooldown_until <= now:
@@ -422,7 +436,7 @@ class Lifecycle:
                     model.resets_at = breach.resets_at  # e.g. a new day, but the month is still spent
                     model.reason = breach.reason
                     model.detail = breach.detail
-                    self.state.touch()
+                    self._changed(model, model_id)
                     return
             self.activate(model_id, RecoveryTrigger.QUOTA_RESET, pool_id=scope.id)
             return
@@ -516,6 +530,19 @@ class Lifecycle:
         valid_until = end if end is not None else next_window_start(windows, now)
         self._maintenance[model_id] = (end, valid_until)
         return end
+
+    # --- change marks ------------------------------------------------------------------
+
+    def _changed(self, model: ModelState, model_id: str) -> None:
+        """A status change: stamped, so that between processes the newer one wins."""
+        model.changed_at = self.clock.now()
+        model.changed_by = self.state.writer
+        self.state.touch_model(model_id)
+
+    def _provider_changed(self, provider: ProviderState, provider_id: str) -> None:
+        provider.changed_at = self.clock.now()
+        provider.changed_by = self.state.writer
+        self.state.touch(record_name(PROVIDERS, provider_id))
 
     # --- events ----------------------------------------------------------------------
 

@@ -286,6 +286,7 @@ class Mesh:
             trace=self._trace,
             after_change=self._after_change,
             wants_payloads=lambda: self.settings.observability.logging.level is LogLevel.FULL,
+            before_route=self._before_route,
         )
 
         storage_settings = self.settings.storage
@@ -353,6 +354,9 @@ class Mesh:
                 "state-sync", settings.storage.sync_interval.total_seconds(), self._save_job
             )
         await self.scheduler.every("health", self._health_interval().total_seconds(), self._health_job)
+        report_every = settings.observability.report_interval.total_seconds()
+        if report_every > 0:
+            await self.scheduler.every("report", report_every, self._report_job)
         if (
             self.discovery is not None
             and settings.discovery.sync.interval is not None
@@ -388,7 +392,10 @@ class Mesh:
                 if self.settings.storage.sync_policy is not SyncPolicy.IN_MEMORY:
                     await self.save_state()
             finally:
-                await stack.aclose()
+                try:
+                    self.report()  # the final numbers, before the sinks flush and close
+                finally:
+                    await stack.aclose()
 
     # --- the application API -----------------------------------------------------------
 
@@ -474,14 +481,11 @@ class Mesh:
         self, provider: str, *, trigger: RecoveryTrigger = RecoveryTrigger.PROBE_SUCCESS
     ) -> ProbeResult:
         """Probe a provider now and apply the result (recovery on success)."""
-        lifecycle = self._require_lifecycle()
+        self._require_lifecycle()
         if provider not in self.providers:
             raise UnknownTargetError(f"no provider named {provider!r}")
         result = await self._probe(provider)
-        if result.ok:
-            lifecycle.probe_succeeded(provider, trigger)
-        else:
-            lifecycle.set_health(provider, False, {"error": result.error, "status_code": result.status_code})
+        await self._apply_probe(provider, result, trigger)
         await self._after_change()
         return result
 
@@ -507,9 +511,25 @@ class Mesh:
             return False
         return await self._persistence.save(self.state)
 
+    def report(self) -> None:
+        """Hand ``status()`` to every observability connector's ``report`` now."""
+        if self._lifecycle is None:
+            return
+        stats = self._status(self._lifecycle)
+        for sink in self._sinks():
+            try:
+                sink.report(stats)
+            except Exception:
+                logger.exception("observability connector %s failed on a stats report", sink.name)
+
+    async def _report_job(self) -> None:
+        self.report()
+
     def status(self) -> dict[str, Any]:
         """Pools → models → status, reason, counters, cooldown; and provider status."""
-        lifecycle = self._require_lifecycle()
+        return self._status(self._require_lifecycle())
+
+    def _status(self, lifecycle: Lifecycle) -> dict[str, Any]:
         models = {mid: self._model_status(mid) for mid in self.entries}
         pools: dict[str, Any] = {}
         for pool_id, pool in self.pools.items():
@@ -666,8 +686,16 @@ class Mesh:
     # --- background work -----------------------------------------------------------------------
 
     async def _after_change(self) -> None:
-        if self.settings.storage.sync_policy is SyncPolicy.IMMEDIATE and self._persistence is not None:
-            await self._persistence.save(self.state)
+        persistence = self._persistence
+        if self.settings.storage.sync_policy is not SyncPolicy.IMMEDIATE or persistence is None:
+            return
+        await persistence.save(self.state)
+        if persistence.take_news() and self._lifecycle is not None:
+            # Other processes' counts came in with the write: a shared cap or budget may be spent now.
+            for model_id in list(self.entries):
+                self._lifecycle.evaluate(model_id)
+            if self.state.dirty:
+                await persistence.save(self.state)
 
     async def _probe(self, provider_id: str) -> ProbeResult:
         if self.discovery is not None:
@@ -675,7 +703,6 @@ class Mesh:
         return await self.providers[provider_id].probe()
 
     async def _startup_probe(self) -> None:
-        lifecycle = self._require_lifecycle()
         for provider_id in sorted(self.providers):
             pstate = self.state.providers.get(provider_id)
             waiting = any(
@@ -685,10 +712,7 @@ class Mesh:
             if not waiting and not (pstate is not None and pstate.deactivated):
                 continue
             result = await self._probe(provider_id)
-            if result.ok:
-                lifecycle.probe_succeeded(provider_id, RecoveryTrigger.STARTUP_PROBE)
-            else:
-                lifecycle.set_health(provider_id, False, {"error": result.error})
+            await self._apply_probe(provider_id, result, RecoveryTrigger.STARTUP_PROBE)
 
     async def _health_job(self) -> None:
         lifecycle = self._require_lifecycle()
@@ -700,13 +724,44 @@ class Mesh:
             except Exception as exc:
                 lifecycle.set_health(provider_id, False, {"error": f"{type(exc).__name__}: {exc}"})
                 continue
-            if result.ok:
-                lifecycle.probe_succeeded(provider_id, RecoveryTrigger.PROBE_SUCCESS)
-            else:
-                lifecycle.set_health(
-                    provider_id, False, {"error": result.error, "status_code": result.status_code}
-                )
+            await self._apply_probe(provider_id, result, RecoveryTrigger.PROBE_SUCCESS)
         await self._after_change()
+
+    async def _apply_probe(self, provider_id: str, result: ProbeResult, trigger: RecoveryTrigger) -> None:
+        """Act on a probe: the discovery connector's verdict decides, else the probe's own ``ok``.
+
+        A connector with thresholds (health-monitor) keeps a provider available through a few
+        lost probes; when it calls the provider unavailable, the provider is set aside
+        (reason ``unavailable``) until it is available again and a probe passes.
+        """
+        lifecycle = self._require_lifecycle()
+        verdict = await self._health_verdict(provider_id)
+        available = result.ok if verdict is None else verdict
+        if available and result.ok:
+            lifecycle.probe_succeeded(provider_id, trigger)
+            return
+        failure = {"error": result.error, "status_code": result.status_code}
+        lifecycle.set_health(provider_id, available, {} if available else failure)
+        if verdict is False:
+            lifecycle.deactivate_provider(provider_id, result.error, reason="unavailable")
+
+    async def _health_verdict(self, provider_id: str) -> bool | None:
+        """``available`` from the discovery connector's health report; None when it reports nothing."""
+        if self.discovery is None:
+            return None
+        try:
+            reports = await self.discovery.health(provider_id)
+        except Exception as exc:  # a connector that cannot say leaves the probe to decide
+            self._trace(
+                Severity.WARNING,
+                f"discovery health report for {provider_id} failed: {type(exc).__name__}: {exc}",
+                {"provider_id": provider_id},
+            )
+            return None
+        for report in reports:
+            if report.provider_id == provider_id:
+                return bool(report.available)
+        return None
 
     def _needs_probe(self, provider_id: str) -> bool:
         pstate = self.state.providers.get(provider_id)
@@ -718,7 +773,21 @@ class Mesh:
         )
 
     async def _save_job(self) -> None:
-        await self.save_state()
+        if self._persistence is not None:
+            await self._persistence.sync(self.state)
+
+    async def _before_route(self) -> None:
+        # Under `immediate`, a status another process wrote is taken in before selecting.
+        if self.settings.storage.sync_policy is not SyncPolicy.IMMEDIATE or self._persistence is None:
+            return
+        try:
+            await self._persistence.refresh(self.state)
+        except Exception as exc:  # routing goes on with what this process knows
+            self._trace(
+                Severity.WARNING,
+                f"could not check the shared state for changes: {type(exc).__name__}: {exc}",
+                {"key": self.settings.storage.key},
+            )
 
     async def _sync_job(self) -> None:
         await self.sync()

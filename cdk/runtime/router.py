@@ -54,6 +54,8 @@ def _request_id() -> str:
 class _Failure:
     error: ProviderError
     latency_ms: float
+    # Logged once the loop knows whether another attempt follows ("error") or not ("exhausted").
+    entry: RequestLogEntry
 
 
 class Router:
@@ -71,6 +73,7 @@ class Router:
         trace: TraceSink,
         after_change: Callable[[], Awaitable[None]],
         wants_payloads: Callable[[], bool],
+        before_route: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.lifecycle = lifecycle
         self.providers = providers
@@ -81,6 +84,7 @@ class Router:
         self._trace = trace
         self._after_change = after_change
         self._wants_payloads = wants_payloads
+        self._before_route = before_route
 
     # --- completion ------------------------------------------------------------
 
@@ -89,6 +93,8 @@ class Router:
     ) -> CompletionResponse:
         """The first successful answer, failing over as the pool's retry settings allow."""
         request_id = _request_id()
+        if self._before_route is not None:
+            await self._before_route()
         try:
             async with aclosing(self._attempts(pool, request, deadline)) as attempts:
                 async for attempt in attempts:
@@ -126,7 +132,7 @@ class Router:
             error = provider.classify_error(exc)
             return self._failed(pool, model_id, error, started, number, request_id, request)
         except BaseException:
-            self.lifecycle.cancelled(model_id)
+            self._cancelled(pool, model_id, started, number, request_id, request)
             raise
         latency_ms = (self.clock.monotonic() - started) * 1000.0
         cost = self._cost(entry, response.usage, response.cost)
@@ -152,6 +158,8 @@ class Router:
     ) -> AsyncGenerator[CompletionChunk, None]:
         """Chunks from the first model whose stream starts; no failover once a chunk is out."""
         request_id = _request_id()
+        if self._before_route is not None:
+            await self._before_route()
         opened: tuple[str, int, list[CompletionChunk], AsyncIterator[CompletionChunk], float] | None = None
         try:
             async with aclosing(self._attempts(pool, request, deadline)) as attempts:
@@ -192,11 +200,12 @@ class Router:
                 raise
             except Exception as exc:
                 error = provider.classify_error(exc)
-                self._failed(pool, model_id, error, started, number, request_id, request)
+                failure = self._failed(pool, model_id, error, started, number, request_id, request)
+                self._send(failure, "failed")  # chunks were handed out: no failover, the request is over
                 await _close(rest)
                 raise error from exc
             except BaseException:
-                self.lifecycle.cancelled(model_id)
+                self._cancelled(pool, model_id, started, number, request_id, request)
                 await _close(rest)
                 raise
             self._stream_succeeded(pool, model_id, request, usage, words, started, number, request_id)
@@ -238,7 +247,7 @@ class Router:
                 pool, model_id, provider.classify_error(exc), started, number, request_id, request
             )
         except BaseException:
-            self.lifecycle.cancelled(model_id)
+            self._cancelled(pool, model_id, started, number, request_id, request)
             await _close(chunks)
             raise
         return first, chunks, started
@@ -275,11 +284,15 @@ class Router:
         tried: set[str] = set()
         calls = 0
         previous: tuple[str, ProviderError] | None = None
+        pending: _Failure | None = None  # the last failure, until we know whether it was the last
         target = pool.target or pool.id
         while calls < retry.max_attempts:
             model_id = pool.select(self.lifecycle, request, exclude=tried)
             if model_id is None:
                 break
+            if pending is not None:
+                self._send(pending, "error")
+                pending = None
             if previous is not None:
                 self._rotated(pool, previous[0], model_id, previous[1])
             same_retries = 0
@@ -302,9 +315,11 @@ class Router:
                     )
                 )
                 if isinstance(error, BadRequestError):
+                    self._send(failure, "error")
                     raise error  # no other model would accept it either
                 remaining = limit - (self.clock.monotonic() - started)
                 if calls >= retry.max_attempts or remaining <= _TIME_EPSILON:
+                    self._send(failure, "exhausted")
                     raise AllModelsExhaustedError(target, attempts)
                 if not (
                     error.retryable
@@ -316,6 +331,7 @@ class Router:
                 if wait >= remaining:
                     break  # waiting would use up the deadline: try another model instead
                 same_retries += 1
+                self._send(failure, "error")
                 self._trace(
                     Severity.DEBUG,
                     f"retrying {model_id} in {wait:.3f}s after {type(error).__name__}",
@@ -324,6 +340,9 @@ class Router:
                 await self.clock.sleep(wait)
             tried.add(model_id)
             previous = (model_id, error)
+            pending = failure
+        if pending is not None:
+            self._send(pending, "exhausted")
         if not attempts:
             raise NoModelAvailableError(f"no active model for {target!r}: {self._why_none(pool)}")
         raise AllModelsExhaustedError(target, attempts)
@@ -356,8 +375,26 @@ class Router:
     ) -> _Failure:
         latency_ms = (self.clock.monotonic() - started) * 1000.0
         self.lifecycle.failed(model_id, pool.scope, error, latency_ms=latency_ms)
-        self._log_attempt(request_id, pool, model_id, number, latency_ms, request, error=error)
-        return _Failure(error, latency_ms)
+        entry = self._entry(request_id, pool, model_id, number, latency_ms, request, error=error)
+        return _Failure(error, latency_ms, entry)
+
+    def _send(self, failure: _Failure, status: str) -> None:
+        """Log a failed attempt once its status is known."""
+        self._log(attrs.evolve(failure.entry, status=status))
+
+    def _cancelled(
+        self,
+        pool: Pool,
+        model_id: str,
+        started: float,
+        number: int,
+        request_id: str,
+        request: CompletionRequest,
+    ) -> None:
+        self.lifecycle.cancelled(model_id)
+        latency_ms = (self.clock.monotonic() - started) * 1000.0
+        entry = self._entry(request_id, pool, model_id, number, latency_ms, request, status="cancelled")
+        self._log(entry)
 
     def _rotated(self, pool: Pool, from_model: str, to_model: str, error: ProviderError) -> None:
         self.events.emit(
@@ -393,28 +430,46 @@ class Router:
         *,
         usage: TokenUsage | None = None,
         cost: float | None = None,
-        error: ProviderError | None = None,
         reply: CompletionResponse | None = None,
     ) -> None:
-        payloads = self._wants_payloads()
         self._log(
-            RequestLogEntry(
-                timestamp=self.clock.now(),
-                request_id=request_id,
-                model_id=model_id,
-                provider_id=self.entries[model_id].provider_id,
-                pool_id=pool.id,
-                attempt=number,
-                latency_ms=latency_ms,
-                status="ok" if error is None else "error",
-                status_code=error.status_code if error is not None else None,
-                error_category=str(error.category) if error is not None else None,
-                error=str(error) if error is not None else None,
-                usage=usage,
-                cost=cost,
-                request=_request_payload(request) if payloads else None,
-                response=_reply_payload(reply) if payloads and reply is not None else None,
+            self._entry(
+                request_id, pool, model_id, number, latency_ms, request, usage=usage, cost=cost, reply=reply
             )
+        )
+
+    def _entry(
+        self,
+        request_id: str,
+        pool: Pool,
+        model_id: str,
+        number: int,
+        latency_ms: float,
+        request: CompletionRequest,
+        *,
+        status: str | None = None,
+        usage: TokenUsage | None = None,
+        cost: float | None = None,
+        error: ProviderError | None = None,
+        reply: CompletionResponse | None = None,
+    ) -> RequestLogEntry:
+        payloads = self._wants_payloads()
+        return RequestLogEntry(
+            timestamp=self.clock.now(),
+            request_id=request_id,
+            model_id=model_id,
+            provider_id=self.entries[model_id].provider_id,
+            pool_id=pool.id,
+            attempt=number,
+            latency_ms=latency_ms,
+            status=status or ("ok" if error is None else "error"),
+            status_code=error.status_code if error is not None else None,
+            error_category=str(error.category) if error is not None else None,
+            error=str(error) if error is not None else None,
+            usage=usage,
+            cost=cost,
+            request=_request_payload(request) if payloads else None,
+            response=_reply_payload(reply) if payloads and reply is not None else None,
         )
 
 

@@ -91,11 +91,17 @@ class ProviderSettings:
 
 @attrs.frozen(kw_only=True)
 class LimitSettings:
-    """Request and token caps per window (REQUEST_LIMIT / TOKEN_LIMIT)."""
+    """Request and token caps per window (REQUEST_LIMIT / TOKEN_LIMIT), and per-minute rates.
+
+    The per-minute rates are not enforced by the runtime: they reach rotation policies in
+    ``ModelSnapshot.limits`` so that one such as ``rate-limit-aware`` can steer around them.
+    """
 
     requests: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
     tokens: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
     window: Window = "daily"
+    requests_per_minute: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
+    tokens_per_minute: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
 
 
 @attrs.frozen(kw_only=True)
@@ -214,6 +220,7 @@ class ObservabilitySettings:
     routing: RoutingEventsSettings = attrs.field(factory=RoutingEventsSettings)
     logging: LoggingSettings = attrs.field(factory=LoggingSettings)
     tracing: TracingSettings = attrs.field(factory=TracingSettings)
+    report_interval: timedelta = timedelta(seconds=60)  # 0 turns periodic reports off
 
 
 @attrs.frozen(kw_only=True)

@@ -1,12 +1,16 @@
 """The runtime's mutable state: per-model counters and status, spend ledgers, provider status.
 
-Everything here is plain data that round-trips through :meth:`MeshState.to_data` and
-:meth:`MeshState.from_data`, so the storage connector can keep it between runs. Windows
-(daily, monthly) are UTC calendar periods.
+Everything here is plain data that round-trips through ``to_data`` / ``restore``, so the
+storage connector can keep it between runs and share it between processes: each model,
+ledger and provider is one *record* (named ``models/<id>``, ``ledgers/<scope>``,
+``providers/<id>``), and the state remembers which records changed since they were last
+written. Windows (daily, monthly) are UTC calendar periods.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,8 +19,12 @@ import attrs
 
 from ..enums import DeactivationReason, ModelStatus
 from ..types import ModelPricing, ModelSnapshot
+from .minute_window import MinuteWindow
 
 __all__ = [
+    "LEDGERS",
+    "MODELS",
+    "PROVIDERS",
     "STATE_VERSION",
     "MeshState",
     "ModelState",
@@ -24,9 +32,24 @@ __all__ = [
     "ProviderState",
     "StateFormatError",
     "next_boundary",
+    "record_name",
 ]
 
+#: The version of the old single-blob layout (read and migrated, never written).
 STATE_VERSION = 1
+
+#: Record kinds: one record per model, per spend ledger, per provider.
+MODELS, LEDGERS, PROVIDERS = "models", "ledgers", "providers"
+
+
+def record_name(kind: str, ident: str) -> str:
+    """The name of one record, e.g. ``models/local.small``."""
+    return f"{kind}/{ident}"
+
+
+def new_writer_id() -> str:
+    """An id for this process's writes: breaks ties between changes made at the same instant."""
+    return f"{os.getpid()}-{secrets.token_hex(4)}"
 
 
 class StateFormatError(ValueError):
@@ -145,8 +168,13 @@ class ModelState:
     latency_ewma_ms: float | None = None
     errors: dict[str, int] = attrs.field(factory=dict)
     usage: PeriodUsage = attrs.field(factory=PeriodUsage)
+    # When and by which process the status last changed: the newer change wins between processes.
+    changed_at: datetime | None = None
+    changed_by: str | None = None
     # Recent outcomes for the windowed error rate; not persisted (a restart starts a new window).
     outcomes: deque[tuple[datetime, bool]] = attrs.field(factory=deque)
+    # Requests and tokens of the last 60 seconds, for per-minute rate limits; not persisted.
+    minute: MinuteWindow = attrs.field(factory=MinuteWindow, eq=False, repr=False)
 
     _PERSISTED = (
         "status",
@@ -170,6 +198,8 @@ class ModelState:
         "cost",
         "latency_ewma_ms",
         "errors",
+        "changed_at",
+        "changed_by",
     )
 
     def window(self, now: datetime, span: timedelta) -> tuple[int, int]:
@@ -194,6 +224,7 @@ class ModelState:
     ) -> ModelSnapshot:
         """The immutable view a rotation policy gets."""
         window_requests, window_failures = self.window(now, span)
+        minute_requests, minute_tokens = self.minute.totals(now)
         self.usage.roll(now)
         return ModelSnapshot(
             model_id=self.model_id,
@@ -217,6 +248,8 @@ class ModelState:
             priority=priority,
             weight=weight,
             limits=limits,
+            requests_last_minute=minute_requests,
+            tokens_last_minute=minute_tokens,
         )
 
     def to_data(self) -> dict[str, Any]:
@@ -263,7 +296,7 @@ def _decode_field(name: str, value: Any) -> Any:
         if parsed.tzinfo is None:
             raise ValueError(f"{name} is not timezone-aware")
         return parsed
-    if name in ("detail", "last_error"):
+    if name in ("detail", "last_error", "changed_by"):
         return str(value)
     if name in ("cost", "latency_ewma_ms"):
         return float(value)
@@ -281,25 +314,42 @@ class ProviderState:
     deactivated: bool = False
     reason: str | None = None
     since: datetime | None = None
-    available: bool | None = None
+    available: bool | None = None  # the latest health verdict; this process's own, not persisted
+    changed_at: datetime | None = None
+    changed_by: str | None = None
 
     def to_data(self) -> dict[str, Any]:
         return {
             "deactivated": self.deactivated,
             "reason": self.reason,
             "since": self.since.isoformat() if self.since else None,
+            "changed_at": self.changed_at.isoformat() if self.changed_at else None,
+            "changed_by": self.changed_by,
         }
 
     @classmethod
     def from_data(cls, data: Any) -> ProviderState:
         if not isinstance(data, dict):
             raise StateFormatError("provider: expected a mapping")
-        since = data.get("since")
-        return cls(
-            deactivated=bool(data.get("deactivated", False)),
-            reason=None if data.get("reason") is None else str(data["reason"]),
-            since=datetime.fromisoformat(since) if since else None,
-        )
+        try:
+            return cls(
+                deactivated=bool(data.get("deactivated", False)),
+                reason=None if data.get("reason") is None else str(data["reason"]),
+                since=_optional_time(data.get("since")),
+                changed_at=_optional_time(data.get("changed_at")),
+                changed_by=None if data.get("changed_by") is None else str(data["changed_by"]),
+            )
+        except (TypeError, ValueError) as exc:
+            raise StateFormatError(f"provider: {exc}") from None
+
+
+def _optional_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        raise ValueError(f"{value!r} is not timezone-aware")
+    return parsed
 
 
 @attrs.define
@@ -309,11 +359,26 @@ class MeshState:
     models: dict[str, ModelState] = attrs.field(factory=dict)
     ledgers: dict[str, PeriodUsage] = attrs.field(factory=dict)
     providers: dict[str, ProviderState] = attrs.field(factory=dict)
-    version: int = 0  # bumped on every change, so writers know whether a save is due
+    version: int = 0  # bumped on every change
+    writer: str = attrs.field(factory=new_writer_id)
+    dirty: set[str] = attrs.field(factory=set)  # records changed since they were last written
 
-    def touch(self) -> None:
-        """Mark the state changed."""
+    def touch(self, *records: str) -> None:
+        """Mark the state changed; ``records`` (from :func:`record_name`) are due to be written."""
         self.version += 1
+        self.dirty.update(records)
+
+    def touch_model(self, model_id: str) -> None:
+        """Mark one model's record changed."""
+        self.touch(record_name(MODELS, model_id))
+
+    def all_records(self) -> list[str]:
+        """The name of every record this state holds."""
+        return [
+            *(record_name(MODELS, m) for m in self.models),
+            *(record_name(LEDGERS, s) for s in self.ledgers),
+            *(record_name(PROVIDERS, p) for p in self.providers),
+        ]
 
     def ledger(self, scope: str) -> PeriodUsage:
         """The spend ledger of ``scope``, created on first use."""
@@ -330,7 +395,7 @@ class MeshState:
         return found
 
     def to_data(self, now: datetime) -> dict[str, Any]:
-        """The persisted form."""
+        """The whole state as one blob: the layout of earlier versions, which ``restore`` reads."""
         return {
             "format": "meshkit-state",
             "version": STATE_VERSION,
@@ -341,7 +406,7 @@ class MeshState:
         }
 
     def restore(self, data: Any) -> list[str]:
-        """Take over persisted state for the models this mesh knows; returns the ids skipped.
+        """Take over a single-blob state for the models this mesh knows; returns the ids skipped.
 
         Raises StateFormatError when ``data`` is not a state blob of a known version.
         """

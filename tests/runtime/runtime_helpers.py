@@ -25,6 +25,7 @@ class Recorder(Observability):
         self.events: list[RoutingEvent] = []
         self.logs: list[RequestLogEntry] = []
         self.traces: list[TraceEntry] = []
+        self.reports: list[Mapping[str, Any]] = []
 
     def handle_event(self, event: RoutingEvent) -> None:
         self.events.append(event)
@@ -34,6 +35,9 @@ class Recorder(Observability):
 
     def handle_trace(self, entry: TraceEntry) -> None:
         self.traces.append(entry)
+
+    def handle_report(self, stats: Mapping[str, Any]) -> None:
+        self.reports.append(stats)
 
     def of(self, event_type: EventType, model_id: str | None = None) -> list[RoutingEvent]:
         """The events of one type (and model), in order."""

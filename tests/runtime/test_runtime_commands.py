@@ -13,6 +13,7 @@ import yaml
 from runtime_helpers import two_provider_config
 
 from meshkit.cli import main
+from meshkit.runtime.commands import run_demo
 from meshkit.runtime.mesh import Mesh
 
 
@@ -29,6 +30,41 @@ def test_meshkit_demo_shows_routing_a_failover_and_the_status() -> None:
     assert "final status:" in out
     status_rows = out.split("final status:")[1]
     assert "primary.fast   standby  error_threshold" in status_rows
+
+
+def check_demo_output(out: str) -> None:
+    """The demo's story: a failover to backup.steady, primary.fast set aside."""
+    assert "request 1: the policy picks primary.fast" in out
+    assert "model_rotated" in out and "from=primary.fast, to=backup.steady" in out
+    assert "model_deactivated        primary.fast  reason=error_threshold" in out
+    assert "answered by backup.steady" in out
+    status_rows = out.split("final status:")[1]
+    assert "primary.fast   standby  error_threshold" in status_rows
+
+
+def test_the_demo_runs_against_the_local_server_when_aiohttp_is_there() -> None:
+    lines: list[str] = []
+    assert run_demo(lines.append) == 0
+    out = "\n".join(lines)
+    assert lines[0].startswith("meshkit demo: a local OpenAI-compatible server at http://127.0.0.1:")
+    check_demo_output(out)
+
+
+def test_the_demo_falls_back_to_in_process_providers_without_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes `import aiohttp` fail, as on an install with runtime dependencies only.
+    monkeypatch.setitem(sys.modules, "aiohttp", None)
+    monkeypatch.delitem(sys.modules, "meshkit.testing.mock_server", raising=False)
+    lines: list[str] = []
+    assert run_demo(lines.append) == 0
+    out = "\n".join(lines)
+    notes = [line for line in lines if "not installed" in line]
+    assert notes == [
+        "meshkit demo: aiohttp is not installed, so the providers are in-process mock ones instead "
+        "of a local OpenAI-compatible server (pip install 'meshkit[fast]' for the HTTP version)."
+    ]
+    assert "127.0.0.1" not in out
+    check_demo_output(out)
+    assert "answered by local.tiny" not in out  # the backup took over, as with the server
 
 
 def test_meshkit_status_prints_the_stored_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

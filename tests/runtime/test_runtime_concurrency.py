@@ -112,6 +112,8 @@ async def test_a_thousand_requests_with_random_faults_keep_exact_counts() -> Non
     assert calls == sum(m["counters"]["requests"] for m in models.values())
     assert len(recorder.logs) == calls
     assert sum(1 for log in recorder.logs if log.status == "ok") == len(replies)
+    exhausted = sum(1 for log in recorder.logs if log.status == "exhausted")
+    assert exhausted == errors.get("AllModelsExhaustedError", 0)
 
     # Every state change produced exactly one event, and a model's events alternate off/on.
     transitions: dict[str, list[EventType]] = defaultdict(list)

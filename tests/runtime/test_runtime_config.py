@@ -212,6 +212,26 @@ async def test_a_missing_secret_is_a_config_error_naming_where_it_was_needed() -
 
 
 @pytest.mark.anyio
+async def test_a_secret_reference_in_a_plain_field_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MESHTEST_GREETING", "internal greeting")
+    config = {
+        "secrets": {"store": "env", "config": {"prefix": "MESHTEST_"}},
+        "providers": {"local": {"connector": "mock", "config": {"reply": "${secrets:GREETING}"}}},
+        "models": {"local.small": {"provider": "local"}},
+    }
+    mesh = Mesh.from_config(config, clock=FakeClock())
+    with pytest.raises(ConfigError) as info:
+        await mesh.start()
+    assert info.value.problems == [
+        "providers.local.config.reply: expected a plain value, not a ${secrets:...} reference: "
+        "those can only fill a secret field such as api_key; write this value in the configuration itself"
+    ]
+    assert "internal greeting" not in str(info.value)
+    assert "got Secret" not in str(info.value)
+    assert not mesh.started
+
+
+@pytest.mark.anyio
 async def test_connectors_get_the_mesh_clock_and_their_config_name() -> None:
     clock = FakeClock()
     async with Mesh.from_config(two_provider_config(), clock=clock) as mesh:

@@ -137,3 +137,77 @@ async def test_the_health_interval_defaults_to_the_connector_interval(clock: Fak
     async with Mesh.from_config(config, clock=clock) as mesh:
         assert mesh.scheduler.jobs["health"] == 45.0
         assert "discovery-sync" in mesh.scheduler.jobs
+
+
+def monitored(failure_threshold: int) -> dict[str, Any]:
+    config: dict[str, Any] = two_provider_config()
+    config["discovery"] = {
+        "connector": "health-monitor",
+        "config": {"interval": "10s", "failure_threshold": failure_threshold},
+        "sync": {"interval": "1d"},
+    }
+    return config
+
+
+@pytest.mark.anyio
+async def test_the_health_monitor_threshold_decides_when_a_provider_is_set_aside(clock: FakeClock) -> None:
+    recorder = Recorder()
+    async with Mesh.from_config(monitored(3), clock=clock, observability=[recorder]) as mesh:
+        mock(mesh, "b").healthy = False
+        await clock.advance(10)
+        await clock.advance(10)
+        assert mesh.scheduler.runs["health"] == 2
+        assert mesh.status()["providers"]["b"]["status"] == "active"
+        assert (await mesh.complete(model="b.large", messages=USER)).model == "b.large"
+        assert recorder.of(EventType.PROVIDER_HEALTH_CHANGED) == []
+        assert recorder.of(EventType.PROVIDER_DEACTIVATED) == []
+        await clock.advance(10)
+        provider = mesh.status()["providers"]["b"]
+        assert (provider["status"], provider["reason"], provider["available"]) == (
+            "deactivated",
+            "unavailable",
+            False,
+        )
+        assert mesh.status()["models"]["b.large"]["reason"] == "provider_deactivated"
+        assert mesh.select("chat").candidates == ("a.small",)
+        mock(mesh, "b").healthy = True
+        await clock.advance(10)
+        assert mesh.status()["providers"]["b"]["status"] == "active"
+        assert (await mesh.complete(model="b.large", messages=USER)).model == "b.large"
+    (down,) = recorder.of(EventType.PROVIDER_DEACTIVATED)
+    assert (down.provider_id, down.metadata["reason"]) == ("b", "unavailable")
+    (up,) = recorder.of(EventType.PROVIDER_RECOVERED)
+    assert (up.provider_id, up.metadata["trigger"]) == ("b", "probe_success")
+    changes = recorder.of(EventType.PROVIDER_HEALTH_CHANGED)
+    assert [(e.provider_id, e.metadata["available"]) for e in changes] == [("b", False), ("b", True)]
+
+
+@pytest.mark.anyio
+async def test_a_probe_that_passes_does_not_recover_before_the_monitor_says_available(
+    clock: FakeClock,
+) -> None:
+    config = monitored(1)
+    config["discovery"]["config"]["recovery_threshold"] = 2
+    async with Mesh.from_config(config, clock=clock) as mesh:
+        mock(mesh, "b").healthy = False
+        await clock.advance(10)
+        assert mesh.status()["providers"]["b"]["status"] == "deactivated"
+        mock(mesh, "b").healthy = True
+        result = await mesh.probe("b")
+        assert result.ok
+        assert mesh.status()["providers"]["b"]["status"] == "deactivated"  # one success of two
+        await mesh.probe("b")
+        assert mesh.status()["providers"]["b"]["status"] == "active"
+
+
+@pytest.mark.anyio
+async def test_without_a_health_report_the_probe_decides(clock: FakeClock) -> None:
+    # The static connector reports health from the last probe; with no report at all the probe's
+    # own ``ok`` decides, and a failed probe does not set the provider aside.
+    config: dict[str, Any] = two_provider_config()
+    async with Mesh.from_config(config, clock=clock) as mesh:
+        mock(mesh, "b").healthy = False
+        result = await mesh.probe("b")
+        assert not result.ok
+        provider = mesh.status()["providers"]["b"]
+        assert (provider["status"], provider["available"]) == ("active", False)

@@ -255,3 +255,83 @@ async def test_select_is_a_dry_run(clock: FakeClock) -> None:
         reply = await mesh.complete(model="chat", messages=USER)
         assert reply.model == first.model_id
         assert mesh.select("a.small").pool_id == "a.small"
+
+
+@pytest.mark.anyio
+async def test_the_last_attempt_of_an_exhausted_request_is_logged_as_exhausted(clock: FakeClock) -> None:
+    mesh, recorder = build(clock, threshold=5)
+    async with mesh:
+        mock(mesh, "a").push({"error": "unavailable"})
+        mock(mesh, "b").push({"error": "timeout"})
+        with pytest.raises(AllModelsExhaustedError):
+            await mesh.complete(model="chat", messages=USER)
+    assert [(log.model_id, log.status) for log in recorder.logs] == [
+        ("a.small", "error"),
+        ("b.large", "exhausted"),
+    ]
+    assert recorder.logs[1].error_category == "timeout"
+
+
+@pytest.mark.anyio
+async def test_running_out_of_attempts_on_one_model_logs_exhausted(clock: FakeClock) -> None:
+    retry = {"same_model_retries": 1, "max_attempts": 2, "initial_delay": "100ms"}
+    mesh, recorder = build(clock, retry=retry, threshold=5)
+    async with mesh:
+        mock(mesh, "a").push({"error": "unavailable"}, {"error": "unavailable"})
+        error, _ = await drive(clock, lambda: mesh.complete(model="chat", messages=USER))
+    assert isinstance(error, AllModelsExhaustedError)
+    assert [(log.model_id, log.attempt, log.status) for log in recorder.logs] == [
+        ("a.small", 1, "error"),
+        ("a.small", 2, "exhausted"),
+    ]
+
+
+@pytest.mark.anyio
+async def test_a_stream_cut_after_its_first_chunk_is_logged_as_failed(clock: FakeClock) -> None:
+    mesh, recorder = build(clock, threshold=5)
+    async with mesh:
+        mock(mesh, "a").push({"error": None, "reply": "one two three four", "cut_after": 2})
+        with pytest.raises(ProviderProtocolError):
+            async for _ in mesh.stream(model="chat", messages=USER):
+                pass
+    assert [(log.model_id, log.status) for log in recorder.logs] == [("a.small", "failed")]
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_call_is_logged_as_cancelled(clock: FakeClock) -> None:
+    mesh, recorder = build(clock, threshold=5)
+    async with mesh:
+        mock(mesh, "a").push({"latency": "10s"})
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: mesh.complete(model="chat", messages=USER))
+            await settle(clock, 1 + len(mesh.scheduler.jobs))
+            group.cancel_scope.cancel()
+    assert [(log.model_id, log.status) for log in recorder.logs] == [("a.small", "cancelled")]
+
+
+@pytest.mark.anyio
+async def test_the_opentelemetry_span_of_an_exhausted_request_ends_at_once(clock: FakeClock) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from meshkit.connectors.observability.opentelemetry import OpenTelemetryObservability
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    otel = OpenTelemetryObservability(tracer_provider=tracer_provider, clock=clock)
+    mesh = Mesh.from_config(
+        two_provider_config(pool={"rotation": {"connector": "priority"}}), clock=clock, observability=[otel]
+    )
+    async with mesh:
+        mock(mesh, "a").push({"error": "unavailable"})
+        mock(mesh, "b").push({"error": "unavailable"})
+        with pytest.raises(AllModelsExhaustedError):
+            await mesh.complete(model="chat", messages=USER)
+        (span,) = exporter.get_finished_spans()  # closed by the exhausted attempt, not by a timeout
+        assert otel.pending == 0
+    attributes = dict(span.attributes or {})
+    assert attributes["meshkit.status"] == "exhausted"
+    assert "meshkit.incomplete" not in attributes

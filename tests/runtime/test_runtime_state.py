@@ -21,6 +21,12 @@ PRICED = {"input_per_1k": 0.0, "output_per_1k": 1000.0}  # 3.0 per call
 KEY = "meshkit/state"
 
 
+async def record(storage: Any, name: str) -> dict[str, Any] | None:
+    """The data of one stored record (``models/a.small``), or None."""
+    raw = await storage.load(f"{KEY}/{name}")
+    return None if raw is None else dict(json.loads(raw)["data"])
+
+
 def config(policy: SyncPolicy | str, **storage: Any) -> dict[str, Any]:
     cfg = two_provider_config(
         model_a={"pricing": PRICED, "budget": {"daily": 100.0}},
@@ -49,8 +55,8 @@ async def test_sync_on_boundary_saves_at_close_and_loads_at_start(clock: FakeClo
     storage = MemoryStorage(clock=clock)
     async with Mesh.from_config(config("sync-on-boundary"), clock=clock, storage=storage) as mesh:
         await mesh.complete(model="chat", messages=USER)
-        assert await storage.load(KEY) is None  # nothing written while running
-    assert await storage.load(KEY) is not None
+        assert await storage.list(KEY) == []  # nothing written while running
+    assert (await record(storage, "models/a.small") or {})["requests"] == 1
     async with Mesh.from_config(config("sync-on-boundary"), clock=clock, storage=storage) as again:
         assert again.status()["models"]["a.small"]["counters"]["requests"] == 1
 
@@ -60,11 +66,10 @@ async def test_immediate_persists_before_the_call_returns(clock: FakeClock) -> N
     storage = MemoryStorage(clock=clock)
     async with Mesh.from_config(config("immediate"), clock=clock, storage=storage) as mesh:
         await mesh.complete(model="chat", messages=USER)
-        saved = json.loads(await storage.load(KEY) or b"{}")
-        assert saved["models"]["a.small"]["requests"] == 1
+        assert (await record(storage, "models/a.small") or {})["requests"] == 1
+        assert await record(storage, "models/b.large") is None  # only what changed is written
         await mesh.deactivate("b.large")
-        saved = json.loads(await storage.load(KEY) or b"{}")
-        assert saved["models"]["b.large"]["status"] == "standby"
+        assert (await record(storage, "models/b.large") or {})["status"] == "standby"
 
 
 @pytest.mark.anyio
@@ -75,9 +80,9 @@ async def test_periodic_saves_on_the_mesh_clock_in_the_background(clock: FakeClo
     ) as mesh:
         await mesh.complete(model="chat", messages=USER)
         await clock.advance(29)
-        assert await storage.load(KEY) is None
+        assert await storage.list(KEY) == []
         await clock.advance(1)
-        assert json.loads(await storage.load(KEY) or b"{}")["models"]["a.small"]["requests"] == 1
+        assert (await record(storage, "models/a.small") or {})["requests"] == 1
         assert mesh.scheduler.runs["state-sync"] == 1
 
 
