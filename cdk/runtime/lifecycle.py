@@ -310,7 +310,7 @@ class Lifecycle:
         model.successes += 1
         model.consecutive_failures = 0
         model.last_success_at = now
-        model.outcomes.append((now, True))
+        model.outcomes.record(now, ok=True)
         model.latency_ewma_ms = (
             latency_ms
             if model.latency_ewma_ms is None
@@ -384,7 +384,7 @@ class Lifecycle:
         if category not in HEALTH_ERRORS:
             return  # the request's fault (bad request, context window), not the model's health
         model.consecutive_failures += 1
-        model.outcomes.append((now, False))
+        model.outcomes.record(now, ok=False)
         snapshot = self.snapshot(model_id, scope.id)
         reason = scope.policy.should_deactivate(snapshot, now)
         if reason is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ import attrs
 from ..enums import DeactivationReason, ModelStatus
 from ..types import ModelPricing, ModelSnapshot
 from .minute_window import MinuteWindow
+from .outcome_window import OutcomeWindow
 
 __all__ = [
     "LEDGERS",
@@ -172,7 +172,7 @@ class ModelState:
     changed_at: datetime | None = None
     changed_by: str | None = None
     # Recent outcomes for the windowed error rate; not persisted (a restart starts a new window).
-    outcomes: deque[tuple[datetime, bool]] = attrs.field(factory=deque)
+    outcomes: OutcomeWindow = attrs.field(factory=OutcomeWindow, eq=False, repr=False)
     # Requests and tokens of the last 60 seconds, for per-minute rate limits; not persisted.
     minute: MinuteWindow = attrs.field(factory=MinuteWindow, eq=False, repr=False)
 
@@ -204,11 +204,7 @@ class ModelState:
 
     def window(self, now: datetime, span: timedelta) -> tuple[int, int]:
         """Requests and failures within ``span`` before ``now``."""
-        cutoff = now - span
-        while self.outcomes and self.outcomes[0][0] < cutoff:
-            self.outcomes.popleft()
-        failures = sum(1 for _, ok in self.outcomes if not ok)
-        return len(self.outcomes), failures
+        return self.outcomes.counts(now, span)
 
     def snapshot(
         self,
