@@ -86,9 +86,15 @@ class PeriodUsage:
     monthly_requests: int = 0
     monthly_tokens: int = 0
     monthly_cost: float = 0.0
+    # When the current UTC day ends (POSIX seconds): until then neither period can change, so
+    # the hot path skips formatting dates. Not persisted.
+    _day_ends: float = attrs.field(default=0.0, init=False, eq=False, repr=False)
 
     def roll(self, now: datetime) -> None:
         """Start new periods when the day or month has changed."""
+        if now.timestamp() < self._day_ends:
+            return
+        self._day_ends = next_boundary(now, "daily").timestamp()
         day, month = _day(now), _month(now)
         if day != self.day:
             self.day = day
@@ -119,7 +125,7 @@ class PeriodUsage:
         return self.daily_cost if window == "daily" else self.monthly_cost
 
     def to_data(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        return attrs.asdict(self, filter=lambda a, _: not a.name.startswith("_"))
 
     @classmethod
     def from_data(cls, data: Any) -> PeriodUsage:
