@@ -1,7 +1,8 @@
-"""Project sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s bench``."""
+"""Project sessions (`nox -s <name>`): tests, lint, typecheck, template, conformance, bench."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nox
@@ -30,6 +31,34 @@ def typecheck(session: nox.Session) -> None:
     """mypy (strict) on the kit."""
     session.install("-e", ".[dev]")
     session.run("mypy")
+
+
+@nox.session
+def template(session: nox.Session) -> None:
+    """The connector template: render every type, install it in a fresh environment, run its tests."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "pytest", "tests/scaffold", *session.posargs)
+
+
+#: Prints the id of every connector meshkit itself provides, as a JSON list.
+_BUILTIN_IDS = (
+    "import json; from meshkit.plugins import BUILTIN_PLUGIN, get_registry; "
+    "print(json.dumps([e.connector_id for e in get_registry() if e.plugin == BUILTIN_PLUGIN]))"
+)
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """Every built-in connector through the conformance suite: ``pytest --connector=<id>`` for each."""
+    session.install("-e", ".[dev]")
+    ids = json.loads(session.run("python", "-c", _BUILTIN_IDS, silent=True) or "[]")
+    if not ids:
+        session.error("no built-in connectors found; is meshkit installed in this session?")
+    # From an empty folder, as a connector author runs it: the suite comes from the installed package.
+    folder = Path(session.create_tmp()) / "conformance"
+    folder.mkdir(exist_ok=True)
+    with session.chdir(folder):
+        session.run("python", "-m", "pytest", *(f"--connector={cid}" for cid in ids), *session.posargs)
 
 
 @nox.session

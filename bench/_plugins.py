@@ -14,11 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.metadata
-import os
-import shutil
-import subprocess
-import sys
-import sysconfig
 import textwrap
 import zipfile
 from collections.abc import Sequence
@@ -27,21 +22,19 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from meshkit.testing.venvs import (
+    ThrowawayVenv,
+    build_wheels,
+    child_env,
+    copy_source_tree,
+    run,
+    running_site_packages,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-_NOT_SOURCE = {
-    ".venv",
-    ".git",
-    "build",
-    "dist",
-    ".nox",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".pytest_cache",
-    ".hypothesis",
-    ".meshkit",
-    "__pycache__",
-}
+#: Byte-code caching stays on in every child, as for any user: a warm-up run writes what is missing.
+BENCH_ENV = child_env(write_bytecode=True)
 
 _PLUGIN_SOURCE = """\
 from meshkit import SecretNotFoundError, SecretStore, hookimpl
@@ -60,45 +53,16 @@ def meshkit_connectors():
 """
 
 
-def child_env() -> dict[str, str]:
-    """The environment for child processes: no MESHKIT_* switches, no PYTHONPATH.
-
-    Byte-code caching stays on, as for any user: a warm-up run writes what is missing.
-    """
-    dropped = {"PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHKIT_") and k not in dropped}
-    env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
-    return env
-
-
-def run(args: Sequence[str | Path]) -> str:
-    done = subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, env=child_env(), check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, args))} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
 def build_meshkit_wheel(work: Path, tree: Path | None = None) -> Path:
     """meshkit's wheel, built offline from a clean copy of ``tree`` (default: the checkout)."""
-
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        return {n for n in names if n in _NOT_SOURCE or n.endswith((".egg-info", ".pyc"))}
-
-    source = work / "meshkit-src"
-    shutil.copytree(tree or REPO_ROOT, source, ignore=ignore)
-    out = work / "dist"
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-         "-w", out, source])  # fmt: skip
-    [wheel] = out.glob("meshkit-*.whl")
+    source = copy_source_tree(tree or REPO_ROOT, work / "meshkit-src")
+    [wheel] = build_wheels([source], work / "dist", env=BENCH_ENV)
     return wheel
 
 
 def development_site_packages() -> list[Path]:
     """The running interpreter's site-packages: every extra and tool of the checkout."""
-    paths = sysconfig.get_paths()
-    return [Path(p) for p in dict.fromkeys([paths["purelib"], paths["platlib"]])]
+    return running_site_packages()
 
 
 def runtime_dependency_dir(dest: Path, project: str = "meshkit") -> Path:
@@ -152,27 +116,17 @@ def write_plugin_wheel(out: Path, n: int) -> Path:
     return path
 
 
-class BenchVenv:
+class BenchVenv(ThrowawayVenv):
     """A ``--without-pip`` virtual environment with meshkit and ``plugins`` throwaway plugins."""
 
     def __init__(self, root: Path, meshkit_wheel: Path, plugins: int, dependencies: Sequence[Path]) -> None:
-        self.root = root
+        super().__init__(root, env=BENCH_ENV)
         self.plugins = plugins
-        run([sys.executable, "-m", "venv", "--without-pip", root])
-        bindir = "Scripts" if os.name == "nt" else "bin"
-        suffix = ".exe" if os.name == "nt" else ""
-        self.python = root / bindir / f"python{suffix}"
-        self.meshkit = root / bindir / f"meshkit{suffix}"
+        self.meshkit = self.script("meshkit")
         wheels_dir = root.parent / f"{root.name}-plugin-wheels"
         wheels_dir.mkdir()
-        wheels = [write_plugin_wheel(wheels_dir, n) for n in range(plugins)]
-        run([sys.executable, "-m", "pip", "--python", self.python, "install", "-q", "--no-deps", "--no-index",
-             meshkit_wheel, *wheels])  # fmt: skip
-        site = run([self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
-        # Written after installing, so that pip never sees the project's own meshkit.
-        (Path(site) / "_meshkit_bench_dependencies.pth").write_text(
-            "".join(f"{p}\n" for p in dependencies), encoding="utf-8"
-        )
+        self.install(meshkit_wheel, *(write_plugin_wheel(wheels_dir, n) for n in range(plugins)))
+        self.see_packages(dependencies)
 
     def check(self) -> None:
         """Fail loudly unless every plugin loads and meshkit comes from this environment."""
@@ -185,6 +139,6 @@ class BenchVenv:
             assert meshkit.__file__.startswith(sys.prefix), meshkit.__file__
             print(len(registry.plugins) - 1)
             """
-        )])  # fmt: skip
+        )], env=self.env).stdout  # fmt: skip
         if int(out) != self.plugins:
             raise SystemExit(f"expected {self.plugins} plugins, discovered {out.strip()}")

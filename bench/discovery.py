@@ -38,7 +38,6 @@ from typing import Any
 from _plugins import (
     BenchVenv,
     build_meshkit_wheel,
-    child_env,
     development_site_packages,
     runtime_dependency_dir,
 )
@@ -86,7 +85,8 @@ def time_process(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def measure(venv: BenchVenv, environment: str, repeat: int) -> dict[str, Any]:
-    env = child_env()
+    """One row: cold processes and in-process discovery in ``venv``, each beside its baseline."""
+    env = venv.env
     commands = {
         "startup": [str(venv.python), "-c", "pass"],
         "scan": [str(venv.python), "-c", SCAN],
@@ -126,6 +126,7 @@ def measure(venv: BenchVenv, environment: str, repeat: int) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a markdown table, as docs/performance.md shows them."""
     lines = [
         "| environment | plugins | cold wall: `meshkit connectors` | bare scan | ratio "
         "| cold CPU: `meshkit connectors` | bare scan | ratio "
@@ -145,6 +146,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
+    """Build the environments, measure each, print the table."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--plugins", type=int, nargs="+", default=[0, 10, 100], help="plugin counts")
     parser.add_argument("--repeat", type=int, default=20, help="cold runs per command (default 20)")

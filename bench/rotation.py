@@ -89,10 +89,12 @@ def one_run(
 
 
 def first(candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime) -> object:
+    """The cheapest possible selection, a baseline: the first candidate."""
     return candidates[0]
 
 
 def make_random_choice() -> Select:
+    """A baseline selection: a seeded random candidate."""
     rng = random.Random(3)
 
     def choose(candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime) -> object:
@@ -102,6 +104,7 @@ def make_random_choice() -> Select:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Time every policy's ``select`` beside the baselines and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (noisier)")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="pool sizes")

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib.util
 import json
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -35,26 +35,14 @@ from meshkit.types import CompletionRequest
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 
 
+@functools.cache
 def _transport_module() -> Any:
+    """bench/transport.py, loaded once: its server and its ``drive`` loop serve here too."""
     spec = importlib.util.spec_from_file_location("bench_transport", Path(__file__).with_name("transport.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-async def _run(send: Callable[[], Awaitable[Any]], requests: int, concurrency: int) -> float:
-    remaining = requests
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await send()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return requests / (time.perf_counter() - started)
 
 
 def _mesh_config(base_url: str, transport: str) -> dict[str, Any]:
@@ -72,6 +60,8 @@ def _mesh_config(base_url: str, transport: str) -> dict[str, Any]:
 
 
 async def bench(base_url: str, requests: int, rounds: int, concurrency: int) -> dict[str, list[float]]:
+    """Requests per second of each path, one figure per round."""
+    drive = _transport_module().drive
     results: dict[str, list[float]] = {}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits) as client:
@@ -96,10 +86,10 @@ async def bench(base_url: str, requests: int, rounds: int, concurrency: int) -> 
             paths[f"routed ({transport})"] = lambda m=mesh: m.complete(model="chat", messages=MESSAGES)
         try:
             for send in paths.values():  # warm up connections
-                await _run(send, concurrency * 2, concurrency)
+                await drive(send, concurrency * 2, concurrency)
             for _ in range(rounds):
                 for name, send in paths.items():
-                    results.setdefault(name, []).append(await _run(send, requests, concurrency))
+                    results.setdefault(name, []).append(await drive(send, requests, concurrency))
         finally:
             for mesh in reversed(meshes):  # each mesh's task group is left in the reverse order
                 await mesh.aclose()
@@ -109,6 +99,7 @@ async def bench(base_url: str, requests: int, rounds: int, concurrency: int) -> 
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per path per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (each path runs once per round)")

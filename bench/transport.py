@@ -100,6 +100,7 @@ def start_server(kind: str) -> tuple[subprocess.Popen[str], str]:
 
 @asynccontextmanager
 async def plain_httpx(base_url: str, concurrency: int) -> Any:
+    """A sender over ``httpx.AsyncClient`` with its own transport (the baseline)."""
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -115,6 +116,7 @@ async def plain_httpx(base_url: str, concurrency: int) -> Any:
 
 @asynccontextmanager
 async def httpx_with_aiohttp_transport(base_url: str, concurrency: int) -> Any:
+    """A sender over ``httpx.AsyncClient`` with httpx-aiohttp's transport."""
     import httpx
     from httpx_aiohttp import AiohttpTransport
 
@@ -132,6 +134,7 @@ async def httpx_with_aiohttp_transport(base_url: str, concurrency: int) -> Any:
 
 @asynccontextmanager
 async def plain_aiohttp(base_url: str, concurrency: int) -> Any:
+    """A sender over a plain ``aiohttp.ClientSession``."""
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -147,6 +150,8 @@ async def plain_aiohttp(base_url: str, concurrency: int) -> Any:
 
 
 def provider_client(transport: str) -> Callable[[str, int], AbstractAsyncContextManager[Send]]:
+    """A sender factory calling the openai-compatible provider's ``complete()`` over ``transport``."""
+
     @asynccontextmanager
     async def client(base_url: str, concurrency: int) -> Any:
         from meshkit.connectors.providers import OpenAICompatibleProvider
@@ -190,6 +195,7 @@ async def drive(send: Send, requests: int, concurrency: int) -> float:
 
 
 async def run(base_url: str, requests: int, rounds: int, concurrency: int) -> dict[str, list[float]]:
+    """Requests per second of each client, one figure per round, the clients taking turns."""
     results: dict[str, list[float]] = {name: [] for name in CLIENTS}
     for _ in range(rounds):
         for name, make in CLIENTS.items():
@@ -200,6 +206,7 @@ async def run(base_url: str, requests: int, rounds: int, concurrency: int) -> di
 
 
 def report(results: dict[str, list[float]], args: argparse.Namespace) -> str:
+    """The best round of each client as a table, with its ratio to plain httpx."""
     best_base = max(results["httpx.AsyncClient"])
     median_base = statistics.median(results["httpx.AsyncClient"])
     lines = [
@@ -217,6 +224,7 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Start the server in another process, run the clients against it, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=2000, help="requests per client per round")
     parser.add_argument(

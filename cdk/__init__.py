@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .connector import Connector, EmptyConfig
 from .enums import (
     AuthMethod,
@@ -64,7 +67,6 @@ from .interfaces import (
 )
 from .plugins import ConnectorRegistry, get_registry
 from .runtime.clock import Clock, FakeClock, SystemClock
-from .runtime.mesh import Mesh, Selection, UnknownTargetError
 from .types import (
     ChatMessage,
     CompletionChunk,
@@ -83,6 +85,9 @@ from .types import (
     TokenUsage,
     TraceEntry,
 )
+
+if TYPE_CHECKING:
+    from .runtime.mesh import Mesh, Selection, UnknownTargetError
 
 __version__ = "0.1.0"
 
@@ -168,3 +173,15 @@ __all__ = [
     "get_registry",
     "hookimpl",
 ]
+
+#: Imported on first use: listing connectors or loading a plugin need not pay for the router.
+_LAZY = {"Mesh": ".runtime.mesh", "Selection": ".runtime.mesh", "UnknownTargetError": ".runtime.mesh"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'meshkit' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value

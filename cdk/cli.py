@@ -95,6 +95,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``meshkit`` subcommand."""
     parser = argparse.ArgumentParser(prog="meshkit", description="AI-model routing and its connector kit.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -155,6 +156,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``meshkit`` with ``argv`` (default: the command line); the exit status."""
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

@@ -53,6 +53,7 @@ class PluginInfo:
     version: str | None
 
     def to_dict(self) -> dict[str, Any]:
+        """This record as plain JSON-ready values, as ``meshkit doctor --json`` prints it."""
         return attrs.asdict(self)
 
 
@@ -68,6 +69,7 @@ class PluginFailure:
     connector: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """This record as plain JSON-ready values, as ``meshkit doctor --json`` prints it."""
         return attrs.asdict(self)
 
 
@@ -82,13 +84,16 @@ class ConnectorEntry:
 
     @property
     def connector_id(self) -> str:
+        """The class's ``vendor.name.vN`` id."""
         return self.cls.connector_id
 
     @property
     def connector_type(self) -> ConnectorType:
+        """The class's connector type."""
         return self.cls.connector_type
 
     def to_dict(self) -> dict[str, Any]:
+        """The entry as plain JSON-ready values, as ``meshkit connectors --json`` prints it."""
         return {
             "id": self.cls.connector_id,
             "type": self.cls.connector_type.value,

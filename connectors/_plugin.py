@@ -21,11 +21,13 @@ def _subpackages() -> list[ModuleType]:
 
 @hookimpl
 def meshkit_connectors() -> list[type[Any]]:
+    """Every built-in connector class, subpackage by subpackage."""
     return [cls for module in _subpackages() for cls in module.CONNECTORS]
 
 
 @hookimpl
 def meshkit_conformance(connector_id: str) -> Any:
+    """The first subpackage's conformance spec for ``connector_id``, or None."""
     for module in _subpackages():
         spec_for = getattr(module, "conformance_spec", None)
         if spec_for is not None:

@@ -41,6 +41,7 @@ class StaticContext:
     models: dict[str, ModelInfo] = attrs.field(factory=dict)
 
     def catalogue(self) -> Mapping[str, ModelInfo]:
+        """The fixed ``models`` mapping."""
         return self.models
 
 

@@ -179,7 +179,7 @@ class HTTPProvider(Provider):
     def client(self) -> httpx.AsyncClient:
         """The shared client; created on first use if ``start()`` was not called."""
         if self._closed:
-            raise RuntimeError(f"{self.connector_id} ({self.name}) is closed")
+            raise RuntimeError(f"{self.connector_id} ({self.name}) is closed; make a new one")
         if self._client is None:
             self._client = self._make_client()
         return self._client

@@ -11,7 +11,7 @@ from ..enums import ConnectorType, StorageFeature
 from ..errors import FeatureNotSupportedError
 from ..types import EntryMetadata, Lock
 
-__all__ = ["MAX_KEY_LENGTH", "Storage", "validate_key"]
+__all__ = ["MAX_KEY_LENGTH", "Storage", "validate_key", "validate_prefix", "validate_value"]
 
 INTERFACE_VERSION = 1
 MAX_KEY_LENGTH = 512
@@ -28,6 +28,20 @@ def validate_key(key: object) -> str:
     if "\x00" in key:
         raise ValueError("a storage key cannot contain NUL")
     return key
+
+
+def validate_value(data: object) -> bytes:
+    """``data`` as bytes if it is a bytes-like value a storage can hold, else raise TypeError."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"storage values are bytes, got {type(data).__name__}")
+    return bytes(data)
+
+
+def validate_prefix(prefix: object) -> str:
+    """Return ``prefix`` if it is a string ``list`` can filter keys by, else raise TypeError."""
+    if not isinstance(prefix, str):
+        raise TypeError(f"a key prefix must be a string, got {type(prefix).__name__}")
+    return prefix
 
 
 def as_seconds(value: float | timedelta) -> float:

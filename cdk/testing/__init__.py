@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..runtime.clock import FakeClock
 from .faults import Fault, FaultTransport
 from .payloads import openai_payloads
-from .spec import DISCOVERY_SCENARIO, ConformanceSpec, Delivered, HTTPPayloads
+from .spec import DISCOVERY_CONTEXT_WINDOW, DISCOVERY_SCENARIO, ConformanceSpec, Delivered, HTTPPayloads
 from .target import ConformanceTarget
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .storage_suite import StorageSuite
 
 __all__ = [
+    "DISCOVERY_CONTEXT_WINDOW",
     "DISCOVERY_SCENARIO",
     "SUITE_VERSION",
     "ConformanceSpec",

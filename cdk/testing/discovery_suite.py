@@ -1,7 +1,8 @@
 """The discovery contract: catalogue diffs, probes and health, failures reported not raised.
 
 The connector is attached to a StaticContext of in-suite providers: ``alpha`` and
-``beta`` offer the models of :data:`DISCOVERY_SCENARIO`, ``down`` fails every call the
+``beta`` offer the models of :data:`DISCOVERY_SCENARIO` (each with a context window of
+:data:`DISCOVERY_CONTEXT_WINDOW`), ``down`` fails every call the
 way a provider should (errors, a failed probe result), and ``exploding`` even raises
 from its probe.
 """
@@ -30,12 +31,13 @@ from ..types import (
     SyncResult,
 )
 from .base import ConformanceSuite
-from .spec import DISCOVERY_SCENARIO
+from .spec import DISCOVERY_CONTEXT_WINDOW, DISCOVERY_SCENARIO
 from .target import ConformanceTarget
 
 __all__ = ["DiscoverySuite"]
 
-CONTEXT_WINDOW = 8192
+#: Kept for packages generated before ``meshkit.testing.DISCOVERY_CONTEXT_WINDOW`` was public.
+CONTEXT_WINDOW = DISCOVERY_CONTEXT_WINDOW
 #: Failed probes in a row after which any health monitor must call a provider unavailable.
 FAILED_PROBES = 5
 
@@ -61,7 +63,10 @@ class _CatalogueProvider(Provider):
     async def list_models(self) -> list[ModelInfo]:
         if self.down or self.explode:
             raise ProviderUnavailableError("scripted outage", status_code=503, provider_id=self.name)
-        return [ModelInfo(id=m, provider_id=self.name, context_window=CONTEXT_WINDOW) for m in self.models]
+        return [
+            ModelInfo(id=m, provider_id=self.name, context_window=DISCOVERY_CONTEXT_WINDOW)
+            for m in self.models
+        ]
 
     async def probe(self) -> ProbeResult:
         if self.explode:
@@ -78,7 +83,7 @@ def _providers() -> dict[str, Provider]:
     return found
 
 
-def _known(provider: str, name: str, context_window: int = CONTEXT_WINDOW) -> tuple[str, ModelInfo]:
+def _known(provider: str, name: str, context_window: int = DISCOVERY_CONTEXT_WINDOW) -> tuple[str, ModelInfo]:
     model_id = f"{provider}.{name}"
     return model_id, ModelInfo(id=model_id, provider_id=provider, context_window=context_window)
 

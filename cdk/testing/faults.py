@@ -136,6 +136,7 @@ class FaultTransport(httpx.AsyncBaseTransport):
         return self.opened_streams - self.closed_streams
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Record the request, then answer it with the next fault, or with a good answer when none is left."""
         self.requests.append(request)
         await request.aread()
         fault = self._faults.popleft() if self._faults else None

@@ -295,7 +295,7 @@ class MockOpenAIServer:
     def start(self) -> None:
         """Start serving in a background thread; returns once the port is bound."""
         if self._thread is not None:
-            raise RuntimeError("MockOpenAIServer is already running")
+            raise RuntimeError("MockOpenAIServer is already running; stop() it before starting it again")
         ready = threading.Event()
         failure: list[BaseException] = []
         loop = asyncio.new_event_loop()

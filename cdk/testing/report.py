@@ -36,6 +36,7 @@ class TestRecord:
     undeclared: list[str] = attrs.field(factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as it appears in the JSON report."""
         return {
             "test": self.test,
             "id": self.id,
@@ -98,6 +99,7 @@ class ConformanceReport:
                 rec.undeclared.append(str(value))
 
     def to_dict(self, exit_status: int | None = None) -> dict[str, Any]:
+        """The whole report, JSON-ready: versions, and per connector its tests and a summary."""
         from .. import __version__
         from . import SUITE_VERSION
 

@@ -17,13 +17,24 @@ import attrs
 from ..events import RoutingEvent
 from ..types import RequestLogEntry, TraceEntry
 
-__all__ = ["DISCOVERY_SCENARIO", "ConformanceSpec", "Delivered", "HTTPPayloads", "to_record"]
+__all__ = [
+    "DISCOVERY_CONTEXT_WINDOW",
+    "DISCOVERY_SCENARIO",
+    "ConformanceSpec",
+    "Delivered",
+    "HTTPPayloads",
+    "to_record",
+]
 
 ALL_BACKENDS = ("asyncio", "trio")
 
 #: The models the discovery suite's providers offer, by provider id. A discovery
 #: connector that reads its catalogue from config is configured with these.
 DISCOVERY_SCENARIO: Mapping[str, Sequence[str]] = {"alpha": ["a1", "a2", "a3"], "beta": ["b1"]}
+
+#: The context window those providers report for every model; a catalogue read from
+#: config that states a context window must state this one, or its models look changed.
+DISCOVERY_CONTEXT_WINDOW = 8192
 
 
 def _json_bytes(value: Mapping[str, Any] | bytes | str) -> bytes:

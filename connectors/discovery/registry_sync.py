@@ -11,10 +11,11 @@ import attrs
 
 from meshkit.config import check, format_duration
 from meshkit.enums import DiscoveryFeature, ProviderFeature
-from meshkit.interfaces.discovery import Discovery, diff_catalogue
-from meshkit.types import HealthReport, ModelChange, ModelInfo, ProbeResult, SyncResult
+from meshkit.interfaces.discovery import Discovery
+from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
 
 from ._calls import CallTimedOut, call_with_timeout, describe_failure
+from ._results import failed_probe, sync_result, unknown_provider_probe
 
 
 def _positive_duration(value: timedelta) -> bool:
@@ -100,23 +101,7 @@ class RegistrySync(Discovery):
                 else:
                     group.start_soon(fetch, provider_id)
 
-        catalogue = self.context.catalogue()
-        new: list[ModelInfo] = []
-        deprecated: list[ModelInfo] = []
-        changed: list[ModelChange] = []
-        for provider_id in ids:  # the order asked for, whatever order the answers came in
-            if provider_id in listed:
-                n, d, c = diff_catalogue(provider_id, listed[provider_id], catalogue)
-                new += n
-                deprecated += d
-                changed += c
-        return SyncResult(
-            new_models=tuple(new),
-            deprecated_models=tuple(deprecated),
-            changed_models=tuple(changed),
-            errors={pid: errors[pid] for pid in ids if pid in errors},
-            skipped=tuple(skipped),
-        )
+        return sync_result(ids, listed, self.context.catalogue(), errors=errors, skipped=skipped)
 
     # --- health ---------------------------------------------------------------------
 
@@ -124,30 +109,16 @@ class RegistrySync(Discovery):
         provider = self.context.providers.get(provider_id)
         started = self.clock.monotonic()
         if provider is None:
-            result = ProbeResult(
-                provider_id=provider_id,
-                ok=False,
-                checked_at=self.clock.now(),
-                error=f"unknown provider {provider_id!r}",
-            )
+            result = unknown_provider_probe(provider_id, self.clock.now())
         else:
             try:
                 result = await call_with_timeout(self.clock, self.timeout_seconds, provider.probe)
             except CallTimedOut:
-                result = ProbeResult(
-                    provider_id=provider_id,
-                    ok=False,
-                    checked_at=self.clock.now(),
-                    latency_ms=self.timeout_seconds * 1000.0,
-                    error=f"probe timed out after {self.timeout_text}",
-                )
+                error = f"probe timed out after {self.timeout_text}"
+                latency_ms = self.timeout_seconds * 1000.0
+                result = failed_probe(provider_id, self.clock.now(), error, latency_ms=latency_ms)
             except Exception as exc:  # probes report, they do not raise
-                result = ProbeResult(
-                    provider_id=provider_id,
-                    ok=False,
-                    checked_at=self.clock.now(),
-                    error=describe_failure(provider, exc),
-                )
+                result = failed_probe(provider_id, self.clock.now(), describe_failure(provider, exc))
             if result.latency_ms is None:
                 result = attrs.evolve(result, latency_ms=(self.clock.monotonic() - started) * 1000.0)
             result = attrs.evolve(result, provider_id=provider_id)

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import attrs
 
 from meshkit.enums import DiscoveryFeature
-from meshkit.interfaces.discovery import Discovery, diff_catalogue
+from meshkit.interfaces.discovery import Discovery
 from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
+
+from ._results import failed_probe, sync_result, unknown_provider_probe
 
 
 @attrs.frozen(kw_only=True)
@@ -33,46 +35,26 @@ class StaticDiscovery(Discovery):
 
     async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
         names = list(provider_ids) if provider_ids is not None else sorted(self.config.models)
-        new: list[ModelInfo] = []
-        deprecated: list[ModelInfo] = []
-        changed = []
+        listed: dict[str, list[ModelInfo]] = {}
         errors: dict[str, str] = {}
-        catalogue = self.context.catalogue()
         for provider_id in names:
-            if provider_id not in self.config.models:
+            if provider_id in self.config.models:
+                models = self.config.models[provider_id]
+                listed[provider_id] = [ModelInfo(id=m, provider_id=provider_id) for m in models]
+            else:
                 errors[provider_id] = "no models configured for this provider"
-                continue
-            found = [ModelInfo(id=m, provider_id=provider_id) for m in self.config.models[provider_id]]
-            n, d, c = diff_catalogue(provider_id, found, catalogue)
-            new += n
-            deprecated += d
-            changed += c
-        return SyncResult(
-            new_models=tuple(new),
-            deprecated_models=tuple(deprecated),
-            changed_models=tuple(changed),
-            errors=errors,
-        )
+        return sync_result(names, listed, self.context.catalogue(), errors=errors)
 
     async def probe(self, provider_id: str) -> ProbeResult:
         provider = self.context.providers.get(provider_id)
         if provider is None:
-            result = ProbeResult(
-                provider_id=provider_id,
-                ok=False,
-                checked_at=self.clock.now(),
-                error=f"unknown provider {provider_id!r}",
-            )
+            result = unknown_provider_probe(provider_id, self.clock.now())
         else:
             try:
                 result = await provider.probe()
             except Exception as exc:  # probes report, they do not raise
-                result = ProbeResult(
-                    provider_id=provider_id,
-                    ok=False,
-                    checked_at=self.clock.now(),
-                    error=provider.redact(f"{type(exc).__name__}: {exc}"),
-                )
+                error = provider.redact(f"{type(exc).__name__}: {exc}")
+                result = failed_probe(provider_id, self.clock.now(), error)
             result = attrs.evolve(result, provider_id=provider_id)
         ok, total, failures = self._checks.get(provider_id, (0, 0, 0))
         self._checks[provider_id] = (ok + result.ok, total + 1, 0 if result.ok else failures + 1)

@@ -266,7 +266,8 @@ class PrometheusObservability(Observability):
             except OSError as exc:
                 where = f"{self.config.host}:{self.config.port}"
                 raise ConnectorError(
-                    f"{self.name}: cannot serve metrics on {where}: {exc.strerror or exc}"
+                    f"{self.name}: cannot serve metrics on {where}: {exc.strerror or exc}; "
+                    "set config.port to a free port, or 0 to serve none"
                 ) from None
 
     async def _aclose(self) -> None:

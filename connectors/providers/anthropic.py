@@ -49,6 +49,16 @@ from meshkit.types import (
     TokenUsage,
 )
 
+from ._http import (
+    HTTP_URL,
+    json_body,
+    json_object,
+    malformed_model_list,
+    model_for,
+    request_timeout,
+    status_text,
+)
+
 __all__ = ["AnthropicConfig", "AnthropicProvider"]
 
 DEFAULT_BASE_URL = "https://api.anthropic.com/v1"
@@ -88,17 +98,11 @@ _STATUS_BY_TYPE = {
 }
 
 
-def _is_http_url(value: str) -> bool:
-    return value.startswith(("http://", "https://"))
-
-
 @attrs.frozen(kw_only=True)
 class AnthropicConfig(HTTPProviderConfig):
     """The API key, the API version header, and the ``max_tokens`` sent when a request sets none."""
 
-    base_url: str = attrs.field(
-        default=DEFAULT_BASE_URL, validator=check(_is_http_url, "an http:// or https:// URL")
-    )
+    base_url: str = attrs.field(default=DEFAULT_BASE_URL, validator=HTTP_URL)
     anthropic_version: str = "2023-06-01"
     #: Values for the ``anthropic-beta`` header.
     beta: list[str] = attrs.field(factory=list)
@@ -168,12 +172,7 @@ class AnthropicProvider(HTTPProvider):
 
     def request_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
         """The JSON body of a Messages call."""
-        model = request.model or self.config.model
-        if not model:
-            raise BadRequestError(
-                f"{self.name}: the request names no model and the provider has no default `model`",
-                provider_id=self.name,
-            )
+        model = model_for(self, request, self.config.model)
         if request.response_format is not None:
             raise FeatureNotSupportedError(f"{self.connector_id} has no JSON mode (response_format)")
         system = [m.content for m in request.messages if m.role in ("system", "developer") and m.content]
@@ -204,22 +203,17 @@ class AnthropicProvider(HTTPProvider):
         return body
 
     def build_request(self, request: CompletionRequest, *, stream: bool) -> httpx.Request:
-        timeout: Any = httpx.USE_CLIENT_DEFAULT
-        if request.timeout is not None:
-            connect = self.config.connect_timeout.total_seconds()
-            timeout = httpx.Timeout(request.timeout, connect=min(connect, request.timeout))
         return self.client.build_request(
-            "POST", "messages", json=self.request_body(request, stream=stream), timeout=timeout
+            "POST",
+            "messages",
+            json=self.request_body(request, stream=stream),
+            timeout=request_timeout(request, self.config.connect_timeout),
         )
 
     # --- responses ---------------------------------------------------------------
 
     def parse_response(self, response: httpx.Response, request: CompletionRequest) -> CompletionResponse:
-        data = response.json()
-        if not isinstance(data, dict):
-            raise ProviderProtocolError(
-                f"expected a JSON object, got {type(data).__name__}", provider_id=self.name
-            )
+        data = json_object(self, response)
         if data.get("type") == "error":
             raise self.error_from_body(data.get("error"), response.status_code, response.headers)
         blocks = data["content"]
@@ -254,10 +248,7 @@ class AnthropicProvider(HTTPProvider):
     # --- errors ------------------------------------------------------------------
 
     def error_from_response(self, response: httpx.Response) -> ProviderError:
-        try:
-            data = json.loads(response.content)
-        except ValueError:
-            data = None
+        data = json_body(response)
         if isinstance(data, dict) and isinstance(data.get("error"), Mapping):
             return self.error_from_body(data["error"], response.status_code, response.headers)
         return super().error_from_response(response)
@@ -271,7 +262,7 @@ class AnthropicProvider(HTTPProvider):
         if status is None or status < 400:  # an error event inside a stream
             status = _STATUS_BY_TYPE.get(kind, 500)
         detail = self.redact(": ".join(part for part in (kind, message) if part))
-        text = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+        text = status_text(status, detail)
         retry_after = parse_retry_after(headers.get("retry-after")) if headers is not None else None
         kwargs: dict[str, Any] = {"status_code": status, "retry_after": retry_after, "provider_id": self.name}
         lowered = message.lower()
@@ -305,11 +296,7 @@ class AnthropicProvider(HTTPProvider):
                     break
                 params = {"limit": "1000", "after_id": str(data["last_id"])}
             except (ValueError, KeyError, TypeError) as exc:
-                raise ProviderProtocolError(
-                    self.redact(f"malformed model list: {type(exc).__name__}: {exc}"),
-                    status_code=response.status_code,
-                    provider_id=self.name,
-                ) from exc
+                raise malformed_model_list(self, response, exc) from exc
         return models
 
 

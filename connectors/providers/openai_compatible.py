@@ -21,10 +21,8 @@ from typing import Any, Literal
 import attrs
 import httpx
 
-from meshkit.config import check
 from meshkit.enums import ProviderFeature
 from meshkit.errors import (
-    BadRequestError,
     ConfigError,
     ContextWindowExceededError,
     ProviderError,
@@ -44,15 +42,20 @@ from meshkit.types import (
     TokenUsage,
 )
 
+from ._http import (
+    HTTP_URL,
+    json_body,
+    json_object,
+    malformed_model_list,
+    model_for,
+    request_timeout,
+    status_text,
+)
 from .presets import PRESETS, PresetName
 
 __all__ = ["OpenAICompatibleConfig", "OpenAICompatibleProvider"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
-
-
-def _is_http_url(value: str) -> bool:
-    return value.startswith(("http://", "https://"))
 
 
 @attrs.frozen(kw_only=True)
@@ -62,9 +65,7 @@ class OpenAICompatibleConfig(HTTPProviderConfig):
     #: A known service (fills ``base_url`` and says whether a key is needed).
     preset: PresetName | None = None
     #: Overrides the preset's URL; without either, a local server on port 8000.
-    base_url: str | None = attrs.field(
-        default=None, validator=check(_is_http_url, "an http:// or https:// URL")
-    )
+    base_url: str | None = attrs.field(default=None, validator=HTTP_URL)
     #: The model to ask for when a request names none.
     model: str | None = None
     #: Ask for token usage in the last stream chunk (``stream_options.include_usage``).
@@ -107,12 +108,7 @@ class OpenAICompatibleProvider(HTTPProvider):
 
     def request_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
         """The JSON body of a chat-completions call."""
-        model = request.model or self.config.model
-        if not model:
-            raise BadRequestError(
-                f"{self.name}: the request names no model and the provider has no default `model`",
-                provider_id=self.name,
-            )
+        model = model_for(self, request, self.config.model)
         body: dict[str, Any] = {"model": model, "messages": [m.to_dict() for m in request.messages]}
         if request.max_tokens is not None:
             body[self.config.max_tokens_field] = request.max_tokens
@@ -140,17 +136,13 @@ class OpenAICompatibleProvider(HTTPProvider):
             "POST",
             "chat/completions",
             json=self.request_body(request, stream=stream),
-            timeout=_request_timeout(request, self.config.connect_timeout.total_seconds()),
+            timeout=request_timeout(request, self.config.connect_timeout),
         )
 
     # --- responses ---------------------------------------------------------------
 
     def parse_response(self, response: httpx.Response, request: CompletionRequest) -> CompletionResponse:
-        data = response.json()
-        if not isinstance(data, dict):
-            raise ProviderProtocolError(
-                f"expected a JSON object, got {type(data).__name__}", provider_id=self.name
-            )
+        data = json_object(self, response)
         if data.get("error"):
             raise self.error_from_body(data["error"], response.status_code, response.headers)
         choices = data.get("choices")
@@ -195,10 +187,7 @@ class OpenAICompatibleProvider(HTTPProvider):
     # --- errors ------------------------------------------------------------------
 
     def error_from_response(self, response: httpx.Response) -> ProviderError:
-        try:
-            data = json.loads(response.content)
-        except ValueError:
-            data = None
+        data = json_body(response)
         if isinstance(data, dict) and data.get("error"):
             return self.error_from_body(data["error"], response.status_code, response.headers)
         return super().error_from_response(response)
@@ -218,7 +207,7 @@ class OpenAICompatibleProvider(HTTPProvider):
             status = code if isinstance(code, int) and 400 <= code < 600 else _status_from_kind(kind, code)
         tag = " ".join(dict.fromkeys(str(part) for part in (kind, code) if part))
         detail = self.redact(": ".join(part for part in (tag, message) if part))
-        text = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+        text = status_text(status, detail)
         markers = f"{kind} {code}".lower()
         kwargs: dict[str, Any] = {
             "status_code": status,
@@ -243,11 +232,7 @@ class OpenAICompatibleProvider(HTTPProvider):
             items = data["data"] if isinstance(data, dict) else data
             return [self._model_info(item) for item in items]
         except (ValueError, KeyError, TypeError) as exc:
-            raise ProviderProtocolError(
-                self.redact(f"malformed model list: {type(exc).__name__}: {exc}"),
-                status_code=response.status_code,
-                provider_id=self.name,
-            ) from exc
+            raise malformed_model_list(self, response, exc) from exc
 
     def _model_info(self, item: Mapping[str, Any]) -> ModelInfo:
         window = item.get("context_length", item.get("context_window"))
@@ -269,12 +254,6 @@ def _status_from_kind(kind: str, code: Any) -> int:
     if "context_length_exceeded" in markers or "invalid_request" in markers:
         return 400
     return 500
-
-
-def _request_timeout(request: CompletionRequest, connect: float) -> Any:
-    if request.timeout is None:
-        return httpx.USE_CLIENT_DEFAULT
-    return httpx.Timeout(request.timeout, connect=min(connect, request.timeout))
 
 
 def _retry_after(headers: httpx.Headers | Mapping[str, str] | None) -> float | None:

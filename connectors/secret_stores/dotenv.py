@@ -8,19 +8,15 @@ may hold a value). A bare ``NAME`` line, without ``=``, defines nothing.
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 from typing import Any
 
-import anyio
 import attrs
 
 from meshkit.config import check
-from meshkit.errors import SecretError, SecretNotFoundError
-from meshkit.interfaces.secret_store import SecretStore
+from meshkit.errors import SecretError
 from meshkit.types import Secret
 
-from .names import validate_name
+from ._file_backed import FileBackedSecretStore
 
 __all__ = ["DotenvSecretStore", "DotenvSecretsConfig"]
 
@@ -35,45 +31,16 @@ class DotenvSecretsConfig:
     interpolate: bool = True
 
 
-class DotenvSecretStore(SecretStore):
+class DotenvSecretStore(FileBackedSecretStore):
     """Each secret is a ``NAME=value`` line of the file."""
 
     connector_id = "meshkit.dotenv.v1"
     Config = DotenvSecretsConfig
     description = "Secrets from a .env file (extra: dotenv)"
+    file_kind = ".env file"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.path = Path(self.config.path).expanduser()
-        self._version: tuple[int, int, int] | None = None
-        self._values: dict[str, Secret] = {}
-
-    def __repr__(self) -> str:
-        return f"<DotenvSecretStore {self.connector_id} name={self.name!r} path={str(self.path)!r}>"
-
-    async def _start(self) -> None:
-        await anyio.to_thread.run_sync(self._refresh)
-
-    async def get(self, name: str) -> Secret:
-        validate_name(name)
-        await anyio.to_thread.run_sync(self._refresh)
-        secret = self._values.get(name)
-        if secret is None:
-            raise SecretNotFoundError(name, store=f"{self.path}")
-        return secret
-
-    def _refresh(self) -> None:
-        try:
-            info = os.stat(self.path)
-        except FileNotFoundError:
-            raise SecretError(
-                f"{self.connector_id}: no .env file at {str(self.path)!r} (config.path); "
-                "create it or point config.path at one"
-            ) from None
-        version = (info.st_mtime_ns, info.st_size, info.st_ino)
-        if version != self._version:
-            self._values = self._parse(self._read_text())
-            self._version = version
+    def _read_secrets(self) -> dict[str, Secret]:
+        return self._parse(self._read_text())
 
     def _read_text(self) -> str:
         # Bytes, not text mode: universal newlines would turn a quoted "\r" into "\n".

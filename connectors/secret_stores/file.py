@@ -11,19 +11,16 @@ from __future__ import annotations
 import json
 import os
 import stat
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import anyio
 import attrs
 import yaml
 
 from meshkit.config import check
-from meshkit.errors import SecretError, SecretNotFoundError
-from meshkit.interfaces.secret_store import SecretStore
+from meshkit.errors import SecretError
 from meshkit.types import Secret
 
-from .names import validate_name
+from ._file_backed import FileBackedSecretStore
 
 __all__ = ["FileSecretStore", "FileSecretsConfig"]
 
@@ -40,47 +37,19 @@ class FileSecretsConfig:
     allow_insecure_permissions: bool = False
 
 
-class FileSecretStore(SecretStore):
+class FileSecretStore(FileBackedSecretStore):
     """Each secret is a top-level ``name: value`` entry of the file."""
 
     connector_id = "meshkit.file-secrets.v1"
     Config = FileSecretsConfig
     description = "Secrets from a JSON or YAML file readable only by its owner"
+    file_kind = "secrets file"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.path = Path(self.config.path).expanduser()
-        self._version: tuple[int, int, int, int] | None = None
-        self._values: dict[str, Secret] = {}
+    def _read_secrets(self) -> dict[str, Secret]:
+        return self._parse(self.path.read_bytes())
 
-    def __repr__(self) -> str:
-        return f"<FileSecretStore {self.connector_id} name={self.name!r} path={str(self.path)!r}>"
-
-    async def _start(self) -> None:
-        await anyio.to_thread.run_sync(self._refresh)
-
-    async def get(self, name: str) -> Secret:
-        validate_name(name)
-        await anyio.to_thread.run_sync(self._refresh)
-        secret = self._values.get(name)
-        if secret is None:
-            raise SecretNotFoundError(name, store=str(self.path))
-        return secret
-
-    def _refresh(self) -> None:
-        try:
-            info = os.stat(self.path)
-        except FileNotFoundError:
-            raise SecretError(
-                f"{self.connector_id}: no secrets file at {str(self.path)!r} (config.path)"
-            ) from None
-        self._check_permissions(info.st_mode)
-        version = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_mode)
-        if version != self._version:
-            self._values = self._parse(self.path.read_bytes())
-            self._version = version
-
-    def _check_permissions(self, mode: int) -> None:
+    def _check_file(self, info: os.stat_result) -> None:
+        mode = info.st_mode
         if self.config.allow_insecure_permissions or os.name == "nt":
             return
         if mode & (stat.S_IRWXG | stat.S_IRWXO):

@@ -28,8 +28,8 @@ import attrs
 
 from meshkit.config import check
 from meshkit.enums import StorageFeature
-from meshkit.errors import LockNotHeldError, StorageCorruptError, StorageError
-from meshkit.interfaces.storage import Storage, validate_key
+from meshkit.errors import StorageCorruptError, StorageError
+from meshkit.interfaces.storage import validate_key, validate_prefix, validate_value
 from meshkit.types import EntryMetadata, Lock
 
 from .filenames import (
@@ -39,7 +39,7 @@ from .filenames import (
     long_key_header,
     split_long_key_file,
 )
-from .locking import acquire_lock, new_token
+from .locking import LOCK_POLL_INTERVAL, POSITIVE_DURATION, PolledLockStorage, new_token
 
 __all__ = ["FileStorage", "FileStorageConfig"]
 
@@ -59,13 +59,10 @@ class FileStorageConfig:
     #: fsync each file and the directory on save; off trades crash safety for speed.
     fsync: bool = True
     #: How often a waiting ``acquire`` retries.
-    lock_poll_interval: timedelta = attrs.field(
-        default=timedelta(milliseconds=20),
-        validator=check(lambda d: d.total_seconds() > 0, "a positive duration"),
-    )
+    lock_poll_interval: timedelta = attrs.field(default=LOCK_POLL_INTERVAL, validator=POSITIVE_DURATION)
 
 
-class FileStorage(Storage):
+class FileStorage(PolledLockStorage):
     """One file per key under ``path``; safe for several processes on one machine."""
 
     connector_id = "meshkit.file.v1"
@@ -93,46 +90,27 @@ class FileStorage(Storage):
 
     async def save(self, key: str, data: bytes) -> None:
         validate_key(key)
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError(f"storage values are bytes, got {type(data).__name__}")
-        modified = _to_ns(self.clock.now())
-        await anyio.to_thread.run_sync(self._save, key, bytes(data), modified)
+        value, modified = validate_value(data), _to_ns(self.clock.now())
+        await anyio.to_thread.run_sync(self._save, key, value, modified)
 
     async def delete(self, key: str) -> bool:
         return await anyio.to_thread.run_sync(self._delete, validate_key(key))
 
     async def list(self, prefix: str = "") -> list[str]:
-        if not isinstance(prefix, str):
-            raise TypeError(f"a key prefix must be a string, got {type(prefix).__name__}")
-        return await anyio.to_thread.run_sync(self._list, prefix)
+        return await anyio.to_thread.run_sync(self._list, validate_prefix(prefix))
 
     async def stat(self, key: str) -> EntryMetadata | None:
         return await anyio.to_thread.run_sync(self._stat, validate_key(key))
 
-    async def acquire(
-        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
-    ) -> Lock:
-        async def attempt(key: str, token: str, now: datetime, ttl_s: float) -> bool:
-            return await anyio.to_thread.run_sync(self._try_lock, key, token, now.timestamp(), ttl_s)
+    async def _attempt_lock(self, key: str, token: str, now: datetime, ttl_s: float) -> bool:
+        return await anyio.to_thread.run_sync(self._try_lock, key, token, now.timestamp(), ttl_s)
 
-        return await acquire_lock(
-            key,
-            ttl,
-            timeout,
-            clock=self.clock,
-            poll_interval=self.config.lock_poll_interval.total_seconds(),
-            try_acquire=attempt,
-            where=str(self.directory),
-        )
+    async def _release_lock(self, lock: Lock) -> bool:
+        now = self.clock.now().timestamp()
+        return await anyio.to_thread.run_sync(self._unlock, lock.key, lock.token, now)
 
-    async def release(self, lock: Lock) -> None:
-        if not isinstance(lock, Lock):
-            raise TypeError(f"release takes the Lock that acquire returned, got {type(lock).__name__}")
-        released = await anyio.to_thread.run_sync(
-            self._unlock, lock.key, lock.token, self.clock.now().timestamp()
-        )
-        if not released:
-            raise LockNotHeldError(f"lock {lock.key!r} is not held by this owner (released or expired)")
+    def _lock_location(self) -> str:
+        return str(self.directory)
 
     # --- work done in a worker thread ------------------------------------------------
 

@@ -10,8 +10,10 @@ import anyio
 
 from meshkit.enums import StorageFeature
 from meshkit.errors import LockNotHeldError, LockTimeoutError
-from meshkit.interfaces.storage import Storage, as_seconds, validate_key
+from meshkit.interfaces.storage import Storage, as_seconds, validate_key, validate_prefix, validate_value
 from meshkit.types import EntryMetadata, Lock
+
+from .locking import check_lock
 
 
 class MemoryStorage(Storage):
@@ -32,15 +34,14 @@ class MemoryStorage(Storage):
 
     async def save(self, key: str, data: bytes) -> None:
         validate_key(key)
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError(f"storage values are bytes, got {type(data).__name__}")
-        value = bytes(data)
+        value = validate_value(data)
         self._data[key] = (value, EntryMetadata(key=key, size=len(value), modified_at=self.clock.now()))
 
     async def delete(self, key: str) -> bool:
         return self._data.pop(validate_key(key), None) is not None
 
     async def list(self, prefix: str = "") -> list[str]:
+        prefix = validate_prefix(prefix)
         return sorted(k for k in self._data if k.startswith(prefix))
 
     async def stat(self, key: str) -> EntryMetadata | None:
@@ -74,7 +75,7 @@ class MemoryStorage(Storage):
             await anyio.lowlevel.checkpoint()
 
     async def release(self, lock: Lock) -> None:
-        held = self._locks.get(lock.key)
+        held = self._locks.get(check_lock(lock).key)
         now = self.clock.now()
         if (
             held is None

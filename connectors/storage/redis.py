@@ -23,12 +23,12 @@ import attrs
 
 from meshkit.config import check
 from meshkit.enums import StorageFeature
-from meshkit.errors import LockNotHeldError, StorageError
-from meshkit.interfaces.storage import Storage, validate_key
+from meshkit.errors import StorageError
+from meshkit.interfaces.storage import validate_key, validate_prefix, validate_value
 from meshkit.types import EntryMetadata, Lock, Secret
 
 from .filenames import key_bytes
-from .locking import acquire_lock
+from .locking import LOCK_POLL_INTERVAL, POSITIVE_DURATION, PolledLockStorage
 
 __all__ = ["RedisStorage", "RedisStorageConfig"]
 
@@ -55,17 +55,12 @@ class RedisStorageConfig:
     #: Every key this storage touches starts with ``<namespace>:``.
     namespace: str = attrs.field(default="meshkit", validator=check(bool, "a non-empty string"))
     #: How long to wait for the server to connect or answer.
-    timeout: timedelta = attrs.field(
-        default=timedelta(seconds=5), validator=check(lambda d: d.total_seconds() > 0, "a positive duration")
-    )
+    timeout: timedelta = attrs.field(default=timedelta(seconds=5), validator=POSITIVE_DURATION)
     #: How often a waiting ``acquire`` retries.
-    lock_poll_interval: timedelta = attrs.field(
-        default=timedelta(milliseconds=20),
-        validator=check(lambda d: d.total_seconds() > 0, "a positive duration"),
-    )
+    lock_poll_interval: timedelta = attrs.field(default=LOCK_POLL_INTERVAL, validator=POSITIVE_DURATION)
 
 
-class RedisStorage(Storage):
+class RedisStorage(PolledLockStorage):
     """Keys in a Redis namespace; one state for every process that points at the same server."""
 
     connector_id = "meshkit.redis.v1"
@@ -110,9 +105,7 @@ class RedisStorage(Storage):
 
     async def save(self, key: str, data: bytes) -> None:
         name = self._data_prefix + key_bytes(validate_key(key))
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError(f"storage values are bytes, got {type(data).__name__}")
-        value = bytes(data)
+        value = validate_value(data)
         fields = {"v": value, "s": len(value), "m": (self.clock.now() - _EPOCH) // _MICROSECOND}
         await self._call(lambda r: r.hset(name, mapping=fields))
 
@@ -121,9 +114,7 @@ class RedisStorage(Storage):
         return bool(await self._call(lambda r: r.delete(name)))
 
     async def list(self, prefix: str = "") -> builtins.list[str]:
-        if not isinstance(prefix, str):
-            raise TypeError(f"a key prefix must be a string, got {type(prefix).__name__}")
-        pattern = _glob_escape(self._data_prefix + key_bytes(prefix)) + b"*"
+        pattern = _glob_escape(self._data_prefix + key_bytes(validate_prefix(prefix))) + b"*"
         start = len(self._data_prefix)
         found: set[bytes] = set()  # SCAN may return a key more than once
         cursor: int = 0
@@ -141,36 +132,23 @@ class RedisStorage(Storage):
             return None
         return EntryMetadata(key=key, size=int(size), modified_at=_EPOCH + int(modified) * _MICROSECOND)
 
-    async def acquire(
-        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
-    ) -> Lock:
-        async def attempt(key: str, token: str, now: datetime, ttl_s: float) -> bool:
-            name, ms = self._lock_prefix + key_bytes(key), max(1, round(ttl_s * 1000))
-            return bool(await self._call(lambda r: r.set(name, token, nx=True, px=ms)))
+    async def _attempt_lock(self, key: str, token: str, now: datetime, ttl_s: float) -> bool:
+        name, ms = self._lock_prefix + key_bytes(key), max(1, round(ttl_s * 1000))
+        return bool(await self._call(lambda r: r.set(name, token, nx=True, px=ms)))
 
-        return await acquire_lock(
-            key,
-            ttl,
-            timeout,
-            clock=self.clock,
-            poll_interval=self.config.lock_poll_interval.total_seconds(),
-            try_acquire=attempt,
-            where=f"{self.server} namespace {self.config.namespace!r}",
-        )
-
-    async def release(self, lock: Lock) -> None:
-        if not isinstance(lock, Lock):
-            raise TypeError(f"release takes the Lock that acquire returned, got {type(lock).__name__}")
+    async def _release_lock(self, lock: Lock) -> bool:
         name = self._lock_prefix + key_bytes(lock.key)
-        if not await self._call(lambda r: r.eval(_RELEASE, 1, name, lock.token)):
-            raise LockNotHeldError(f"lock {lock.key!r} is not held by this owner (released or expired)")
+        return bool(await self._call(lambda r: r.eval(_RELEASE, 1, name, lock.token)))
+
+    def _lock_location(self) -> str:
+        return f"{self.server} namespace {self.config.namespace!r}"
 
     # --- the client -------------------------------------------------------------------
 
     async def _call(self, command: Callable[[Any], Any]) -> Any:
         """Run ``command(client)`` on the client that suits the running event loop."""
         if self.closed:
-            raise StorageError(f"{self.connector_id} ({self.name}) is closed")
+            raise StorageError(f"{self.connector_id} ({self.name}) is closed; make a new one")
         redis = _import_redis()
         try:
             if _in_asyncio():

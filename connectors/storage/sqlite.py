@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,12 +22,12 @@ import attrs
 
 from meshkit.config import check
 from meshkit.enums import StorageFeature
-from meshkit.errors import LockNotHeldError, StorageError
-from meshkit.interfaces.storage import Storage, validate_key
+from meshkit.errors import StorageError
+from meshkit.interfaces.storage import validate_key, validate_prefix, validate_value
 from meshkit.types import EntryMetadata, Lock
 
 from .filenames import key_bytes
-from .locking import acquire_lock
+from .locking import LOCK_POLL_INTERVAL, POSITIVE_DURATION, PolledLockStorage
 
 __all__ = ["SqliteStorage", "SqliteStorageConfig"]
 
@@ -67,13 +68,10 @@ class SqliteStorageConfig:
     #: ``full`` survives power loss; ``normal`` survives a crashed process and is faster.
     synchronous: Literal["full", "normal"] = "full"
     #: How often a waiting ``acquire`` retries.
-    lock_poll_interval: timedelta = attrs.field(
-        default=timedelta(milliseconds=20),
-        validator=check(lambda d: d.total_seconds() > 0, "a positive duration"),
-    )
+    lock_poll_interval: timedelta = attrs.field(default=LOCK_POLL_INTERVAL, validator=POSITIVE_DURATION)
 
 
-class SqliteStorage(Storage):
+class SqliteStorage(PolledLockStorage):
     """Keys and values in a SQLite table; safe for several processes on one machine."""
 
     connector_id = "meshkit.sqlite.v1"
@@ -113,9 +111,7 @@ class SqliteStorage(Storage):
 
     async def save(self, key: str, data: bytes) -> None:
         raw = key_bytes(validate_key(key))
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError(f"storage values are bytes, got {type(data).__name__}")
-        value, modified = bytes(data), (self.clock.now() - _EPOCH) // _MICROSECOND
+        value, modified = validate_value(data), (self.clock.now() - _EPOCH) // _MICROSECOND
         await self._run(
             lambda db: db.execute(
                 "INSERT INTO meshkit_entries (key, value, modified_us) VALUES (?, ?, ?) "
@@ -131,9 +127,7 @@ class SqliteStorage(Storage):
         )
 
     async def list(self, prefix: str = "") -> builtins.list[str]:
-        if not isinstance(prefix, str):
-            raise TypeError(f"a key prefix must be a string, got {type(prefix).__name__}")
-        start = key_bytes(prefix)
+        start = key_bytes(validate_prefix(prefix))
 
         def keys(db: sqlite3.Connection) -> builtins.list[str]:
             # BLOB order is byte order, which for UTF-8 is code-point order: the index
@@ -162,30 +156,13 @@ class SqliteStorage(Storage):
             return None
         return EntryMetadata(key=key, size=found[0], modified_at=_EPOCH + found[1] * _MICROSECOND)
 
-    async def acquire(
-        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
-    ) -> Lock:
-        async def attempt(key: str, token: str, now: datetime, ttl_s: float) -> bool:
-            raw, at = key_bytes(key), now.timestamp()
-            return await self._run(
-                lambda db: db.execute(_TAKE_LOCK, (raw, token, at + ttl_s, at)).rowcount == 1
-            )
+    async def _attempt_lock(self, key: str, token: str, now: datetime, ttl_s: float) -> bool:
+        raw, at = key_bytes(key), now.timestamp()
+        return await self._run(lambda db: db.execute(_TAKE_LOCK, (raw, token, at + ttl_s, at)).rowcount == 1)
 
-        return await acquire_lock(
-            key,
-            ttl,
-            timeout,
-            clock=self.clock,
-            poll_interval=self.config.lock_poll_interval.total_seconds(),
-            try_acquire=attempt,
-            where=str(self.database),
-        )
-
-    async def release(self, lock: Lock) -> None:
-        if not isinstance(lock, Lock):
-            raise TypeError(f"release takes the Lock that acquire returned, got {type(lock).__name__}")
+    async def _release_lock(self, lock: Lock) -> bool:
         raw, now = key_bytes(lock.key), self.clock.now().timestamp()
-        released = await self._run(
+        return await self._run(
             lambda db: (
                 db.execute(
                     "DELETE FROM meshkit_locks WHERE key = ? AND token = ? AND expires_at > ?",
@@ -194,14 +171,15 @@ class SqliteStorage(Storage):
                 == 1
             )
         )
-        if not released:
-            raise LockNotHeldError(f"lock {lock.key!r} is not held by this owner (released or expired)")
+
+    def _lock_location(self) -> str:
+        return str(self.database)
 
     # --- the one connection, on one worker thread at a time --------------------------
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self.closed:
-            raise StorageError(f"{self.connector_id} ({self.name}) is closed")
+            raise StorageError(f"{self.connector_id} ({self.name}) is closed; make a new one")
         if not self.started:
             await self.start()  # so that aclose() closes the connection even without start()
         return await self._in_worker(work)
@@ -215,7 +193,10 @@ class SqliteStorage(Storage):
         try:
             return work(self._connect())
         except sqlite3.Error as exc:
-            raise StorageError(f"{self.connector_id}: {str(self.database)!r}: {exc}") from None
+            hint = ""
+            if "locked" in str(exc):
+                hint = "; another process held it past config.busy_timeout: raise it, or find that process"
+            raise StorageError(f"{self.connector_id}: {str(self.database)!r}: {exc}{hint}") from None
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is not None:
@@ -234,11 +215,27 @@ class SqliteStorage(Storage):
             check_same_thread=False,  # the limiter lets one thread in at a time
         )
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={self.config.synchronous.upper()}")
-            db.executescript(_SCHEMA)
+            self._prepare(db)
         except BaseException:
             db.close()
             raise
         self._connection = db
         return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        # Processes opening a new database at once may each try to switch it to WAL; SQLite
+        # then answers "database is locked" at once, without waiting busy_timeout (to avoid a
+        # deadlock), so the idempotent setup is tried again until busy_timeout runs out.
+        deadline = time.monotonic() + self.config.busy_timeout.total_seconds()
+        pause = 0.005
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(f"PRAGMA synchronous={self.config.synchronous.upper()}")
+                db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)  # a worker thread's wait on another process, not the event loop's
+            pause = min(pause * 2, 0.1)

@@ -9,7 +9,10 @@ from typing import NamedTuple
 
 import pytest
 
-from .venvs import build_wheels, copy_source
+from meshkit.testing.venvs import build_wheels, copy_source_tree
+
+#: The root of the checkout under test.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class BuiltWheel(NamedTuple):
@@ -23,7 +26,7 @@ class BuiltWheel(NamedTuple):
 def meshkit_wheel(tmp_path_factory: pytest.TempPathFactory) -> BuiltWheel:
     """meshkit's wheel, built once per test run from a clean copy of the checkout."""
     work = tmp_path_factory.mktemp("meshkit-wheel")
-    source = copy_source(work / "src")
+    source = copy_source_tree(REPO_ROOT, work / "src")
     [wheel] = build_wheels([source], work / "dist")
     return BuiltWheel(wheel, source)
 

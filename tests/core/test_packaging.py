@@ -16,8 +16,7 @@ from packaging.utils import canonicalize_name
 import meshkit
 import meshkit.connectors
 
-from .conftest import BuiltWheel
-from .venvs import REPO_ROOT
+from .conftest import REPO_ROOT, BuiltWheel
 
 #: Source folder → the import name it is installed as.
 PACKAGE_ROOTS = {"cdk": "meshkit", "connectors": "meshkit.connectors"}

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from meshkit.connectors import _plugin as builtin_plugin
+from meshkit.testing.venvs import ThrowawayVenv, build_wheels, child_env
 
 from . import plugin_dists as pd
 from .conftest import BuiltWheel
-from .venvs import Venv, build_wheels, quiet_env
 
 pytestmark = pytest.mark.slow
 
@@ -39,42 +39,42 @@ EXPECTED_FAILURES = {
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory, meshkit_wheel: BuiltWheel) -> Venv:
+def venv(tmp_path_factory: pytest.TempPathFactory, meshkit_wheel: BuiltWheel) -> ThrowawayVenv:
     """A virtual environment holding meshkit's wheel and every throwaway plugin."""
     work = tmp_path_factory.mktemp("plugin-venv")
     projects = [pd.write_project(work / "projects", plugin) for plugin in pd.ALL]
     wheels = build_wheels(projects, work / "wheels")
     assert len(wheels) == len(pd.ALL)
-    env = Venv(work / "venv")
+    env = ThrowawayVenv(work / "venv")
     env.install(meshkit_wheel.path, *wheels)
-    env.see_dependencies()
+    env.see_packages()
     return env
 
 
-def meshkit(venv: Venv, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def meshkit(venv: ThrowawayVenv, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run the environment's own ``meshkit`` console script."""
     return subprocess.run(
         [str(venv.script("meshkit")), *args],
         capture_output=True,
         text=True,
-        env=quiet_env(**env),
+        env=child_env(**env),
         timeout=120,
         cwd=venv.root,
     )
 
 
-def python(venv: Venv, code: str) -> subprocess.CompletedProcess[str]:
+def python(venv: ThrowawayVenv, code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(venv.python), "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
-        env=quiet_env(),
+        env=child_env(),
         timeout=120,
         cwd=venv.root,
     )
 
 
-def test_meshkit_comes_from_the_wheel_not_the_checkout(venv: Venv) -> None:
+def test_meshkit_comes_from_the_wheel_not_the_checkout(venv: ThrowawayVenv) -> None:
     done = python(
         venv,
         "import meshkit, meshkit.connectors; print(meshkit.__file__); print(meshkit.connectors.__file__)",
@@ -84,7 +84,7 @@ def test_meshkit_comes_from_the_wheel_not_the_checkout(venv: Venv) -> None:
         assert Path(line).resolve().is_relative_to(venv.site_packages.resolve())
 
 
-def test_connectors_json_lists_the_good_plugin_with_its_distribution(venv: Venv) -> None:
+def test_connectors_json_lists_the_good_plugin_with_its_distribution(venv: ThrowawayVenv) -> None:
     done = meshkit(venv, "connectors", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
@@ -100,7 +100,7 @@ def test_connectors_json_lists_the_good_plugin_with_its_distribution(venv: Venv)
     assert listed["bent.fine.v1"]["distribution"] == "bent-meshkit"
 
 
-def test_nothing_else_breaks(venv: Venv) -> None:
+def test_nothing_else_breaks(venv: ThrowawayVenv) -> None:
     data = json.loads(meshkit(venv, "connectors", "--json").stdout)
     listed = {c["id"]: c for c in data["connectors"]}
     assert set(listed) >= BUILTIN_IDS
@@ -112,7 +112,7 @@ def test_nothing_else_breaks(venv: Venv) -> None:
     assert set(listed) == BUILTIN_IDS | {"acme.echo.v1", "acme.echo.v2", "acme.vault.v1", "bent.fine.v1"}
 
 
-def test_connectors_json_reports_every_broken_plugin(venv: Venv) -> None:
+def test_connectors_json_reports_every_broken_plugin(venv: ThrowawayVenv) -> None:
     data = json.loads(meshkit(venv, "connectors", "--json").stdout)
     failures = {(f["plugin"], f["connector"]): f for f in data["failures"]}
     assert set(failures) == set(EXPECTED_FAILURES)
@@ -125,7 +125,7 @@ def test_connectors_json_reports_every_broken_plugin(venv: Venv) -> None:
         assert failure["version"] == dists[subject[0]].version
 
 
-def test_connectors_table(venv: Venv) -> None:
+def test_connectors_table(venv: ThrowawayVenv) -> None:
     done = meshkit(venv, "connectors", "--type", "provider")
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:] if line.strip()}
@@ -134,7 +134,7 @@ def test_connectors_table(venv: Venv) -> None:
     assert "7 plugin problem(s); run `meshkit doctor` for details." in done.stdout
 
 
-def test_doctor_reports_each_failure_with_a_hint_and_exits_1(venv: Venv) -> None:
+def test_doctor_reports_each_failure_with_a_hint_and_exits_1(venv: ThrowawayVenv) -> None:
     done = meshkit(venv, "doctor")
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
@@ -147,7 +147,7 @@ def test_doctor_reports_each_failure_with_a_hint_and_exits_1(venv: Venv) -> None
         assert text in done.stdout
 
 
-def test_doctor_json(venv: Venv) -> None:
+def test_doctor_json(venv: ThrowawayVenv) -> None:
     done = meshkit(venv, "doctor", "--json")
     assert done.returncode == 1
     data = json.loads(done.stdout)
@@ -158,7 +158,7 @@ def test_doctor_json(venv: Venv) -> None:
     assert loaded["acme"] == {"name": "acme", "distribution": "acme-meshkit", "version": "1.2.3"}
 
 
-def test_plugins_env_var_picks_plugins_and_keeps_the_built_in(venv: Venv) -> None:
+def test_plugins_env_var_picks_plugins_and_keeps_the_built_in(venv: ThrowawayVenv) -> None:
     done = meshkit(venv, "doctor", "--json", MESHKIT_PLUGINS="acme")
     assert done.returncode == 0, done.stdout
     data = json.loads(done.stdout)
@@ -168,7 +168,7 @@ def test_plugins_env_var_picks_plugins_and_keeps_the_built_in(venv: Venv) -> Non
     assert done.returncode == 1
 
 
-def test_strict_mode_is_one_clean_line(venv: Venv) -> None:
+def test_strict_mode_is_one_clean_line(venv: ThrowawayVenv) -> None:
     done = meshkit(venv, "connectors", MESHKIT_STRICT_PLUGINS="1")
     assert done.returncode == 2
     assert done.stdout == ""
@@ -177,7 +177,7 @@ def test_strict_mode_is_one_clean_line(venv: Venv) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_the_good_plugin_works_through_the_registry(venv: Venv) -> None:
+def test_the_good_plugin_works_through_the_registry(venv: ThrowawayVenv) -> None:
     done = python(
         venv,
         """
@@ -204,7 +204,7 @@ def test_the_good_plugin_works_through_the_registry(venv: Venv) -> None:
     assert done.stdout.strip() == "acme.echo.v2|ping|secret 'KEY' not found in acme vault"
 
 
-def test_broken_plugins_do_not_stop_the_library(venv: Venv) -> None:
+def test_broken_plugins_do_not_stop_the_library(venv: ThrowawayVenv) -> None:
     done = python(
         venv,
         """

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from scaffold_venv import REPO_ROOT, Venv, build_wheels, child_env, copy_checkout, run
 
 from meshkit.enums import ConnectorType
+from meshkit.testing.venvs import ThrowawayVenv, build_wheels, child_env, copy_source_tree, run
 
 pytestmark = pytest.mark.slow
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Distinct names, none shared with a built-in connector, so that ``--connector=<name>`` is unambiguous.
 NAMES = {
@@ -37,7 +39,7 @@ BROKEN = "skel-broken-kv"
 class Installed(NamedTuple):
     """The environment and what went into it."""
 
-    venv: Venv
+    venv: ThrowawayVenv
     meshkit_wheel: Path
     projects: dict[str, Path]
     work: Path
@@ -55,10 +57,10 @@ def break_listing(project: Path) -> None:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     work = tmp_path_factory.mktemp("scaffold")
-    [meshkit_wheel] = build_wheels([copy_checkout(work / "checkout")], work / "dist")
-    venv = Venv(work / "venv")
+    [meshkit_wheel] = build_wheels([copy_source_tree(REPO_ROOT, work / "checkout")], work / "dist")
+    venv = ThrowawayVenv(work / "venv")
     venv.install(meshkit_wheel)
-    venv.see_dependencies()  # cookiecutter, pytest, Hypothesis... from the running interpreter
+    venv.see_packages()  # cookiecutter, pytest, Hypothesis... from the running interpreter
     out = work / "projects"
     kinds = [*((kind.value, name) for kind, name in NAMES.items()), ("storage", BROKEN)]
     # One interpreter renders them all (quicker than a `meshkit` process each), through the CLI.

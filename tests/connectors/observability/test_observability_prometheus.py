@@ -193,7 +193,10 @@ async def test_a_busy_port_is_a_clear_error() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         sink = PrometheusObservability({"port": port})
-        with pytest.raises(ConnectorError, match=f"cannot serve metrics on 127.0.0.1:{port}"):
+        with pytest.raises(
+            ConnectorError,
+            match=f"cannot serve metrics on 127.0.0.1:{port}: .*set config.port to a free port",
+        ):
             await sink.start()
 
 

@@ -8,8 +8,6 @@ import pytest
 
 from meshkit.testing.mock_server import MockOpenAIServer
 
-SECRET_KEY = "sk-test-7f3c9a1e5d2b4c6a8e0f"
-
 BACKENDS_AND_TRANSPORTS = [
     pytest.param(("asyncio", "httpx"), id="asyncio-httpx"),
     pytest.param(("asyncio", "aiohttp"), id="asyncio-aiohttp"),

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from conftest import SECRET_KEY
+from provider_helpers import SECRET_KEY, WEATHER_TOOL, ask, collect, failure, running, text_before_failure
 
 from meshkit.connectors.providers import AnthropicProvider
 from meshkit.enums import ProviderFeature
@@ -27,45 +26,15 @@ from meshkit.errors import (
     RateLimitError,
 )
 from meshkit.testing.mock_server import Fault, MockOpenAIServer, Reply
-from meshkit.types import CompletionChunk, CompletionRequest
+from meshkit.types import CompletionRequest
 
 pytestmark = pytest.mark.anyio
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    },
-}
 
-
-def ask(text: str = "Hi there", **kwargs: Any) -> CompletionRequest:
-    kwargs.setdefault("model", "small")
-    return CompletionRequest(messages=[{"role": "user", "content": text}], **kwargs)
-
-
-@asynccontextmanager
-async def provider(
+def provider(
     server: MockOpenAIServer, transport: str, **config: Any
-) -> AsyncIterator[AnthropicProvider]:
-    settings = {"base_url": server.base_url, "api_key": SECRET_KEY, "transport": transport, **config}
-    async with AnthropicProvider(settings, name="claude") as p:
-        yield p
-
-
-async def collect(p: AnthropicProvider, request: CompletionRequest) -> list[CompletionChunk]:
-    return [chunk async for chunk in p.stream(request)]
-
-
-async def failure(p: AnthropicProvider, request: CompletionRequest, *, stream: bool) -> ProviderError:
-    with pytest.raises(ProviderError) as info:
-        if stream:
-            await collect(p, request)
-        else:
-            await p.complete(request)
-    return info.value
+) -> AbstractAsyncContextManager[AnthropicProvider]:
+    return running(AnthropicProvider, "claude", server, transport, **config)
 
 
 # --- requests --------------------------------------------------------------------------
@@ -174,7 +143,11 @@ async def test_tools_are_translated_both_ways(server: MockOpenAIServer, transpor
         {
             "name": "get_weather",
             "description": "The weather in a city",
-            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+            "input_schema": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
         }
     ]
     assert body["tool_choice"] == {"type": "any"}
@@ -346,13 +319,10 @@ async def test_error_event_inside_a_stream_is_typed(
     server: MockOpenAIServer, transport: str, error: str, error_type: type[ProviderError]
 ) -> None:
     server.script("small", Fault.stream_error(after=1, error=error))
-    received: list[str] = []
     async with provider(server, transport) as p:
-        with pytest.raises(ProviderError) as info:
-            async for chunk in p.stream(ask()):
-                received.append(chunk.text)
-    assert type(info.value) is error_type
-    assert "".join(received) == "word1 "
+        text, failed = await text_before_failure(p, ask())
+    assert type(failed) is error_type
+    assert text == "word1 "
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])

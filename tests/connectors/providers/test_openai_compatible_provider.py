@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from conftest import SECRET_KEY
+from provider_helpers import SECRET_KEY, WEATHER_TOOL, ask, collect, failure, running, text_before_failure
 
 from meshkit.connectors.providers import OpenAICompatibleProvider
 from meshkit.enums import ErrorCategory, ProviderFeature
@@ -27,45 +26,15 @@ from meshkit.errors import (
     RateLimitError,
 )
 from meshkit.testing.mock_server import Fault, MockOpenAIServer, Reply
-from meshkit.types import CompletionChunk, CompletionRequest
+from meshkit.types import CompletionRequest
 
 pytestmark = pytest.mark.anyio
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
-
-def ask(text: str = "Hi there", **kwargs: Any) -> CompletionRequest:
-    kwargs.setdefault("model", "small")
-    return CompletionRequest(messages=[{"role": "user", "content": text}], **kwargs)
-
-
-@asynccontextmanager
-async def provider(
+def provider(
     server: MockOpenAIServer, transport: str, **config: Any
-) -> AsyncIterator[OpenAICompatibleProvider]:
-    settings = {"base_url": server.base_url, "api_key": SECRET_KEY, "transport": transport, **config}
-    async with OpenAICompatibleProvider(settings, name="local") as p:
-        yield p
-
-
-async def collect(p: OpenAICompatibleProvider, request: CompletionRequest) -> list[CompletionChunk]:
-    return [chunk async for chunk in p.stream(request)]
-
-
-async def failure(p: OpenAICompatibleProvider, request: CompletionRequest, *, stream: bool) -> ProviderError:
-    with pytest.raises(ProviderError) as info:
-        if stream:
-            await collect(p, request)
-        else:
-            await p.complete(request)
-    return info.value
+) -> AbstractAsyncContextManager[OpenAICompatibleProvider]:
+    return running(OpenAICompatibleProvider, "local", server, transport, **config)
 
 
 # --- the happy paths -------------------------------------------------------------------
@@ -347,12 +316,10 @@ async def test_cut_answer_is_a_protocol_error(server: MockOpenAIServer, transpor
 
 async def test_cut_stream_delivers_what_came_before_the_cut(server: MockOpenAIServer, transport: str) -> None:
     server.script("small", Fault.cut_stream(after=2))
-    received: list[str] = []
     async with provider(server, transport) as p:
-        with pytest.raises(ProviderProtocolError):
-            async for chunk in p.stream(ask()):
-                received.append(chunk.text)
-    assert "".join(received) == "word1 word2 "
+        text, failed = await text_before_failure(p, ask())
+    assert isinstance(failed, ProviderProtocolError)
+    assert text == "word1 word2 "
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
@@ -377,13 +344,10 @@ async def test_error_inside_a_stream_is_typed(
     server: MockOpenAIServer, transport: str, error: str, error_type: type[ProviderError]
 ) -> None:
     server.script("small", Fault.stream_error(after=1, error=error))
-    received: list[str] = []
     async with provider(server, transport) as p:
-        with pytest.raises(ProviderError) as info:
-            async for chunk in p.stream(ask()):
-                received.append(chunk.text)
-    assert type(info.value) is error_type
-    assert "".join(received) == "word1 "
+        text, failed = await text_before_failure(p, ask())
+    assert type(failed) is error_type
+    assert text == "word1 "
 
 
 async def test_configured_timeout_against_a_hang(server: MockOpenAIServer, transport: str) -> None:
@@ -396,12 +360,10 @@ async def test_configured_timeout_against_a_hang(server: MockOpenAIServer, trans
 
 async def test_request_timeout_against_a_stalled_stream(server: MockOpenAIServer, transport: str) -> None:
     server.script("small", Fault.hang(after=1))
-    received: list[str] = []
     async with provider(server, transport) as p:
-        with pytest.raises(ProviderTimeoutError):
-            async for chunk in p.stream(ask(timeout=0.2)):
-                received.append(chunk.text)
-    assert "".join(received) == "word1 "
+        text, failed = await text_before_failure(p, ask(timeout=0.2))
+    assert isinstance(failed, ProviderTimeoutError)
+    assert text == "word1 "
 
 
 async def test_connection_refused_is_unavailable(transport: str) -> None:

@@ -89,7 +89,9 @@ async def test_an_empty_file_holds_no_secrets(tmp_path: Path) -> None:
 
 
 async def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(SecretError, match=r"no secrets file at .*absent\.yaml.*config\.path"):
+    with pytest.raises(
+        SecretError, match=r"no secrets file at .*absent\.yaml.*config\.path.*create it or point config\.path"
+    ):
         await FileSecretStore({"path": str(tmp_path / "absent.yaml")}).start()
 
 

@@ -145,6 +145,22 @@ async def test_values_must_be_bytes(make_storage: Make) -> None:
         assert await storage.load("k") is None
 
 
+async def test_a_prefix_must_be_a_string(make_storage: Make) -> None:
+    async with make_storage() as storage:
+        await storage.save("k", b"v")
+        with pytest.raises(TypeError, match="a key prefix must be a string, got int"):
+            await storage.list(42)  # type: ignore[arg-type]
+        assert await storage.list("") == ["k"]
+
+
+async def test_release_takes_the_lock_acquire_returned(make_storage: Make) -> None:
+    async with make_storage() as storage:
+        lock = await storage.acquire("job", ttl=30, timeout=0)
+        with pytest.raises(TypeError, match="release takes the Lock that acquire returned, got str"):
+            await storage.release("job")  # type: ignore[arg-type]
+        await storage.release(lock)  # the wrong argument released nothing
+
+
 async def test_a_lock_excludes_until_released(make_storage: Make) -> None:
     shared = make_storage.kind != "memory"  # type: ignore[attr-defined]
     async with make_storage() as storage, make_storage() if shared else storage as other:

@@ -10,15 +10,13 @@ by a ``setup`` context manager).
 
 from __future__ import annotations
 
-from meshkit.testing import DISCOVERY_SCENARIO, ConformanceSpec
+from meshkit.testing import DISCOVERY_CONTEXT_WINDOW, DISCOVERY_SCENARIO, ConformanceSpec
 
 
 def conformance_spec() -> ConformanceSpec:
     """The scenario's models, with the context window the suite's providers report."""
-    from meshkit.testing.discovery_suite import CONTEXT_WINDOW
-
     models = {
-        provider: {name: {"context_window": CONTEXT_WINDOW} for name in names}
+        provider: {name: {"context_window": DISCOVERY_CONTEXT_WINDOW} for name in names}
         for provider, names in DISCOVERY_SCENARIO.items()
     }
     return ConformanceSpec(config={"models": models})

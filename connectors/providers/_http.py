@@ -1,0 +1,75 @@
+"""What the built-in HTTP providers share: the URL check, the model a call names, timeouts, error bodies."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from meshkit.config import check
+from meshkit.errors import BadRequestError, ProviderProtocolError
+from meshkit.interfaces.provider import HTTPProvider
+from meshkit.types import CompletionRequest
+
+
+def is_http_url(value: str) -> bool:
+    """Whether ``value`` is an http:// or https:// URL."""
+    return value.startswith(("http://", "https://"))
+
+
+#: The attrs validator of a ``base_url`` field: the failure is reported at its config path.
+HTTP_URL = check(is_http_url, "an http:// or https:// URL")
+
+
+def model_for(provider: HTTPProvider, request: CompletionRequest, default: str | None) -> str:
+    """The model a call asks for: the request's, else the provider's ``default``; neither is a bad request."""
+    model = request.model or default
+    if not model:
+        raise BadRequestError(
+            f"{provider.name}: the request names no model and the provider has no default `model`",
+            provider_id=provider.name,
+        )
+    return model
+
+
+def request_timeout(request: CompletionRequest, connect_timeout: timedelta) -> Any:
+    """httpx's timeout for one call: the request's own, if it sets one, else the client's."""
+    if request.timeout is None:
+        return httpx.USE_CLIENT_DEFAULT
+    return httpx.Timeout(request.timeout, connect=min(connect_timeout.total_seconds(), request.timeout))
+
+
+def json_object(provider: HTTPProvider, response: httpx.Response) -> dict[str, Any]:
+    """A 2xx response's body, which must be a JSON object."""
+    data = response.json()
+    if not isinstance(data, dict):
+        raise ProviderProtocolError(
+            f"expected a JSON object, got {type(data).__name__}", provider_id=provider.name
+        )
+    return data
+
+
+def json_body(response: httpx.Response) -> Any:
+    """An error response's body as JSON, or None when it is not JSON (an HTML gateway page…)."""
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def status_text(status: int, detail: str) -> str:
+    """The message of an error mapped from an HTTP status and its (already redacted) detail."""
+    return f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+
+
+def malformed_model_list(
+    provider: HTTPProvider, response: httpx.Response, exc: Exception
+) -> ProviderProtocolError:
+    """The error for a model list that is not what the API documents."""
+    return ProviderProtocolError(
+        provider.redact(f"malformed model list: {type(exc).__name__}: {exc}"),
+        status_code=response.status_code,
+        provider_id=provider.name,
+    )
