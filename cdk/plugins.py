@@ -320,11 +320,19 @@ class ConnectorRegistry:
             raise AmbiguousConnectorError(name, matches=sorted(e.connector_id for e in matches))
         if matches:
             return max(matches, key=lambda e: parse_connector_id(e.connector_id)[2])
-        candidates: set[str] = set()
+        # Each spelling of a connector maps back to it, so a suggestion names each one once,
+        # in the spelling closest to what was typed.
+        spellings: dict[str, str] = {}
         for e in pool:
             vendor, short = _vendor_name(e.connector_id)
-            candidates.update({e.connector_id, f"{vendor}.{short}", short})
-        close = difflib.get_close_matches(name, sorted(candidates), n=3, cutoff=0.6)
+            for form in (e.connector_id, f"{vendor}.{short}", short):
+                spellings.setdefault(form, e.connector_id)
+        close: list[str] = []
+        suggested: set[str] = set()
+        for form in difflib.get_close_matches(name, sorted(spellings), n=len(spellings), cutoff=0.6):
+            if spellings[form] not in suggested and len(close) < 3:
+                suggested.add(spellings[form])
+                close.append(form)
         raise ConnectorNotFoundError(name, kind=kind.value.replace("_", " ") if kind else None, matches=close)
 
     def conformance(self, connector_id: str) -> Any:

@@ -116,6 +116,16 @@ class TestLookup:
         assert suggestion in info.value.matches
         assert f"did you mean {suggestion!r}" in str(info.value) or repr(suggestion) in str(info.value)
 
+    def test_each_close_match_names_a_different_connector_in_its_closest_spelling(
+        self, registry: ConnectorRegistry
+    ) -> None:
+        with pytest.raises(ConnectorNotFoundError) as info:
+            registry.get("valut")
+        assert info.value.matches == ["vault"], "one connector, one suggestion, as it was typed"
+        with pytest.raises(ConnectorNotFoundError) as info:
+            registry.get("round-robbin", ConnectorType.STORAGE)
+        assert info.value.matches == ["round-robin"]
+
     def test_unknown_name_without_close_matches_points_to_the_listing(
         self, registry: ConnectorRegistry
     ) -> None:
