@@ -138,16 +138,18 @@ class Router:
         cost = self._cost(entry, response.usage, response.cost)
         self.lifecycle.succeeded(model_id, pool.scope, latency_ms=latency_ms, usage=response.usage, cost=cost)
         reply = attrs.evolve(response, model=model_id, provider_id=entry.provider_id, cost=cost)
-        self._log_attempt(
-            request_id,
-            pool,
-            model_id,
-            number,
-            latency_ms,
-            request,
-            usage=response.usage,
-            cost=cost,
-            reply=reply,
+        self._log(
+            self._entry(
+                request_id,
+                pool,
+                model_id,
+                number,
+                latency_ms,
+                request,
+                usage=response.usage,
+                cost=cost,
+                reply=reply,
+            )
         )
         return reply
 
@@ -269,7 +271,9 @@ class Router:
         latency_ms = (self.clock.monotonic() - started) * 1000.0
         cost = self._cost(entry, usage, None)
         self.lifecycle.succeeded(model_id, pool.scope, latency_ms=latency_ms, usage=usage, cost=cost)
-        self._log_attempt(request_id, pool, model_id, number, latency_ms, request, usage=usage, cost=cost)
+        self._log(
+            self._entry(request_id, pool, model_id, number, latency_ms, request, usage=usage, cost=cost)
+        )
 
     # --- the loop shared by both -----------------------------------------------------
 
@@ -418,25 +422,6 @@ class Router:
         if entry.pricing is not None and usage is not None:
             return entry.pricing.cost(usage)
         return float(reported or 0.0)
-
-    def _log_attempt(
-        self,
-        request_id: str,
-        pool: Pool,
-        model_id: str,
-        number: int,
-        latency_ms: float,
-        request: CompletionRequest,
-        *,
-        usage: TokenUsage | None = None,
-        cost: float | None = None,
-        reply: CompletionResponse | None = None,
-    ) -> None:
-        self._log(
-            self._entry(
-                request_id, pool, model_id, number, latency_ms, request, usage=usage, cost=cost, reply=reply
-            )
-        )
 
     def _entry(
         self,
