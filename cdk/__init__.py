@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .clock import Clock, SystemClock
 from .connector import Connector, EmptyConfig
 from .enums import (
     AuthMethod,
@@ -36,6 +37,7 @@ from .errors import (
     ConnectorError,
     ConnectorNotFoundError,
     ContextWindowExceededError,
+    DeadlineExceeded,
     FeatureNotSupportedError,
     LockNotHeldError,
     LockTimeoutError,
@@ -49,10 +51,13 @@ from .errors import (
     QuotaExhaustedError,
     RateLimitError,
     RoutingError,
+    ScaffoldError,
     SecretError,
     SecretNotFoundError,
+    StateFormatError,
     StorageCorruptError,
     StorageError,
+    UnknownTargetError,
 )
 from .events import EventEmitter, RoutingEvent
 from .hookspecs import hookimpl
@@ -66,7 +71,6 @@ from .interfaces import (
     Storage,
 )
 from .plugins import ConnectorRegistry, get_registry
-from .runtime.clock import Clock, FakeClock, SystemClock
 from .types import (
     ChatMessage,
     CompletionChunk,
@@ -87,7 +91,8 @@ from .types import (
 )
 
 if TYPE_CHECKING:
-    from .runtime.mesh import Mesh, Selection, UnknownTargetError
+    from .runtime.mesh import Mesh, Selection
+    from .testing.fake_clock import FakeClock
 
 __version__ = "0.1.0"
 
@@ -110,6 +115,7 @@ __all__ = [
     "ConnectorType",
     "ContextWindowExceededError",
     "DeactivationReason",
+    "DeadlineExceeded",
     "DeprecationAction",
     "Discovery",
     "DiscoveryFeature",
@@ -151,6 +157,7 @@ __all__ = [
     "RotationPolicy",
     "RoutingError",
     "RoutingEvent",
+    "ScaffoldError",
     "Secret",
     "SecretError",
     "SecretNotFoundError",
@@ -159,6 +166,7 @@ __all__ = [
     "Selection",
     "SerializationFormat",
     "Severity",
+    "StateFormatError",
     "Storage",
     "StorageCorruptError",
     "StorageError",
@@ -174,8 +182,9 @@ __all__ = [
     "hookimpl",
 ]
 
-#: Imported on first use: listing connectors or loading a plugin need not pay for the router.
-_LAZY = {"Mesh": ".runtime.mesh", "Selection": ".runtime.mesh", "UnknownTargetError": ".runtime.mesh"}
+#: Imported on first use: listing connectors or loading a plugin need not pay for the router,
+#: and an application need not load the testing kit.
+_LAZY = {"Mesh": ".runtime.mesh", "Selection": ".runtime.mesh", "FakeClock": ".testing.fake_clock"}
 
 
 def __getattr__(name: str) -> Any:

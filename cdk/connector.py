@@ -11,10 +11,10 @@ from typing import Any, ClassVar, Self
 
 import attrs
 
+from .clock import Clock, SystemClock
 from .config import structure
 from .enums import FEATURES_BY_TYPE, ConnectorType
 from .errors import ConfigError, FeatureNotSupportedError
-from .runtime.clock import Clock, SystemClock
 
 __all__ = ["CONNECTOR_ID_PATTERN", "Connector", "EmptyConfig", "parse_connector_id"]
 

@@ -11,6 +11,7 @@ MeshkitError
 │   └── SecretNotFoundError          the store has no such secret
 ├── StorageError
 │   ├── StorageCorruptError          stored bytes cannot be decoded
+│   ├── StateFormatError             decoded router state does not have the expected shape
 │   ├── LockTimeoutError             a lock was not acquired in time
 │   └── LockNotHeldError             a lock was released by someone who does not hold it
 ├── ProviderError                    an upstream call failed (category, retryable, …)
@@ -22,9 +23,12 @@ MeshkitError
 │   ├── ContextWindowExceededError   the prompt is longer than the model takes
 │   ├── BadRequestError              the request itself is wrong; no model would accept it
 │   └── ProviderProtocolError        the answer was malformed or the stream was cut
-└── RoutingError
-    ├── NoModelAvailableError        nothing to route to (empty or all standby)
-    └── AllModelsExhaustedError      every attempt failed; ``attempts`` lists them
+├── RoutingError
+│   ├── NoModelAvailableError        nothing to route to (empty or all standby)
+│   │   └── UnknownTargetError       the request names no pool, model or capability
+│   └── AllModelsExhaustedError      every attempt failed; ``attempts`` lists them
+├── DeadlineExceeded                 a call outlasted its request's deadline (the router's own signal)
+└── ScaffoldError                    `meshkit new` cannot generate the package
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ __all__ = [
     "ConnectorError",
     "ConnectorNotFoundError",
     "ContextWindowExceededError",
+    "DeadlineExceeded",
     "FeatureNotSupportedError",
     "LockNotHeldError",
     "LockTimeoutError",
@@ -59,10 +64,13 @@ __all__ = [
     "QuotaExhaustedError",
     "RateLimitError",
     "RoutingError",
+    "ScaffoldError",
     "SecretError",
     "SecretNotFoundError",
+    "StateFormatError",
     "StorageCorruptError",
     "StorageError",
+    "UnknownTargetError",
 ]
 
 
@@ -142,6 +150,10 @@ class StorageError(MeshkitError):
 
 class StorageCorruptError(StorageError):
     """Stored bytes exist but cannot be decoded."""
+
+
+class StateFormatError(StorageError, ValueError):
+    """Decoded state does not have the expected shape."""
 
 
 class LockTimeoutError(StorageError, TimeoutError):
@@ -242,6 +254,10 @@ class NoModelAvailableError(RoutingError):
     """There is no active model to route the request to."""
 
 
+class UnknownTargetError(NoModelAvailableError, LookupError):
+    """A request named something that is neither a pool, a model nor a capability."""
+
+
 @attrs.frozen
 class Attempt:
     """One try of a routed request."""
@@ -267,3 +283,16 @@ class AllModelsExhaustedError(RoutingError):
         self.attempts = list(attempts)
         lines = "\n".join(f"  {i}. {a.describe()}" for i, a in enumerate(self.attempts, 1))
         super().__init__(f"every model for {target!r} failed ({len(self.attempts)} attempts):\n{lines}")
+
+
+class DeadlineExceeded(MeshkitError, TimeoutError):
+    """The call did not finish before the deadline."""
+
+
+class ScaffoldError(MeshkitError):
+    """The package cannot be generated: bad answers, an existing folder, a missing library."""
+
+    def __init__(self, message: str, *, exit_status: int = 2) -> None:
+        super().__init__(message)
+        #: What ``meshkit new`` exits with: 2 for bad input, 1 when rendering itself failed.
+        self.exit_status = exit_status

@@ -19,13 +19,12 @@ from typing import Any
 import attrs
 
 from .enums import ConnectorType
-from .errors import MeshkitError
+from .errors import MeshkitError, ScaffoldError
 
 __all__ = [
     "CONNECTOR_NAME_PATTERN",
     "VENDOR_PATTERN",
     "ConnectorPackage",
-    "ScaffoldError",
     "plan",
     "render",
     "run_new",
@@ -54,15 +53,6 @@ CLASS_SUFFIX = {
 }
 
 INSTALL_HINT = "pip install 'meshkit[scaffold]'"
-
-
-class ScaffoldError(MeshkitError):
-    """The package cannot be generated: bad answers, an existing folder, a missing library."""
-
-    def __init__(self, message: str, *, exit_status: int = 2) -> None:
-        super().__init__(message)
-        #: What ``meshkit new`` exits with: 2 for bad input, 1 when rendering itself failed.
-        self.exit_status = exit_status
 
 
 @attrs.frozen(kw_only=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from meshkit.plugins import reset_registry
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 
 @pytest.fixture(params=["asyncio", "trio"])

@@ -7,15 +7,12 @@ from typing import TypeVar
 
 import anyio
 
-from .clock import Clock, SystemClock
+from ..clock import Clock, SystemClock
+from ..errors import DeadlineExceeded
 
-__all__ = ["DeadlineExceeded", "call_within"]
+__all__ = ["call_within"]
 
 T = TypeVar("T")
-
-
-class DeadlineExceeded(Exception):
-    """The call did not finish before the deadline."""
 
 
 async def call_within(clock: Clock, seconds: float, fn: Callable[[], Awaitable[T]]) -> T:

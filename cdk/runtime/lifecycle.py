@@ -14,13 +14,13 @@ from typing import Any
 
 import attrs
 
+from ..clock import Clock
 from ..enums import DeactivationReason, EventType, ModelStatus, RecoveryTrigger, Severity
 from ..errors import AuthenticationError, ProviderError, QuotaExhaustedError
 from ..events import EventEmitter, RoutingEvent
 from ..interfaces.rotation import RotationPolicy
 from ..types import ModelSnapshot, TokenUsage
 from .catalogue import ModelEntry
-from .clock import Clock
 from .maintenance import active_window_end, next_window_start
 from .settings import BudgetSettings
 from .state import (

@@ -22,6 +22,7 @@ import anyio
 import anyio.abc
 import attrs
 
+from ..clock import Clock, SystemClock
 from ..config import resolve_secret_refs
 from ..connector import Connector
 from ..enums import (
@@ -37,7 +38,7 @@ from ..enums import (
     SyncAction,
     SyncPolicy,
 )
-from ..errors import ConfigError, NoModelAvailableError, SecretError
+from ..errors import ConfigError, SecretError, UnknownTargetError
 from ..events import EventEmitter, RoutingEvent
 from ..interfaces.discovery import Discovery
 from ..interfaces.observability import Observability
@@ -58,7 +59,6 @@ from ..types import (
     TraceEntry,
 )
 from .catalogue import ModelEntry
-from .clock import Clock, SystemClock
 from .lifecycle import Lifecycle, Scope
 from .persistence import StatePersistence
 from .plan import ConnectorSpec, Plan, load_config_file, make_plan
@@ -68,7 +68,7 @@ from .scheduler import Scheduler
 from .settings import DEFAULT_CAPABILITY, MeshSettings
 from .state import MeshState
 
-__all__ = ["Mesh", "Selection", "UnknownTargetError"]
+__all__ = ["Mesh", "Selection"]
 
 logger = logging.getLogger("meshkit.mesh")
 
@@ -98,10 +98,6 @@ def _detached(policy: RotationPolicy) -> RotationPolicy:
         except Exception:  # an attribute that cannot be copied is shared; selection only reads most
             pass
     return dup
-
-
-class UnknownTargetError(NoModelAvailableError, LookupError):
-    """A request named something that is neither a pool, a model nor a capability."""
 
 
 @attrs.frozen(kw_only=True)

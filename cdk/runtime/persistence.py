@@ -24,10 +24,10 @@ from typing import Any
 
 import anyio
 
+from ..clock import Clock
 from ..enums import SerializationFormat, Severity
-from ..errors import StorageCorruptError
+from ..errors import StateFormatError, StorageCorruptError
 from ..interfaces.storage import Storage
-from ..runtime.clock import Clock
 from ..serialization import decode, encode
 from .merge import merge_model, merge_provider, merge_usage, status_newer, takes_status
 from .state import (
@@ -38,7 +38,6 @@ from .state import (
     ModelState,
     PeriodUsage,
     ProviderState,
-    StateFormatError,
     record_name,
 )
 

@@ -10,11 +10,13 @@ from typing import Any
 
 import attrs
 
+from ..clock import Clock
 from ..enums import EventType, Severity
 from ..errors import (
     AllModelsExhaustedError,
     Attempt,
     BadRequestError,
+    DeadlineExceeded,
     NoModelAvailableError,
     ProviderError,
     ProviderProtocolError,
@@ -30,8 +32,7 @@ from ..types import (
     TokenUsage,
 )
 from .catalogue import ModelEntry
-from .clock import Clock
-from .deadline import DeadlineExceeded, call_within
+from .deadline import call_within
 from .lifecycle import Lifecycle
 from .pool import Pool
 

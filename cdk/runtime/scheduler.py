@@ -9,8 +9,8 @@ from typing import Any
 import anyio
 import anyio.abc
 
+from ..clock import Clock
 from ..enums import Severity
-from .clock import Clock
 
 __all__ = ["Scheduler"]
 

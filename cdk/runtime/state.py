@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from ..enums import DeactivationReason, ModelStatus
+from ..errors import StateFormatError
 from ..types import ModelPricing, ModelSnapshot
 from .minute_window import MinuteWindow
 from .outcome_window import OutcomeWindow
@@ -30,7 +31,6 @@ __all__ = [
     "ModelState",
     "PeriodUsage",
     "ProviderState",
-    "StateFormatError",
     "next_boundary",
     "record_name",
 ]
@@ -50,10 +50,6 @@ def record_name(kind: str, ident: str) -> str:
 def new_writer_id() -> str:
     """An id for this process's writes: breaks ties between changes made at the same instant."""
     return f"{os.getpid()}-{secrets.token_hex(4)}"
-
-
-class StateFormatError(ValueError):
-    """Decoded state does not have the expected shape."""
 
 
 def _day(now: datetime) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ..runtime.clock import FakeClock
+from .fake_clock import FakeClock
 from .faults import Fault, FaultTransport
 from .payloads import openai_payloads
 from .spec import DISCOVERY_CONTEXT_WINDOW, DISCOVERY_SCENARIO, ConformanceSpec, Delivered, HTTPPayloads

@@ -24,7 +24,7 @@ import pytest
 from ..connector import Connector
 from ..enums import ConnectorType
 from ..errors import ConfigError
-from ..runtime.clock import FakeClock
+from .fake_clock import FakeClock
 from .report import UNDECLARED_PROPERTY
 from .spec import ALL_BACKENDS, ConformanceSpec
 from .target import ConformanceTarget, target_for_class

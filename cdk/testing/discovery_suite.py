@@ -19,7 +19,6 @@ from ..enums import ConnectorType, DiscoveryFeature, ProviderFeature
 from ..errors import ProviderUnavailableError
 from ..interfaces.discovery import Discovery, StaticContext
 from ..interfaces.provider import Provider
-from ..runtime.clock import FakeClock
 from ..types import (
     ChatMessage,
     Choice,
@@ -31,6 +30,7 @@ from ..types import (
     SyncResult,
 )
 from .base import ConformanceSuite
+from .fake_clock import FakeClock
 from .spec import DISCOVERY_CONTEXT_WINDOW, DISCOVERY_SCENARIO
 from .target import ConformanceTarget
 

@@ -20,9 +20,9 @@ from ..enums import ConnectorType, EventType, LogLevel, Severity
 from ..errors import ConfigError
 from ..events import RoutingEvent
 from ..interfaces.observability import Observability
-from ..runtime.clock import FakeClock
 from ..types import RequestLogEntry, Secret, TokenUsage, TraceEntry
 from .base import ConformanceSuite
+from .fake_clock import FakeClock
 from .spec import Delivered
 from .target import ConformanceTarget
 

@@ -24,9 +24,9 @@ from ..errors import (
     RateLimitError,
 )
 from ..interfaces.provider import Provider
-from ..runtime.clock import FakeClock
 from ..types import CompletionChunk, CompletionRequest, CompletionResponse, ModelInfo, ProbeResult
 from .base import ConformanceSuite
+from .fake_clock import FakeClock
 from .faults import Fault, FaultTransport
 from .target import ConformanceTarget
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from ..enums import ConnectorType, DeactivationReason, ModelStatus, RecoveryTrigger
 from ..errors import ConfigError
 from ..interfaces.rotation import RotationPolicy
-from ..runtime.clock import FakeClock
 from ..types import CompletionRequest, ModelPricing, ModelSnapshot
 from .base import ConformanceSuite
+from .fake_clock import FakeClock
 from .hypothesis_profiles import suite_settings
 from .target import ConformanceTarget
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from ..enums import ConnectorType, SecretStoreFeature
 from ..errors import SecretNotFoundError
 from ..interfaces.secret_store import SecretStore
-from ..runtime.clock import FakeClock
 from ..types import Secret
 from .base import ConformanceSuite
+from .fake_clock import FakeClock
 from .hypothesis_profiles import suite_settings
 from .target import ConformanceTarget
 

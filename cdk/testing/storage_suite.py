@@ -22,9 +22,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from ..enums import ConnectorType, StorageFeature
 from ..errors import LockNotHeldError, LockTimeoutError
 from ..interfaces.storage import Storage
-from ..runtime.clock import FakeClock
 from ..types import EntryMetadata, Lock
 from .base import ConformanceSuite
+from .fake_clock import FakeClock
 from .hypothesis_profiles import suite_settings
 from .target import ConformanceTarget
 

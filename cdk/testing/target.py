@@ -9,10 +9,11 @@ from typing import Any
 import attrs
 import httpx
 
+from ..clock import Clock
 from ..connector import Connector
 from ..errors import ConfigError
 from ..interfaces.provider import HTTPProvider
-from ..runtime.clock import Clock, FakeClock
+from .fake_clock import FakeClock
 from .spec import ConformanceSpec
 
 __all__ = ["ConformanceTarget", "resolve_target", "target_for_class"]

@@ -7,8 +7,8 @@ from typing import TypeVar
 
 import anyio
 
+from meshkit.clock import Clock
 from meshkit.interfaces.provider import Provider
-from meshkit.runtime.clock import Clock
 
 T = TypeVar("T")
 

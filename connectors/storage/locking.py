@@ -7,10 +7,10 @@ from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from meshkit.clock import Clock
 from meshkit.config import check
 from meshkit.errors import LockNotHeldError, LockTimeoutError
 from meshkit.interfaces.storage import Storage, as_seconds, validate_key
-from meshkit.runtime.clock import Clock
 from meshkit.types import Lock
 
 __all__ = [

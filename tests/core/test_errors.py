@@ -21,6 +21,7 @@ from meshkit.errors import (
     ConnectorError,
     ConnectorNotFoundError,
     ContextWindowExceededError,
+    DeadlineExceeded,
     FeatureNotSupportedError,
     LockNotHeldError,
     LockTimeoutError,
@@ -34,10 +35,13 @@ from meshkit.errors import (
     QuotaExhaustedError,
     RateLimitError,
     RoutingError,
+    ScaffoldError,
     SecretError,
     SecretNotFoundError,
+    StateFormatError,
     StorageCorruptError,
     StorageError,
+    UnknownTargetError,
 )
 from meshkit.interfaces.provider import error_for_status, parse_retry_after
 
@@ -53,6 +57,7 @@ TREE: dict[type[BaseException], type[BaseException]] = {
     SecretNotFoundError: SecretError,
     StorageError: MeshkitError,
     StorageCorruptError: StorageError,
+    StateFormatError: StorageError,
     LockTimeoutError: StorageError,
     LockNotHeldError: StorageError,
     ProviderError: MeshkitError,
@@ -66,7 +71,10 @@ TREE: dict[type[BaseException], type[BaseException]] = {
     ProviderProtocolError: ProviderError,
     RoutingError: MeshkitError,
     NoModelAvailableError: RoutingError,
+    UnknownTargetError: NoModelAvailableError,
     AllModelsExhaustedError: RoutingError,
+    DeadlineExceeded: MeshkitError,
+    ScaffoldError: MeshkitError,
 }
 
 #: provider error → (category, retryable by default)
@@ -108,6 +116,9 @@ def test_stdlib_bases_let_callers_catch_broadly() -> None:
     assert issubclass(ConnectorNotFoundError, LookupError)
     assert issubclass(SecretNotFoundError, KeyError)
     assert issubclass(LockTimeoutError, TimeoutError)
+    assert issubclass(StateFormatError, ValueError)
+    assert issubclass(UnknownTargetError, LookupError)
+    assert issubclass(DeadlineExceeded, TimeoutError)
     assert issubclass(FeatureNotSupportedError, NotImplementedError)
 
 

@@ -13,8 +13,8 @@ import pytest
 from runtime_helpers import USER, Recorder, mock
 
 from meshkit import CompletionResponse, EventType, ProviderError, RoutingError
-from meshkit.runtime.clock import FakeClock
 from meshkit.runtime.mesh import Mesh
+from meshkit.testing import FakeClock
 
 REQUESTS = 1000
 CONCURRENCY = 50

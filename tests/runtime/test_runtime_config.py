@@ -11,8 +11,8 @@ from runtime_helpers import USER, mock, two_provider_config
 
 from meshkit import ConfigError, SyncPolicy
 from meshkit.connectors.secret_stores.env import EnvSecretStore
-from meshkit.runtime.clock import FakeClock
 from meshkit.runtime.mesh import Mesh
+from meshkit.testing import FakeClock
 
 MINIMAL = {
     "providers": {"fake": {"connector": "mock", "config": {"models": ["small"]}}},

@@ -8,8 +8,9 @@ import pytest
 from runtime_helpers import USER, Recorder, mock, two_provider_config
 
 from meshkit import EventType
-from meshkit.runtime.clock import FakeClock
-from meshkit.runtime.mesh import Mesh, UnknownTargetError
+from meshkit.errors import UnknownTargetError
+from meshkit.runtime.mesh import Mesh
+from meshkit.testing import FakeClock
 
 
 def build(

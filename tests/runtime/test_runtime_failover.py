@@ -18,8 +18,8 @@ from meshkit import (
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from meshkit.runtime.clock import FakeClock
 from meshkit.runtime.mesh import Mesh
+from meshkit.testing import FakeClock
 
 
 def build(

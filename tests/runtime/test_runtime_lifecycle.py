@@ -10,8 +10,8 @@ from runtime_helpers import USER, Recorder, mock, two_provider_config
 
 from meshkit import AllModelsExhaustedError, EventType
 from meshkit.connectors.storage.memory import MemoryStorage
-from meshkit.runtime.clock import FakeClock
 from meshkit.runtime.mesh import Mesh
+from meshkit.testing import FakeClock
 
 # Each mock reply is "Hello from <model>." (3 words) to "hello there" (2 prompt tokens).
 PRICED = {"input_per_1k": 0.0, "output_per_1k": 1000.0}  # 3.0 per call

@@ -9,8 +9,8 @@ import pytest
 from runtime_helpers import USER, Recorder, drive
 
 from meshkit import EventType, ProviderProtocolError
-from meshkit.runtime.clock import FakeClock
 from meshkit.runtime.mesh import Mesh
+from meshkit.testing import FakeClock
 from meshkit.testing.mock_server import Fault, MockOpenAIServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]

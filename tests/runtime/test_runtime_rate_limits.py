@@ -9,9 +9,9 @@ import pytest
 from runtime_helpers import USER, Recorder, two_provider_config
 
 from meshkit import ConfigError, EventType
-from meshkit.runtime.clock import FakeClock
 from meshkit.runtime.mesh import Mesh
 from meshkit.runtime.minute_window import MinuteWindow
+from meshkit.testing import FakeClock
 
 
 def test_the_minute_window_slides_by_the_second() -> None:

@@ -8,8 +8,8 @@ import pytest
 from runtime_helpers import USER, Recorder, two_provider_config
 
 from meshkit import ConfigError
-from meshkit.runtime.clock import FakeClock
 from meshkit.runtime.mesh import Mesh
+from meshkit.testing import FakeClock
 
 
 def config(**observability: Any) -> dict[str, Any]:

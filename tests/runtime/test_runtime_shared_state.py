@@ -17,9 +17,9 @@ from meshkit import DeactivationReason, EventType, ModelStatus, NoModelAvailable
 from meshkit.connectors.storage.memory import MemoryStorage
 from meshkit.connectors.storage.redis_server import RedisServer
 from meshkit.interfaces.storage import Storage
-from meshkit.runtime.clock import FakeClock
 from meshkit.runtime.mesh import Mesh
 from meshkit.runtime.state import MeshState, ModelState
+from meshkit.testing import FakeClock
 
 KEY = "meshkit/state"
 HERE = Path(__file__).resolve().parent

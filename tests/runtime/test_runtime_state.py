@@ -13,9 +13,9 @@ from runtime_helpers import USER, Recorder, mock, two_provider_config
 
 from meshkit import AllModelsExhaustedError, SerializationFormat, Severity, SyncPolicy
 from meshkit.connectors.storage.memory import MemoryStorage
-from meshkit.runtime.clock import FakeClock
 from meshkit.runtime.mesh import Mesh
 from meshkit.runtime.state import MeshState, ModelState
+from meshkit.testing import FakeClock
 
 PRICED = {"input_per_1k": 0.0, "output_per_1k": 1000.0}  # 3.0 per call
 KEY = "meshkit/state"

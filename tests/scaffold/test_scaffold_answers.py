@@ -6,7 +6,8 @@ import pytest
 
 from meshkit import ConnectorType
 from meshkit.connector import parse_connector_id
-from meshkit.scaffold import ConnectorPackage, ScaffoldError, plan
+from meshkit.errors import ScaffoldError
+from meshkit.scaffold import ConnectorPackage, plan
 
 
 @pytest.mark.parametrize(

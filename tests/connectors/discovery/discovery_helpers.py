@@ -10,7 +10,7 @@ from meshkit.enums import ProviderFeature
 from meshkit.errors import ProviderUnavailableError
 from meshkit.interfaces.discovery import StaticContext
 from meshkit.interfaces.provider import Provider
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 from meshkit.types import ModelInfo, ProbeResult, Secret
 
 API_KEY = "sk-live-0123456789abcdef"

@@ -11,7 +11,7 @@ from discovery_helpers import HangingProvider, TimedProbeProvider, context, mock
 from meshkit.connectors.discovery import HealthMonitor
 from meshkit.enums import DiscoveryFeature
 from meshkit.errors import ConfigError
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 from meshkit.types import HealthReport
 
 pytestmark = pytest.mark.anyio

@@ -15,7 +15,7 @@ from discovery_helpers import (
 
 from meshkit.connectors.discovery import RegistrySync
 from meshkit.errors import ConfigError
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 from meshkit.types import ModelInfo, ModelPricing, SyncResult
 
 pytestmark = pytest.mark.anyio

@@ -6,7 +6,7 @@ import pytest
 from discovery_helpers import context, mock
 
 from meshkit.connectors.discovery import StaticDiscovery
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 from meshkit.types import ModelInfo
 
 pytestmark = pytest.mark.anyio

@@ -16,7 +16,7 @@ from aiohttp import web
 from meshkit.enums import EventType, Severity
 from meshkit.events import RoutingEvent
 from meshkit.interfaces.buffered import BufferedObservability
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 from meshkit.types import RequestLogEntry, Secret, TokenUsage, TraceEntry
 
 Script = list[int | str | tuple[int, dict[str, str]]]

@@ -8,7 +8,7 @@ from observability_helpers import PLAIN_SECRET, ListSink, WatchedClock, event, l
 
 from meshkit.enums import EventType, LogLevel, ObservabilityFeature
 from meshkit.errors import ConfigError
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 
 def sink(clock: FakeClock, **config: object) -> ListSink:

@@ -11,7 +11,7 @@ from observability_helpers import PLAIN_SECRET, event, log_entry, trace_entry
 from meshkit.connectors.observability.console import ConsoleObservability
 from meshkit.enums import EventType, Severity
 from meshkit.errors import ConfigError
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 
 class TerminalStream(io.StringIO):

@@ -15,8 +15,8 @@ from meshkit.connectors.observability.jsonl import JsonlObservability
 from meshkit.connectors.observability.opentelemetry import OpenTelemetryObservability
 from meshkit.connectors.observability.prometheus import PrometheusObservability
 from meshkit.errors import ConfigError
-from meshkit.runtime.clock import FakeClock
 from meshkit.runtime.mesh import Mesh
+from meshkit.testing import FakeClock
 
 USER = [{"role": "user", "content": "hello there"}]
 

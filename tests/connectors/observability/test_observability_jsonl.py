@@ -12,7 +12,7 @@ from observability_helpers import PLAIN_SECRET, event, log_entry, trace_entry
 from meshkit.connectors.observability.jsonl import JsonlObservability
 from meshkit.enums import Severity
 from meshkit.errors import ConfigError
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 
 def read(path: Path) -> list[dict[str, Any]]:

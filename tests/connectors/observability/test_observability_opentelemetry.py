@@ -16,7 +16,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from meshkit.connectors.observability.opentelemetry import OpenTelemetryObservability
 from meshkit.errors import ConfigError
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from observability_helpers import PLAIN_SECRET, RecordingServer, WatchedClock, e
 
 from meshkit.connectors.observability.webhook import WebhookObservability
 from meshkit.errors import ConfigError
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 pytestmark = pytest.mark.slow  # starts servers
 

@@ -9,7 +9,7 @@ import pytest
 from rotation_helpers import REQUEST, picks, snap, standby
 
 from meshkit.connectors.rotation import LatencyFirst
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 from meshkit.types import ModelSnapshot
 
 

@@ -8,7 +8,7 @@ import pytest
 from rotation_helpers import NOW, picks, pool, request, snap, standby
 
 from meshkit.connectors.rotation import SessionSticky
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 from meshkit.types import ModelSnapshot
 
 

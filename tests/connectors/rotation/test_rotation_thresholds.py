@@ -12,7 +12,7 @@ from meshkit.enums import ConnectorType, DeactivationReason, ModelStatus, Recove
 from meshkit.errors import ConfigError
 from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
 from meshkit.plugins import get_registry
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 EXPECTED_IDS = {
     "meshkit.stick-until-failure.v1",

@@ -17,7 +17,7 @@ from meshkit.connectors.storage.redis_server import (
     start_redis_server,
 )
 from meshkit.interfaces.storage import Storage
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 BACKENDS = ["memory", "file", "sqlite", "redis"]
 

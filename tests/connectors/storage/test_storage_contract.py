@@ -10,7 +10,7 @@ import pytest
 
 from meshkit.errors import LockNotHeldError, LockTimeoutError
 from meshkit.interfaces.storage import MAX_KEY_LENGTH, Storage
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 

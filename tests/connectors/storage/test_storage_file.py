@@ -17,7 +17,7 @@ from meshkit.connectors.storage import FileStorage
 from meshkit.connectors.storage.filenames import MAX_NAME_LENGTH, decode_name, encode_key
 from meshkit.errors import ConfigError, LockNotHeldError, LockTimeoutError, StorageError
 from meshkit.interfaces.storage import MAX_KEY_LENGTH
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 keys = st.text(st.characters(blacklist_characters="\x00", codec=None), min_size=1, max_size=MAX_KEY_LENGTH)
 

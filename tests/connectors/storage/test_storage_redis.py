@@ -10,7 +10,7 @@ import pytest
 from meshkit.connectors.storage import RedisStorage
 from meshkit.connectors.storage.redis_server import RedisServer, start_redis_server
 from meshkit.errors import ConfigError, LockNotHeldError, StorageError
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.redis]
 

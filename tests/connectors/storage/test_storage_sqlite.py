@@ -10,7 +10,7 @@ import pytest
 
 from meshkit.connectors.storage import SqliteStorage
 from meshkit.errors import ConfigError, LockNotHeldError, LockTimeoutError, StorageError
-from meshkit.runtime.clock import FakeClock
+from meshkit.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 

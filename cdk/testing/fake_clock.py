@@ -1,46 +1,14 @@
-"""Time, behind one seam: the runtime and connectors read a Clock, tests use FakeClock."""
+"""A clock that moves only when a test says so: sleepers wake when ``advance`` passes them."""
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 import anyio
 
-__all__ = ["Clock", "FakeClock", "SystemClock"]
-
-
-@runtime_checkable
-class Clock(Protocol):
-    """Where every time decision reads the time."""
-
-    def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
-        ...
-
-    def monotonic(self) -> float:
-        """Seconds from an arbitrary origin, for measuring durations."""
-        ...
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` (0 or less yields once)."""
-        ...
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await anyio.sleep(max(0.0, seconds))
+__all__ = ["FakeClock"]
 
 
 class FakeClock:
