@@ -10,7 +10,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .fake_clock import FakeClock
-from .faults import Fault, FaultTransport
+from .fault_transport import FaultTransport
+from .faults import Fault
 from .payloads import openai_payloads
 from .spec import DISCOVERY_CONTEXT_WINDOW, DISCOVERY_SCENARIO, ConformanceSpec, Delivered, HTTPPayloads
 from .target import ConformanceTarget

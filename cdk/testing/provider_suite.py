@@ -27,7 +27,8 @@ from ..interfaces.provider import Provider
 from ..types import CompletionChunk, CompletionRequest, CompletionResponse, ModelInfo, ProbeResult
 from .base import ConformanceSuite
 from .fake_clock import FakeClock
-from .faults import Fault, FaultTransport
+from .fault_transport import FaultTransport
+from .faults import Fault
 from .target import ConformanceTarget
 
 __all__ = ["ProviderSuite"]
@@ -225,7 +226,7 @@ class ProviderSuite(ConformanceSuite):
 
     @pytest.mark.anyio
     async def test_rate_limit_with_retry_after_seconds(self, conformance_target: ConformanceTarget) -> None:
-        fault = Fault.http(429, '{"error": {"message": "Rate limit reached"}}', retry_after="7")
+        fault = Fault.status(429, body='{"error": {"message": "Rate limit reached"}}', retry_after="7")
         async with self.http_provider(conformance_target, fault) as (provider, transport):
             raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
             self.one_request(transport)
@@ -241,7 +242,7 @@ class ProviderSuite(ConformanceSuite):
         now = datetime.now(UTC).replace(microsecond=0)
         clock.set(now)  # a provider may read "now" from the injected clock or the system's
         when = email.utils.format_datetime(now + timedelta(seconds=120), usegmt=True)
-        fault = Fault.http(429, '{"error": {"message": "slow down"}}', retry_after=when)
+        fault = Fault.status(429, body='{"error": {"message": "slow down"}}', retry_after=when)
         async with self.http_provider(conformance_target, fault, clock=clock) as (provider, transport):
             raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
             self.one_request(transport)
@@ -255,7 +256,7 @@ class ProviderSuite(ConformanceSuite):
     async def test_server_error_is_unavailable(
         self, conformance_target: ConformanceTarget, status: int
     ) -> None:
-        fault = Fault.http(status, '{"error": {"message": "upstream trouble"}}')
+        fault = Fault.status(status, body='{"error": {"message": "upstream trouble"}}')
         async with self.http_provider(conformance_target, fault) as (provider, transport):
             raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
             self.one_request(transport)
@@ -264,7 +265,7 @@ class ProviderSuite(ConformanceSuite):
     @pytest.mark.anyio
     async def test_no_internal_retries(self, conformance_target: ConformanceTarget) -> None:
         # The second answer would succeed: a provider that retries on its own hides the fault.
-        async with self.http_provider(conformance_target, Fault.http(503, "busy"), None) as (
+        async with self.http_provider(conformance_target, Fault.status(503, body="busy"), None) as (
             provider,
             transport,
         ):
@@ -288,7 +289,7 @@ class ProviderSuite(ConformanceSuite):
 
     @pytest.mark.anyio
     async def test_connection_reset_is_unavailable(self, conformance_target: ConformanceTarget) -> None:
-        async with self.http_provider(conformance_target, Fault.reset()) as (provider, transport):
+        async with self.http_provider(conformance_target, Fault.disconnect()) as (provider, transport):
             raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
             self.one_request(transport)
         _expect(raised, ProviderUnavailableError, retryable=True)
@@ -297,7 +298,7 @@ class ProviderSuite(ConformanceSuite):
     async def test_authentication_failure_is_not_retryable(
         self, conformance_target: ConformanceTarget
     ) -> None:
-        fault = Fault.http(401, '{"error": {"message": "invalid api key", "code": "invalid_api_key"}}')
+        fault = Fault.status(401, body='{"error": {"message": "invalid api key", "code": "invalid_api_key"}}')
         async with self.http_provider(conformance_target, fault) as (provider, transport):
             raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
             self.one_request(transport)
@@ -305,7 +306,7 @@ class ProviderSuite(ConformanceSuite):
 
     @pytest.mark.anyio
     async def test_bad_request_is_not_retryable(self, conformance_target: ConformanceTarget) -> None:
-        fault = Fault.http(400, '{"error": {"message": "messages: field required"}}')
+        fault = Fault.status(400, body='{"error": {"message": "messages: field required"}}')
         async with self.http_provider(conformance_target, fault) as (provider, transport):
             raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
             self.one_request(transport)
@@ -321,7 +322,7 @@ class ProviderSuite(ConformanceSuite):
     @pytest.mark.anyio
     async def test_stream_error_status_is_mapped(self, conformance_target: ConformanceTarget) -> None:
         self.requires(conformance_target, ProviderFeature.STREAMING)
-        fault = Fault.http(429, '{"error": {"message": "Rate limit reached"}}', retry_after="3")
+        fault = Fault.status(429, body='{"error": {"message": "Rate limit reached"}}', retry_after="3")
         async with self.http_provider(conformance_target, fault) as (provider, transport):
             request = self.request(conformance_target)
             raised = await self.failure(lambda: self.drain(provider, request))
@@ -373,7 +374,7 @@ class ProviderSuite(ConformanceSuite):
     ) -> None:
         self.requires(conformance_target, ProviderFeature.STREAMING)
         assert conformance_target.spec.http is None or conformance_target.spec.http.stream_lines
-        stalled = Fault.stall_stream(after=2)
+        stalled = Fault.hang(after=2)
         async with self.http_provider(conformance_target, stalled) as (provider, transport):
             request = self.request(conformance_target)
             async with anyio.create_task_group() as tg:
@@ -389,7 +390,7 @@ class ProviderSuite(ConformanceSuite):
     ) -> None:
         self.requires(conformance_target, ProviderFeature.STREAMING)
         lines = conformance_target.spec.http.stream_lines if conformance_target.spec.http else ()
-        async with self.http_provider(conformance_target, Fault.stall_stream(after=len(lines))) as (
+        async with self.http_provider(conformance_target, Fault.hang(after=len(lines))) as (
             provider,
             transport,
         ):
@@ -410,11 +411,11 @@ class ProviderSuite(ConformanceSuite):
                 pytest.skip(f"{conformance_target}'s spec names no api_key_field")
             echo = f'{{"error": {{"message": "Incorrect API key provided: {key}"}}}}'
             faults = [
-                Fault.http(401, echo),
-                Fault.http(403, echo),
-                Fault.http(400, echo),
-                Fault.http(429, echo, retry_after="1"),
-                Fault.http(500, echo),
+                Fault.status(401, body=echo),
+                Fault.status(403, body=echo),
+                Fault.status(400, body=echo),
+                Fault.status(429, body=echo, retry_after="1"),
+                Fault.status(500, body=echo),
                 Fault.connect_error(),
                 Fault.malformed(),
             ]
@@ -427,7 +428,7 @@ class ProviderSuite(ConformanceSuite):
                     shown += [str(chain), repr(chain), repr(chain.args)]
                     chain = chain.__cause__ or chain.__context__
             if ProviderFeature.STREAMING in conformance_target.cls.features:
-                transport.queue(Fault.http(401, echo))
+                transport.queue(Fault.status(401, body=echo))
                 request = self.request(conformance_target)
                 raised = await self.failure(lambda: self.drain(provider, request))
                 shown += [str(raised), repr(raised)]
@@ -443,7 +444,7 @@ class ProviderSuite(ConformanceSuite):
         self, conformance_target: ConformanceTarget
     ) -> None:
         async with self.http_provider(conformance_target) as (provider, transport):
-            for fault in (Fault.http(503, "down"), Fault.connect_error()):
+            for fault in (Fault.status(503, body="down"), Fault.connect_error()):
                 before = len(transport.requests)
                 transport.queue(fault)
                 result = await provider.probe()

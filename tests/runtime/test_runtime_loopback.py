@@ -74,7 +74,7 @@ async def test_a_429_with_retry_after_is_waited_out_on_the_same_model(server: Mo
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault.status(503), Fault.status(500), Fault.garbage(), Fault.hang(), Fault.disconnect()],
+    [Fault.status(503), Fault.status(500), Fault.malformed(), Fault.hang(), Fault.disconnect()],
     ids=["503", "500", "garbage", "hang", "disconnect"],
 )
 async def test_a_failing_model_fails_over_to_the_next(server: MockOpenAIServer, fault: Fault) -> None:

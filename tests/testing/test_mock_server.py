@@ -199,7 +199,7 @@ def test_status_with_a_verbatim_body_and_headers(server: MockOpenAIServer, clien
 
 
 def test_garbage_is_a_200_that_is_not_json(server: MockOpenAIServer, client: httpx.Client) -> None:
-    server.script("small", Fault.garbage())
+    server.script("small", Fault.malformed())
     response = client.post("chat/completions", json=CHAT)
     assert response.status_code == 200
     with pytest.raises(ValueError):

@@ -329,7 +329,7 @@ async def test_error_event_inside_a_stream_is_typed(
 async def test_garbage_and_cuts_are_protocol_errors(
     server: MockOpenAIServer, transport: str, stream: bool
 ) -> None:
-    server.script("small", Fault.garbage(), Fault.cut_stream(after=1))
+    server.script("small", Fault.malformed(), Fault.cut_stream(after=1))
     async with provider(server, transport) as p:
         garbage = await failure(p, ask(), stream=stream)
         cut = await failure(p, ask(), stream=stream)

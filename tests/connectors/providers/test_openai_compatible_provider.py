@@ -298,7 +298,7 @@ async def test_unknown_model_is_a_bad_request(server: MockOpenAIServer, transpor
 
 @pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
 async def test_garbage_is_a_protocol_error(server: MockOpenAIServer, transport: str, stream: bool) -> None:
-    server.script("small", Fault.garbage())
+    server.script("small", Fault.malformed())
     async with provider(server, transport) as p:
         error = await failure(p, ask(), stream=stream)
     assert isinstance(error, ProviderProtocolError) and error.retryable
