@@ -16,6 +16,7 @@ import anyio
 import attrs
 import httpx
 
+from ..config import check
 from ..connector import Connector
 from ..enums import AuthMethod, ConnectorType, ProviderFeature
 from ..errors import (
@@ -139,17 +140,40 @@ class Provider(Connector):
         return text
 
 
+def _positive_duration(value: timedelta) -> bool:
+    return value > timedelta(0)
+
+
+def _positive(value: int) -> bool:
+    return value > 0
+
+
+_POSITIVE_DURATION = check(_positive_duration, "a positive duration such as 30s")
+
+#: The default bound on one response body (or one whole stream), read or not.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
 @attrs.frozen(kw_only=True)
 class HTTPProviderConfig:
     """Settings shared by HTTP providers."""
 
     base_url: str = "http://127.0.0.1:8000/v1"
     api_key: Secret | None = None
-    timeout: timedelta = timedelta(seconds=30)
-    connect_timeout: timedelta = timedelta(seconds=5)
+    #: The whole of one call that is not streamed: connecting, sending, waiting and reading.
+    timeout: timedelta = attrs.field(default=timedelta(seconds=30), validator=_POSITIVE_DURATION)
+    connect_timeout: timedelta = attrs.field(default=timedelta(seconds=5), validator=_POSITIVE_DURATION)
+    #: A stream's longest wait for its first chunk, from the request on (default: ``timeout``).
+    first_token_timeout: timedelta | None = attrs.field(default=None, validator=_POSITIVE_DURATION)
+    #: A stream's longest wait between two chunks (default: ``timeout``).
+    stall_timeout: timedelta | None = attrs.field(default=None, validator=_POSITIVE_DURATION)
+    #: The most bytes one answer (a body, or a whole stream) may bring; past it the call fails.
+    max_response_bytes: int = attrs.field(
+        default=DEFAULT_MAX_RESPONSE_BYTES, validator=check(_positive, "a positive number of bytes")
+    )
     transport: Literal["auto", "httpx", "aiohttp"] = "auto"
     headers: dict[str, str] = attrs.field(factory=dict)
-    max_connections: int = 100
+    max_connections: int = attrs.field(default=100, validator=check(_positive, "at least 1"))
 
 
 class HTTPProvider(Provider):
@@ -186,7 +210,10 @@ class HTTPProvider(Provider):
 
     def _make_client(self) -> httpx.AsyncClient:
         cfg = self.config
-        timeout = httpx.Timeout(cfg.timeout.total_seconds(), connect=cfg.connect_timeout.total_seconds())
+        # httpx bounds each read only; the deadlines in ``fetch`` and ``stream`` bound the whole
+        # call on every transport. This per-read bound is a backstop no deadline is shorter than.
+        backstop = max(cfg.timeout, cfg.first_token_timeout or cfg.timeout, cfg.stall_timeout or cfg.timeout)
+        timeout = httpx.Timeout(backstop.total_seconds(), connect=cfg.connect_timeout.total_seconds())
         limits = httpx.Limits(
             max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections
         )
@@ -262,16 +289,35 @@ class HTTPProvider(Provider):
 
     # --- the calls --------------------------------------------------------------
 
+    def attempt_timeout(self, request: CompletionRequest | None = None) -> float:
+        """Seconds one call may take in all: the request's own ``timeout``, else the config's."""
+        if request is not None and request.timeout is not None:
+            return request.timeout
+        return float(self.config.timeout.total_seconds())
+
+    async def fetch(self, http_request: httpx.Request, *, timeout: float | None = None) -> httpx.Response:
+        """Send ``http_request`` and read its whole body, within ``timeout`` seconds in all.
+
+        The body is read up to ``max_response_bytes``; a longer one fails the call with
+        ``ProviderProtocolError`` before it is all in memory. Any status is returned.
+        """
+        limit = self.attempt_timeout() if timeout is None else timeout
+        with self._deadline(anyio.current_time() + limit, f"no complete answer within {_seconds(limit)}"):
+            with self._mapped_errors():
+                response = await self.client.send(http_request, stream=True)
+            try:
+                with self._mapped_errors(body=response.status_code < 400):
+                    body = await self._read_bounded(response)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
+        # What ``aread`` would have stored: the decoded body, for ``.content``, ``.text``, ``.json()``.
+        response._content = body
+        return response
+
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         http_request = self.build_request(request, stream=False)
-        with self._mapped_errors():
-            response = await self.client.send(http_request, stream=True)
-        try:
-            with self._mapped_errors(body=response.status_code < 400):
-                await response.aread()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
+        response = await self.fetch(http_request, timeout=self.attempt_timeout(request))
         if response.status_code >= 400:
             raise self.error_from_response(response)
         try:
@@ -288,38 +334,111 @@ class HTTPProvider(Provider):
     async def stream(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:  # type: ignore[override]
         if ProviderFeature.STREAMING not in self.features:
             raise FeatureNotSupportedError(f"{self.connector_id} does not support streaming")
+        cfg = self.config
+        overall = self.attempt_timeout(request)
+        first_wait = cfg.first_token_timeout.total_seconds() if cfg.first_token_timeout else overall
+        stall = cfg.stall_timeout.total_seconds() if cfg.stall_timeout else overall
         http_request = self.build_request(request, stream=True)
-        with self._mapped_errors():
+        # Each wait gets its own scope: a cancel scope must never stay open across a ``yield``.
+        deadline = anyio.current_time() + first_wait
+        first_message = f"no first chunk within {_seconds(first_wait)}"
+        with self._deadline(deadline, first_message), self._mapped_errors():
             response = await self.client.send(http_request, stream=True)
         try:
             if response.status_code >= 400:
-                with self._mapped_errors():
-                    await response.aread()
+                with self._deadline(deadline, first_message), self._mapped_errors():
+                    response._content = await self._read_bounded(response)
                 raise self.error_from_response(response)
-            finished = False
             parse = self.stream_parser(request)
-            with self._mapped_errors(body=True):
-                async for line in response.aiter_lines():
-                    if not line.strip():
-                        continue
-                    try:
-                        chunk = parse(line)
-                    except ProviderError:
-                        raise
-                    except Exception as exc:
-                        raise ProviderProtocolError(
-                            self.redact(f"malformed stream line: {exc}"), provider_id=self.name
-                        ) from exc
-                    if chunk is False:
-                        finished = True
-                        break
-                    if chunk is not None:
-                        yield chunk
-            if not finished:
-                raise ProviderProtocolError("stream ended before its end marker", provider_id=self.name)
+            lines = self._bounded_lines(response)
+            message = first_message
+            while True:
+                with self._deadline(deadline, message), self._mapped_errors(body=True):
+                    chunk = await self._next_chunk(lines, parse)
+                if chunk is None:
+                    raise ProviderProtocolError("stream ended before its end marker", provider_id=self.name)
+                if chunk is False:
+                    return
+                yield chunk
+                deadline = anyio.current_time() + stall
+                message = f"the stream stalled: no chunk for {_seconds(stall)}"
         finally:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
+
+    async def _next_chunk(
+        self,
+        lines: AsyncIterator[str],
+        parse: Callable[[str], CompletionChunk | Literal[False] | None],
+    ) -> CompletionChunk | Literal[False] | None:
+        # The next chunk, False at the end marker, None when the stream ends without one.
+        async for line in lines:
+            if not line.strip():
+                continue
+            try:
+                chunk = parse(line)
+            except ProviderError:
+                raise
+            except Exception as exc:
+                raise ProviderProtocolError(
+                    self.redact(f"malformed stream line: {exc}"), provider_id=self.name
+                ) from exc
+            if chunk is not None:
+                return chunk
+        return None
+
+    async def _read_bounded(self, response: httpx.Response) -> bytes:
+        limit = self.config.max_response_bytes
+        parts: list[bytes] = []
+        size = 0
+        async for part in response.aiter_bytes():
+            size += len(part)
+            if size > limit:
+                raise self._too_large(response, limit)
+            parts.append(part)
+        return b"".join(parts)
+
+    async def _bounded_lines(self, response: httpx.Response) -> AsyncIterator[str]:
+        # httpx's own line reader keeps an unfinished line whole, however long; this one stops at
+        # ``max_response_bytes`` for the stream as a whole, a line without an end included.
+        limit = self.config.max_response_bytes
+        pending = bytearray()
+        size = 0
+        async for part in response.aiter_bytes():
+            size += len(part)
+            if size > limit:
+                raise self._too_large(response, limit, unfinished_line=len(pending) + len(part))
+            pending += part
+            lines = bytes(pending).splitlines(keepends=True)
+            # A last piece without its line end (or ending in a CR that a LF may follow) waits.
+            keep = b"" if lines and lines[-1].endswith(b"\n") else (lines.pop() if lines else b"")
+            pending = bytearray(keep)
+            for line in lines:
+                yield line.rstrip(b"\r\n").decode("utf-8", errors="replace")
+        if pending:
+            yield bytes(pending).rstrip(b"\r\n").decode("utf-8", errors="replace")
+
+    def _too_large(
+        self, response: httpx.Response, limit: int, *, unfinished_line: int | None = None
+    ) -> ProviderProtocolError:
+        what = "the response body" if unfinished_line is None else "the stream"
+        detail = ""
+        if unfinished_line is not None and unfinished_line > limit // 2:
+            detail = f" (one line of {unfinished_line} bytes has no end yet)"
+        return ProviderProtocolError(
+            f"{what} is larger than max_response_bytes ({limit} bytes){detail}; "
+            "raise max_response_bytes if such answers are expected",
+            status_code=response.status_code,
+            provider_id=self.name,
+        )
+
+    @contextlib.contextmanager
+    def _deadline(self, deadline: float, message: str) -> Iterator[None]:
+        # Our own deadline, raised as a typed timeout; a cancellation from outside passes through.
+        with anyio.CancelScope(deadline=deadline) as scope:
+            yield
+        if scope.cancelled_caught:
+            raise ProviderTimeoutError(message, provider_id=self.name)
 
     @contextlib.contextmanager
     def _mapped_errors(self, *, body: bool = False) -> Iterator[None]:
@@ -457,6 +576,10 @@ def _safe_text(response: httpx.Response) -> str:
 def _short(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
 
 
 def _ms_since(started: float) -> float:

@@ -283,8 +283,7 @@ class AnthropicProvider(HTTPProvider):
         models: list[ModelInfo] = []
         params: dict[str, str] = {"limit": "1000"}
         for _ in range(100):  # pages; a bound in case a server keeps saying has_more
-            with self._mapped_errors():
-                response = await self.client.get("models", params=params)
+            response = await self.fetch(self.client.build_request("GET", "models", params=params))
             if response.status_code >= 400:
                 raise self.error_from_response(response)
             try:

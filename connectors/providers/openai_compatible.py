@@ -223,8 +223,7 @@ class OpenAICompatibleProvider(HTTPProvider):
     # --- catalogue ---------------------------------------------------------------
 
     async def list_models(self) -> list[ModelInfo]:
-        with self._mapped_errors():
-            response = await self.client.get("models")
+        response = await self.fetch(self.client.build_request("GET", "models"))
         if response.status_code >= 400:
             raise self.error_from_response(response)
         try:

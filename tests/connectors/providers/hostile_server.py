@@ -1,0 +1,190 @@
+"""A loopback HTTP server that misbehaves on purpose, one behaviour per model name.
+
+It speaks just enough HTTP/1.1 for httpx and aiohttp, on its own event loop in a thread.
+The request's ``model`` picks what happens:
+
+- ``healthy``: a proper chat-completions answer (JSON, or SSE when ``stream`` is set);
+- ``trickle``: a 200 whose body arrives one byte per ``tick``, until the client goes away;
+- ``huge``: a 200 whose body never ends, written as fast as the client reads it;
+- ``stall-first``: a 200 stream that sends nothing, until released;
+- ``stall-mid``: a 200 stream that sends two chunks, then nothing, until released;
+- ``endless-line``: a 200 stream whose first line never ends;
+- ``ping-forever``: a 200 stream of keep-alive comments and no chunk, one per ``tick``.
+
+The server counts the bytes it wrote per model and records when a client hung up, so a test
+can tell that the client stopped reading and gave the connection back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import Counter
+from typing import Any, Self
+
+_HEAD = "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nConnection: close\r\n{extra}\r\n"
+
+
+class HostileServer:
+    """Start with ``with HostileServer() as server:``; point a provider at ``server.base_url``."""
+
+    def __init__(self, *, tick: float = 0.005) -> None:
+        self.tick = tick
+        self.sent: Counter[str] = Counter()
+        self.hung_up: Counter[str] = Counter()
+        self._loop = asyncio.new_event_loop()
+        self._release: asyncio.Event | None = None
+        self._server: asyncio.Server | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._port = 0
+        self._changed = threading.Condition()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}/v1"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def release(self) -> None:
+        """Let every stalled response finish."""
+        release = self._release
+        if release is not None:
+            self._loop.call_soon_threadsafe(release.set)
+
+    def wait_for_hang_up(self, model: str, count: int = 1, timeout: float = 10.0) -> bool:
+        """Whether ``count`` clients of ``model`` hung up within ``timeout`` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.hung_up[model] >= count, timeout=timeout)
+
+    async def _start(self) -> None:
+        self._release = asyncio.Event()
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self._port = self._server.sockets[0].getsockname()[1]
+
+    async def _stop(self) -> None:
+        assert self._release is not None and self._server is not None
+        self._release.set()
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        model = "?"
+        try:
+            body = await _read_request(reader)
+            model = str(body.get("model", "?"))
+            await self._answer(model, bool(body.get("stream")), reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            with self._changed:
+                self.hung_up[model] += 1
+                self._changed.notify_all()
+        finally:
+            writer.close()
+
+    async def _write(self, model: str, writer: asyncio.StreamWriter, data: bytes) -> None:
+        if writer.is_closing():
+            raise ConnectionResetError("the client went away")
+        writer.write(data)
+        await writer.drain()
+        self.sent[model] += len(data)
+
+    async def _answer(
+        self, model: str, stream: bool, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        if model == "healthy":
+            await self._write(model, writer, _healthy(stream))
+        elif model == "trickle":
+            await self._write(model, writer, _HEAD.format(kind="application/json", extra="").encode())
+            while True:
+                await self._write(model, writer, b" ")
+                await self._wait_or_hang_up(reader, self.tick)
+        elif model == "huge":
+            await self._write(model, writer, _HEAD.format(kind="application/json", extra="").encode())
+            block = b'{"pad": "' + b"x" * 65_000 + b'"}\n'
+            while True:
+                await self._write(model, writer, block)
+        elif model in ("stall-first", "stall-mid"):
+            await self._write(model, writer, _HEAD.format(kind="text/event-stream", extra="").encode())
+            if model == "stall-mid":
+                await self._write(model, writer, _sse_chunk("Hello") + _sse_chunk(" there"))
+            await self._wait_or_hang_up(reader, None)
+        elif model == "endless-line":
+            await self._write(model, writer, _HEAD.format(kind="text/event-stream", extra="").encode())
+            await self._write(model, writer, b'data: {"choices": [{"delta": {"content": "')
+            while True:
+                await self._write(model, writer, b"x" * 4096)
+        elif model == "ping-forever":
+            await self._write(model, writer, _HEAD.format(kind="text/event-stream", extra="").encode())
+            while True:
+                await self._write(model, writer, b": ping\n\n")
+                await self._wait_or_hang_up(reader, self.tick)
+
+    async def _wait_or_hang_up(self, reader: asyncio.StreamReader, seconds: float | None) -> None:
+        # Returns after ``seconds`` (or on release when None); raises once the client hangs up.
+        assert self._release is not None
+        hang_up = asyncio.ensure_future(reader.read(1))
+        waits = [hang_up, asyncio.ensure_future(self._release.wait())]
+        if seconds is not None:
+            waits.append(asyncio.ensure_future(asyncio.sleep(seconds)))
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if hang_up in done:
+            raise ConnectionResetError("the client went away")
+
+
+async def _read_request(reader: asyncio.StreamReader) -> dict[str, Any]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    raw = await reader.readexactly(length) if length else b"{}"
+    data = json.loads(raw)
+    return data if isinstance(data, dict) else {}
+
+
+def _sse_chunk(text: str) -> bytes:
+    chunk = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+    }
+    return f"data: {json.dumps(chunk)}\n\n".encode()
+
+
+def _healthy(stream: bool) -> bytes:
+    if stream:
+        done = {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "model": "healthy",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+        body = _sse_chunk("Fine") + _sse_chunk(" here.") + f"data: {json.dumps(done)}\n\n".encode()
+        body += b"data: [DONE]\n\n"
+        return _HEAD.format(kind="text/event-stream", extra="").encode() + body
+    answer = {
+        "id": "r1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "healthy",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Fine here."}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4},
+    }
+    raw = json.dumps(answer).encode()
+    extra = f"Content-Length: {len(raw)}\r\n"
+    return _HEAD.format(kind="application/json", extra=extra).encode() + raw
