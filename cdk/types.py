@@ -7,6 +7,7 @@ the router's feet.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,8 +28,14 @@ __all__ = [
     "CompletionChunk",
     "CompletionRequest",
     "CompletionResponse",
+    "ContentPart",
     "Delta",
+    "Embedding",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
     "EntryMetadata",
+    "FunctionCall",
+    "FunctionCallDelta",
     "HealthReport",
     "Lock",
     "ModelChange",
@@ -40,6 +47,8 @@ __all__ = [
     "Secret",
     "SyncResult",
     "TokenUsage",
+    "ToolCall",
+    "ToolCallDelta",
     "TraceEntry",
 ]
 
@@ -72,14 +81,86 @@ class Secret:
 # --- Requests and responses (the OpenAI chat shape, which every caller knows) ----
 
 
+#: One part of a message's content in OpenAI's shape: ``{"type": "text", "text": ...}`` or
+#: ``{"type": "image_url", "image_url": {"url": ..., "detail": ...}}``.
+ContentPart = Mapping[str, Any]
+
+
+def _content(value: str | Sequence[ContentPart] | None) -> str | tuple[ContentPart, ...] | None:
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, Sequence) or isinstance(value, bytes | bytearray):
+        raise TypeError(f"message content must be a string or a list of content parts, got {value!r}")
+    parts = []
+    for part in value:
+        if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
+            raise TypeError(f"a content part is a mapping with a 'type': got {part!r}")
+        parts.append(dict(part))
+    return tuple(parts)
+
+
+@attrs.frozen
+class FunctionCall:
+    """The function a tool call names, with its arguments as JSON text (as OpenAI sends them)."""
+
+    name: str
+    arguments: str = "{}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form."""
+        return {"name": self.name, "arguments": self.arguments}
+
+
+@attrs.frozen(kw_only=True)
+class ToolCall:
+    """A tool call in an answer: ``call.function.name``, ``call.function.arguments``."""
+
+    id: str
+    function: FunctionCall
+    type: str = "function"
+
+    @classmethod
+    def coerce(cls, value: ToolCall | Mapping[str, Any]) -> ToolCall:
+        """Accept a ToolCall or OpenAI's ``{"id", "type", "function": {"name", "arguments"}}``."""
+        if isinstance(value, ToolCall):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError(f"a tool call is a mapping with 'id' and 'function': got {value!r}")
+        fn = value.get("function")
+        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
+            raise TypeError(f"a tool call needs a 'function' with a 'name': got {value!r}")
+        arguments = fn.get("arguments")
+        if arguments is None:
+            arguments = "{}"
+        elif not isinstance(arguments, str):
+            arguments = json.dumps(arguments)
+        return cls(
+            id=str(value.get("id") or ""),
+            type=str(value.get("type") or "function"),
+            function=FunctionCall(name=fn["name"], arguments=arguments),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form (OpenAI's)."""
+        return {"id": self.id, "type": self.type, "function": self.function.to_dict()}
+
+
+def _tool_calls(
+    value: Sequence[ToolCall | Mapping[str, Any]] | None,
+) -> tuple[ToolCall, ...] | None:
+    if value is None:
+        return None
+    return tuple(ToolCall.coerce(call) for call in value)
+
+
 @attrs.frozen
 class ChatMessage:
-    """One message of a conversation."""
+    """One message of a conversation; ``content`` is text or a list of content parts."""
 
     role: str
-    content: str | None = None
+    content: str | tuple[ContentPart, ...] | None = attrs.field(default=None, converter=_content)
     name: str | None = None
-    tool_calls: tuple[Mapping[str, Any], ...] | None = None
+    tool_calls: tuple[ToolCall, ...] | None = attrs.field(default=None, converter=_tool_calls)
     tool_call_id: str | None = None
 
     @classmethod
@@ -89,22 +170,41 @@ class ChatMessage:
             return value
         if not isinstance(value, Mapping) or "role" not in value:
             raise TypeError(f"a message needs a 'role': got {value!r}")
-        tool_calls = value.get("tool_calls")
         return cls(
             role=str(value["role"]),
             content=value.get("content"),
             name=value.get("name"),
-            tool_calls=tuple(tool_calls) if tool_calls is not None else None,
+            tool_calls=value.get("tool_calls"),
             tool_call_id=value.get("tool_call_id"),
+        )
+
+    @property
+    def text(self) -> str:
+        """The text of the message: the content, or its text parts joined."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+
+    @property
+    def has_image(self) -> bool:
+        """True when a content part is an image (``image_url``)."""
+        return not isinstance(self.content, str | None) and any(
+            p.get("type") == "image_url" for p in self.content
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form, without the fields that are not set."""
-        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        content = self.content
+        out: dict[str, Any] = {
+            "role": self.role,
+            "content": content if isinstance(content, str | None) else [dict(p) for p in content],
+        }
         if self.name is not None:
             out["name"] = self.name
         if self.tool_calls is not None:
-            out["tool_calls"] = [dict(call) for call in self.tool_calls]
+            out["tool_calls"] = [call.to_dict() for call in self.tool_calls]
         if self.tool_call_id is not None:
             out["tool_call_id"] = self.tool_call_id
         return out
@@ -133,7 +233,7 @@ class CompletionRequest:
 
     def estimated_prompt_tokens(self) -> int:
         """A cheap estimate (four characters a token) for cost-aware selection."""
-        chars = sum(len(m.content or "") for m in self.messages)
+        chars = sum(len(m.text) for m in self.messages)
         return max(1, chars // 4)
 
 
@@ -176,7 +276,69 @@ class CompletionResponse:
         """The first choice's content, or an empty string."""
         if not self.choices:
             return ""
-        return self.choices[0].message.content or ""
+        return self.choices[0].message.text
+
+
+@attrs.frozen(kw_only=True)
+class FunctionCallDelta:
+    """A piece of a streamed function call: the name comes once, the arguments in pieces."""
+
+    name: str | None = None
+    arguments: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ToolCallDelta:
+    """A piece of a streamed tool call; ``index`` says which call of the message it extends."""
+
+    index: int
+    id: str | None = None
+    type: str | None = None
+    function: FunctionCallDelta = attrs.field(factory=FunctionCallDelta)
+
+    @classmethod
+    def coerce(cls, value: ToolCallDelta | Mapping[str, Any], position: int = 0) -> ToolCallDelta:
+        """Accept a ToolCallDelta or OpenAI's ``{"index", "id", "function": {...}}`` delta."""
+        if isinstance(value, ToolCallDelta):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError(f"a tool call delta is a mapping: got {value!r}")
+        fn = value.get("function") or {}
+        if not isinstance(fn, Mapping):
+            raise TypeError(f"a tool call delta's 'function' is a mapping: got {fn!r}")
+        name, arguments = fn.get("name"), fn.get("arguments")
+        return cls(
+            index=int(value.get("index", position)),
+            id=str(value["id"]) if value.get("id") is not None else None,
+            type=str(value["type"]) if value.get("type") is not None else None,
+            function=FunctionCallDelta(
+                name=str(name) if name is not None else None,
+                arguments=str(arguments) if arguments is not None else None,
+            ),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form, without the fields that are not set."""
+        out: dict[str, Any] = {"index": self.index}
+        if self.id is not None:
+            out["id"] = self.id
+        if self.type is not None:
+            out["type"] = self.type
+        fn = {
+            k: v
+            for k, v in (("name", self.function.name), ("arguments", self.function.arguments))
+            if v is not None
+        }
+        out["function"] = fn
+        return out
+
+
+def _tool_call_deltas(
+    value: Sequence[ToolCallDelta | Mapping[str, Any]] | None,
+) -> tuple[ToolCallDelta, ...] | None:
+    if value is None:
+        return None
+    return tuple(ToolCallDelta.coerce(d, i) for i, d in enumerate(value))
 
 
 @attrs.frozen
@@ -185,7 +347,7 @@ class Delta:
 
     role: str | None = None
     content: str | None = None
-    tool_calls: tuple[Mapping[str, Any], ...] | None = None
+    tool_calls: tuple[ToolCallDelta, ...] | None = attrs.field(default=None, converter=_tool_call_deltas)
 
 
 @attrs.frozen
@@ -213,6 +375,57 @@ class CompletionChunk:
         if not self.choices:
             return ""
         return self.choices[0].delta.content or ""
+
+
+def _inputs(value: str | Sequence[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, Sequence) or not value:
+        raise TypeError(f"embedding input is a string or a non-empty list of strings, got {value!r}")
+    if not all(isinstance(item, str) for item in value):
+        bad = next(item for item in value if not isinstance(item, str))
+        raise TypeError(f"embedding input items are strings, got {bad!r}")
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class EmbeddingRequest:
+    """Texts to embed; ``model`` is the upstream model name once routed."""
+
+    input: tuple[str, ...] = attrs.field(converter=_inputs)
+    model: str | None = None
+    #: Ask for vectors of this length (models that support shortening them).
+    dimensions: int | None = None
+    timeout: float | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def estimated_prompt_tokens(self) -> int:
+        """A cheap estimate (four characters a token) for cost-aware selection."""
+        return max(1, sum(len(text) for text in self.input) // 4)
+
+
+@attrs.frozen
+class Embedding:
+    """The vector of one input; ``index`` is the input's position."""
+
+    index: int
+    embedding: list[float]
+
+
+@attrs.frozen(kw_only=True)
+class EmbeddingResponse:
+    """The vectors of an embedding request, in input order."""
+
+    model: str
+    data: tuple[Embedding, ...]
+    usage: TokenUsage = attrs.field(factory=TokenUsage)
+    provider_id: str | None = None
+    cost: float | None = None
+
+    @property
+    def vectors(self) -> list[list[float]]:
+        """Just the vectors, in input order."""
+        return [item.embedding for item in self.data]
 
 
 # --- Catalogue ----------------------------------------------------------------------

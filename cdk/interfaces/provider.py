@@ -10,7 +10,7 @@ import time
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import anyio
 import attrs
@@ -35,6 +35,8 @@ from ..types import (
     CompletionChunk,
     CompletionRequest,
     CompletionResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     ModelInfo,
     ModelPricing,
     ProbeResult,
@@ -50,6 +52,8 @@ __all__ = [
 ]
 
 INTERFACE_VERSION = 1
+
+_Parsed = TypeVar("_Parsed")
 
 _QUOTA_MARKERS = (
     "insufficient_quota",
@@ -83,6 +87,10 @@ class Provider(Connector):
     def stream(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:
         """Yield completion chunks; requires the STREAMING feature."""
         raise FeatureNotSupportedError(f"{self.connector_id} does not support streaming")
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Embed the request's texts, one vector per input in input order; requires EMBEDDINGS."""
+        raise FeatureNotSupportedError(f"{self.connector_id} does not support embeddings")
 
     async def list_models(self) -> list[ModelInfo]:
         """The models the service offers; requires LIST_MODELS."""
@@ -277,6 +285,16 @@ class HTTPProvider(Provider):
         """A line parser for one stream; override when parsing needs state across lines."""
         return lambda line: self.parse_stream_line(line, request)
 
+    def build_embedding_request(self, request: EmbeddingRequest) -> httpx.Request:
+        """The HTTP request for an embedding call; override with ``parse_embedding_response``."""
+        raise FeatureNotSupportedError(f"{self.connector_id} does not support embeddings")
+
+    def parse_embedding_response(
+        self, response: httpx.Response, request: EmbeddingRequest
+    ) -> EmbeddingResponse:
+        """Turn a 2xx embedding response into an EmbeddingResponse; raise on a malformed body."""
+        raise FeatureNotSupportedError(f"{self.connector_id} does not support embeddings")
+
     def error_from_response(self, response: httpx.Response) -> ProviderError:
         """Map a non-2xx response to the right ProviderError."""
         body = _safe_text(response)
@@ -289,7 +307,7 @@ class HTTPProvider(Provider):
 
     # --- the calls --------------------------------------------------------------
 
-    def attempt_timeout(self, request: CompletionRequest | None = None) -> float:
+    def attempt_timeout(self, request: CompletionRequest | EmbeddingRequest | None = None) -> float:
         """Seconds one call may take in all: the request's own ``timeout``, else the config's."""
         if request is not None and request.timeout is not None:
             return request.timeout
@@ -316,12 +334,27 @@ class HTTPProvider(Provider):
         return response
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
-        http_request = self.build_request(request, stream=False)
-        response = await self.fetch(http_request, timeout=self.attempt_timeout(request))
+        response = await self._exchange(
+            self.build_request(request, stream=False), self.attempt_timeout(request)
+        )
+        return self._parsed(response, lambda: self.parse_response(response, request))
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        if ProviderFeature.EMBEDDINGS not in self.features:
+            raise FeatureNotSupportedError(f"{self.connector_id} does not support embeddings")
+        response = await self._exchange(self.build_embedding_request(request), self.attempt_timeout(request))
+        return self._parsed(response, lambda: self.parse_embedding_response(response, request))
+
+    async def _exchange(self, http_request: httpx.Request, timeout: float) -> httpx.Response:
+        """Send one request and read its whole body; a non-2xx status raises the mapped error."""
+        response = await self.fetch(http_request, timeout=timeout)
         if response.status_code >= 400:
             raise self.error_from_response(response)
+        return response
+
+    def _parsed(self, response: httpx.Response, parse: Callable[[], _Parsed]) -> _Parsed:
         try:
-            return self.parse_response(response, request)
+            return parse()
         except ProviderError:
             raise
         except Exception as exc:

@@ -2,6 +2,10 @@
 
 Models register at leaves; a pool targets any node and holds every model below it. A
 node is named by its full path or, when no other node shares it, by its last segment.
+
+Every standard leaf is served by one provider operation: the embeddings branch by
+``embed()``, every other leaf (and every node a user adds outside that branch) by the chat
+operation (``complete()`` / ``stream()``). A leaf no operation can serve is not listed.
 """
 
 from __future__ import annotations
@@ -9,22 +13,38 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator
+from enum import StrEnum
 
-__all__ = ["STANDARD_CAPABILITIES", "CapabilityTree"]
+__all__ = ["EMBEDDINGS_NODE", "STANDARD_CAPABILITIES", "CapabilityTree", "Operation", "operation_of"]
 
-#: The standard taxonomy (leaves only; inner nodes follow from the paths).
+#: The standard taxonomy (leaves only; inner nodes follow from the paths). Each leaf is
+#: callable: chat-shaped leaves through ``complete()``/``stream()``, embeddings through
+#: ``embed()``. Image generation and editing, speech, transcription, moderation and legacy
+#: text completion are not listed: they would need operations of their own (docs/configuration.md).
 STANDARD_CAPABILITIES: tuple[str, ...] = (
     "generation.text-generation.chat-completion",
-    "generation.text-generation.text-completion",
     "generation.text-generation.code-generation",
-    "generation.image-generation.text-to-image",
-    "generation.image-generation.image-editing",
-    "generation.audio-generation.text-to-speech",
     "understanding.embeddings.text-embeddings",
-    "understanding.speech-recognition.transcription",
     "understanding.vision.image-understanding",
-    "understanding.classification.moderation",
 )
+
+#: Every model at or below this node is served by ``embed()``.
+EMBEDDINGS_NODE = "understanding.embeddings"
+
+
+class Operation(StrEnum):
+    """The provider operation a capability is served by."""
+
+    CHAT = "chat"
+    EMBEDDINGS = "embeddings"
+
+
+def operation_of(capability: str) -> Operation:
+    """The operation that serves ``capability`` (a full path)."""
+    if capability == EMBEDDINGS_NODE or capability.startswith(EMBEDDINGS_NODE + "."):
+        return Operation.EMBEDDINGS
+    return Operation.CHAT
+
 
 _SEGMENT = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 

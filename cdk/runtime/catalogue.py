@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import attrs
 
+from ..enums import ProviderFeature
 from ..types import ModelInfo, ModelPricing
 from .settings import BudgetSettings, LimitSettings, MaintenanceSettings
 
@@ -29,6 +30,8 @@ class ModelEntry:
     weight: float = 1.0
     deprecated: bool = False
     context_window: int | None = None
+    #: The request features the model's config grants it; None: its provider's declared ones.
+    features: frozenset[ProviderFeature] | None = None
 
     @property
     def limit_window(self) -> str:

@@ -24,7 +24,7 @@ from ..errors import ConfigError, ConnectorError
 from ..plugins import ConnectorRegistry
 from .capabilities import CapabilityTree
 from .catalogue import ModelEntry
-from .settings import MeshSettings
+from .settings import REQUEST_FEATURES, MeshSettings
 
 __all__ = ["Plan", "load_config_file", "make_plan"]
 
@@ -194,7 +194,20 @@ def make_plan(
             quota_reset=ms.quota_reset,
             priority=ms.priority,
             weight=ms.weight,
+            features=frozenset(ms.features) if ms.features is not None else None,
         )
+        provider_spec = providers.get(ms.provider)
+        if ms.features is not None and provider_spec is not None:
+            declared = provider_spec.cls.features
+            lacking = [f.value for f in ms.features if f not in declared]
+            if lacking:
+                offered = ", ".join(sorted(f.value for f in declared if f in REQUEST_FEATURES)) or "none"
+                connector_id = provider_spec.cls.connector_id
+                problems.append(
+                    f"{path}.features: {', '.join(lacking)} not supported by {connector_id} "
+                    f"(provider {ms.provider!r} offers: {offered}); "
+                    "a model can only narrow its provider's features"
+                )
 
     registering = (
         settings.discovery.connector is not None

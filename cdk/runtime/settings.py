@@ -16,6 +16,7 @@ from ..enums import (
     DeprecationAction,
     EventType,
     LogLevel,
+    ProviderFeature,
     SerializationFormat,
     Severity,
     SyncAction,
@@ -25,6 +26,7 @@ from ..types import ModelPricing
 from .maintenance import validate_cron
 
 __all__ = [
+    "REQUEST_FEATURES",
     "BudgetSettings",
     "ConnectorSettings",
     "DiscoverySettings",
@@ -50,6 +52,24 @@ __all__ = [
 
 Window = Literal["daily", "monthly"]
 DEFAULT_CAPABILITY = "generation.text-generation.chat-completion"
+
+#: The features a request can need that a model's ``features`` list may name.
+REQUEST_FEATURES: frozenset[ProviderFeature] = frozenset(
+    {
+        ProviderFeature.STREAMING,
+        ProviderFeature.TOOLS,
+        ProviderFeature.JSON_MODE,
+        ProviderFeature.JSON_SCHEMA,
+        ProviderFeature.VISION,
+    }
+)
+
+
+def _request_features(value: list[ProviderFeature] | None) -> bool:
+    return value is None or all(f in REQUEST_FEATURES for f in value)
+
+
+_REQUEST_FEATURES_TEXT = "a list drawn from " + ", ".join(sorted(REQUEST_FEATURES))
 
 
 def _positive(value: Any) -> bool:
@@ -126,6 +146,10 @@ class ModelSettings:
     quota_reset: Window | None = None
     priority: int = 0
     weight: float = attrs.field(default=1.0, validator=check(_non_negative, "a weight of 0 or more"))
+    #: What the model can do with a request; None: what its provider connector declares.
+    features: list[ProviderFeature] | None = attrs.field(
+        default=None, validator=check(_request_features, _REQUEST_FEATURES_TEXT)
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -11,7 +11,7 @@ import httpx
 from meshkit.config import check
 from meshkit.errors import BadRequestError, ProviderProtocolError
 from meshkit.interfaces.provider import HTTPProvider
-from meshkit.types import CompletionRequest
+from meshkit.types import CompletionRequest, EmbeddingRequest
 
 
 def is_http_url(value: str) -> bool:
@@ -23,7 +23,9 @@ def is_http_url(value: str) -> bool:
 HTTP_URL = check(is_http_url, "an http:// or https:// URL")
 
 
-def model_for(provider: HTTPProvider, request: CompletionRequest, default: str | None) -> str:
+def model_for(
+    provider: HTTPProvider, request: CompletionRequest | EmbeddingRequest, default: str | None
+) -> str:
     """The model a call asks for: the request's, else the provider's ``default``; neither is a bad request."""
     model = request.model or default
     if not model:
@@ -34,7 +36,7 @@ def model_for(provider: HTTPProvider, request: CompletionRequest, default: str |
     return model
 
 
-def request_timeout(request: CompletionRequest, connect_timeout: timedelta) -> Any:
+def request_timeout(request: CompletionRequest | EmbeddingRequest, connect_timeout: timedelta) -> Any:
     """httpx's timeout for one call: the request's own, if it sets one, else the client's."""
     if request.timeout is None:
         return httpx.USE_CLIENT_DEFAULT

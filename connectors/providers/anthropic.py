@@ -8,8 +8,9 @@ Usable from YAML::
         config: {api_key: "${secrets:ANTHROPIC_API_KEY}", default_max_tokens: 2048}
 
 Requests and answers keep meshkit's (OpenAI-shaped) types: system messages are hoisted into
-``system``, tools and tool calls are translated both ways, and ``stop_reason`` becomes the
-usual ``finish_reason``.
+``system``, tools, tool calls, tool results and images (``image_url`` content parts, as
+data URLs or http(s) URLs) are translated both ways, and ``stop_reason`` becomes the usual
+``finish_reason``.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ class _HeaderAuth(httpx.Auth):
 
 
 class AnthropicProvider(HTTPProvider):
-    """Claude models through the Messages API: completion, streaming, tools and model listing."""
+    """Claude models through the Messages API: completion, streaming, tools, images and model listing."""
 
     connector_id = "meshkit.anthropic.v1"
     Config = AnthropicConfig
@@ -135,6 +136,7 @@ class AnthropicProvider(HTTPProvider):
         {
             ProviderFeature.STREAMING,
             ProviderFeature.TOOLS,
+            ProviderFeature.VISION,
             ProviderFeature.LIST_MODELS,
             ProviderFeature.USAGE_IN_STREAM,
         }
@@ -175,7 +177,7 @@ class AnthropicProvider(HTTPProvider):
         model = model_for(self, request, self.config.model)
         if request.response_format is not None:
             raise FeatureNotSupportedError(f"{self.connector_id} has no JSON mode (response_format)")
-        system = [m.content for m in request.messages if m.role in ("system", "developer") and m.content]
+        system = [m.text for m in request.messages if m.role in ("system", "developer") and m.text]
         body: dict[str, Any] = {
             "model": model,
             "max_tokens": request.max_tokens or self.config.default_max_tokens,
@@ -426,6 +428,40 @@ def _arguments(raw: Any) -> Any:
     return raw or {}
 
 
+def _image(part: Mapping[str, Any]) -> dict[str, Any]:
+    # OpenAI's {"type": "image_url", "image_url": {"url": ...}} → an Anthropic image block.
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, Mapping) else image
+    if not isinstance(url, str) or not url:
+        raise BadRequestError(f"an image_url content part needs a url: got {dict(part)!r}")
+    if url.startswith("data:"):
+        head, sep, data = url[5:].partition(",")
+        media_type, _, encoding = head.partition(";")
+        if not sep or encoding != "base64" or not media_type:
+            raise BadRequestError("an image data URL must look like data:image/png;base64,<data>")
+        return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+    if url.startswith(("http://", "https://")):
+        return {"type": "image", "source": {"type": "url", "url": url}}
+    raise BadRequestError(f"an image url must be a data: or http(s) URL, got {url[:40]!r}")
+
+
+def _blocks(content: str | tuple[Mapping[str, Any], ...] | None) -> list[dict[str, Any]]:
+    if content is None or content == "":
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        kind = part.get("type")
+        if kind == "text":
+            blocks.append({"type": "text", "text": str(part.get("text", ""))})
+        elif kind == "image_url":
+            blocks.append(_image(part))
+        else:
+            raise BadRequestError(f"the Messages API has no counterpart for a {kind!r} content part")
+    return blocks
+
+
 def _messages(messages: tuple[ChatMessage, ...]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
@@ -440,20 +476,18 @@ def _messages(messages: tuple[ChatMessage, ...]) -> list[dict[str, Any]]:
         if m.role in ("system", "developer"):
             continue
         if m.role == "tool":
-            block = {"type": "tool_result", "tool_use_id": m.tool_call_id or "", "content": m.content or ""}
+            result = m.content if isinstance(m.content, str | None) else _blocks(m.content)
+            block = {"type": "tool_result", "tool_use_id": m.tool_call_id or "", "content": result or ""}
             add("user", [block])
             continue
-        blocks: list[dict[str, Any]] = []
-        if m.content:
-            blocks.append({"type": "text", "text": m.content})
+        blocks = _blocks(m.content)
         for call in m.tool_calls or ():
-            fn = call.get("function", {})
             blocks.append(
                 {
                     "type": "tool_use",
-                    "id": call.get("id", ""),
-                    "name": fn.get("name", ""),
-                    "input": _arguments(fn.get("arguments")),
+                    "id": call.id,
+                    "name": call.function.name,
+                    "input": _arguments(call.function.arguments),
                 }
             )
         add("assistant" if m.role == "assistant" else "user", blocks)

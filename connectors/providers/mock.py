@@ -37,6 +37,7 @@ from meshkit.errors import (
     RateLimitError,
 )
 from meshkit.interfaces.provider import Provider
+from meshkit.testing.vectors import fake_embedding
 from meshkit.types import (
     ChatMessage,
     Choice,
@@ -45,6 +46,9 @@ from meshkit.types import (
     CompletionRequest,
     CompletionResponse,
     Delta,
+    Embedding,
+    EmbeddingRequest,
+    EmbeddingResponse,
     ModelInfo,
     ModelPricing,
     TokenUsage,
@@ -93,13 +97,18 @@ class MockConfig:
 
 
 class MockProvider(Provider):
-    """Answers from a script; records every request in ``calls``."""
+    """Answers from a script; records every completion in ``calls``, every embedding in ``embed_calls``.
+
+    Embeddings are deterministic unit vectors (``meshkit.testing.vectors``): the same text and
+    model always give the same vector.
+    """
 
     connector_id = "meshkit.mock.v1"
     Config = MockConfig
     features = frozenset(
         {
             ProviderFeature.STREAMING,
+            ProviderFeature.EMBEDDINGS,
             ProviderFeature.LIST_MODELS,
             ProviderFeature.USAGE_IN_STREAM,
             ProviderFeature.PRICING,
@@ -111,6 +120,7 @@ class MockProvider(Provider):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._script: deque[MockStep] = deque(self.config.script)
         self.calls: list[CompletionRequest] = []
+        self.embed_calls: list[EmbeddingRequest] = []
         self.healthy: bool = self.config.healthy
         self._ids = itertools.count(1)
 
@@ -126,8 +136,11 @@ class MockProvider(Provider):
                 return step
         return MockStep()
 
-    async def _begin(self, request: CompletionRequest) -> tuple[MockStep, str]:
-        self.calls.append(request)
+    async def _begin(self, request: CompletionRequest | EmbeddingRequest) -> tuple[MockStep, str]:
+        if isinstance(request, EmbeddingRequest):
+            self.embed_calls.append(request)
+        else:
+            self.calls.append(request)
         model = request.model or self.config.models[0]
         step = self._next_step(model)
         latency = step.latency if step.latency is not None else self.config.latency
@@ -150,7 +163,7 @@ class MockProvider(Provider):
         if step.reply is not None:
             return step.reply
         if self.config.echo:
-            users = [m.content or "" for m in request.messages if m.role == "user"]
+            users = [m.text for m in request.messages if m.role == "user"]
             return users[-1] if users else ""
         return self.config.reply.format(model=model)
 
@@ -198,6 +211,17 @@ class MockProvider(Provider):
             provider_id=self.name,
             choices=(ChunkChoice(index=0, delta=Delta(), finish_reason="stop"),),
             usage=self._usage(request, text),
+        )
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        _, model = await self._begin(request)
+        vectors = tuple(
+            Embedding(index=i, embedding=fake_embedding(text, model=model, dimensions=request.dimensions))
+            for i, text in enumerate(request.input)
+        )
+        tokens = request.estimated_prompt_tokens()
+        return EmbeddingResponse(
+            model=model, data=vectors, usage=TokenUsage(tokens, 0, tokens), provider_id=self.name
         )
 
     async def list_models(self) -> list[ModelInfo]:

@@ -13,7 +13,9 @@ Usable from YAML::
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -38,8 +40,13 @@ from meshkit.types import (
     CompletionRequest,
     CompletionResponse,
     Delta,
+    Embedding,
+    EmbeddingRequest,
+    EmbeddingResponse,
     ModelInfo,
     TokenUsage,
+    ToolCall,
+    ToolCallDelta,
 )
 
 from ._http import (
@@ -75,7 +82,11 @@ class OpenAICompatibleConfig(HTTPProviderConfig):
 
 
 class OpenAICompatibleProvider(HTTPProvider):
-    """Chat completions, streaming, tools, JSON mode and model listing over OpenAI's wire format."""
+    """Chat completions (streaming, tools, JSON mode and schemas, images), embeddings and model listing.
+
+    Tools, ``tool_choice``, ``response_format`` and image content parts are OpenAI's own
+    shapes, so they go upstream unchanged.
+    """
 
     connector_id = "meshkit.openai-compatible.v1"
     Config = OpenAICompatibleConfig
@@ -84,11 +95,16 @@ class OpenAICompatibleProvider(HTTPProvider):
             ProviderFeature.STREAMING,
             ProviderFeature.TOOLS,
             ProviderFeature.JSON_MODE,
+            ProviderFeature.JSON_SCHEMA,
+            ProviderFeature.VISION,
+            ProviderFeature.EMBEDDINGS,
             ProviderFeature.LIST_MODELS,
             ProviderFeature.USAGE_IN_STREAM,
         }
     )
-    description = "OpenAI chat-completions API (OpenAI, Groq, Together, Mistral, Ollama, vLLM, ...)"
+    description = (
+        "OpenAI chat-completions and embeddings API (OpenAI, Groq, Together, Mistral, Ollama, vLLM, ...)"
+    )
 
     @classmethod
     def build_config(cls, config: Any, *, path: str = "config") -> Any:
@@ -139,6 +155,23 @@ class OpenAICompatibleProvider(HTTPProvider):
             timeout=request_timeout(request, self.config.connect_timeout),
         )
 
+    def embedding_body(self, request: EmbeddingRequest) -> dict[str, Any]:
+        """The JSON body of an embeddings call."""
+        model = model_for(self, request, self.config.model)
+        body: dict[str, Any] = {"model": model, "input": list(request.input), "encoding_format": "float"}
+        if request.dimensions is not None:
+            body["dimensions"] = request.dimensions
+        body.update(request.extra)
+        return body
+
+    def build_embedding_request(self, request: EmbeddingRequest) -> httpx.Request:
+        return self.client.build_request(
+            "POST",
+            "embeddings",
+            json=self.embedding_body(request),
+            timeout=request_timeout(request, self.config.connect_timeout),
+        )
+
     # --- responses ---------------------------------------------------------------
 
     def parse_response(self, response: httpx.Response, request: CompletionRequest) -> CompletionResponse:
@@ -154,6 +187,30 @@ class OpenAICompatibleProvider(HTTPProvider):
             choices=tuple(_choice(i, c) for i, c in enumerate(choices)),
             usage=_usage(data.get("usage")) or TokenUsage(),
             created=_created(data.get("created")),
+            provider_id=self.name,
+        )
+
+    def parse_embedding_response(
+        self, response: httpx.Response, request: EmbeddingRequest
+    ) -> EmbeddingResponse:
+        data = json_object(self, response)
+        if data.get("error"):
+            raise self.error_from_body(data["error"], response.status_code, response.headers)
+        items = data.get("data")
+        if not isinstance(items, list):
+            raise ProviderProtocolError("the response has no 'data' list", provider_id=self.name)
+        vectors = sorted((_embedding(i, item) for i, item in enumerate(items)), key=lambda e: e.index)
+        if [e.index for e in vectors] != list(range(len(request.input))):
+            raise ProviderProtocolError(
+                f"{len(request.input)} inputs were sent and the answer holds the vectors of indexes "
+                f"{[e.index for e in vectors]}",
+                provider_id=self.name,
+            )
+        usage = _usage(data.get("usage")) or TokenUsage()
+        return EmbeddingResponse(
+            model=str(data.get("model") or request.model or ""),
+            data=tuple(vectors),
+            usage=TokenUsage(usage.prompt_tokens, 0, usage.prompt_tokens),
             provider_id=self.name,
         )
 
@@ -275,12 +332,36 @@ def _text(content: Any) -> str | None:
     raise TypeError(f"message content is a {type(content).__name__}")
 
 
-def _tool_calls(value: Any) -> tuple[Mapping[str, Any], ...] | None:
+def _tool_calls(value: Any) -> tuple[ToolCall, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list):
         raise TypeError(f"tool_calls is a {type(value).__name__}, not a list")
-    return tuple(dict(call) for call in value)
+    return tuple(ToolCall.coerce(call) for call in value)
+
+
+def _tool_call_deltas(value: Any) -> tuple[ToolCallDelta, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise TypeError(f"tool_calls is a {type(value).__name__}, not a list")
+    return tuple(ToolCallDelta.coerce(call, i) for i, call in enumerate(value))
+
+
+def _embedding(position: int, item: Any) -> Embedding:
+    if not isinstance(item, Mapping):
+        raise TypeError(f"an embedding is a {type(item).__name__}, not an object")
+    vector = item["embedding"]
+    if isinstance(vector, str):  # encoding_format: base64, little-endian float32
+        raw = base64.b64decode(vector)
+        values = list(struct.unpack(f"<{len(raw) // 4}f", raw))
+    elif isinstance(vector, list) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in vector
+    ):
+        values = [float(x) for x in vector]
+    else:
+        raise TypeError("an embedding is a list of numbers")
+    return Embedding(index=int(item.get("index", position)), embedding=values)
 
 
 def _choice(position: int, item: Mapping[str, Any]) -> Choice:
@@ -303,7 +384,7 @@ def _chunk_choice(position: int, item: Mapping[str, Any]) -> ChunkChoice:
         delta=Delta(
             role=delta.get("role"),
             content=_text(delta.get("content")),
-            tool_calls=_tool_calls(delta.get("tool_calls")),
+            tool_calls=_tool_call_deltas(delta.get("tool_calls")),
         ),
         finish_reason=item.get("finish_reason"),
     )

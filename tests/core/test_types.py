@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from datetime import UTC, datetime
@@ -12,6 +13,10 @@ import pytest
 from meshkit import (
     ChatMessage,
     CompletionRequest,
+    Delta,
+    Embedding,
+    EmbeddingRequest,
+    EmbeddingResponse,
     LogLevel,
     ModelPricing,
     ModelSnapshot,
@@ -19,6 +24,8 @@ from meshkit import (
     RequestLogEntry,
     Secret,
     TokenUsage,
+    ToolCall,
+    ToolCallDelta,
 )
 
 PLAIN = "sk-live-0123456789abcdef"
@@ -144,8 +151,65 @@ class TestMessagesAndRequests:
 
     def test_message_wire_form_omits_unset_fields(self) -> None:
         assert ChatMessage(role="user", content="hi").to_dict() == {"role": "user", "content": "hi"}
-        calls = ({"id": "c1", "type": "function"},)
+        calls = ({"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}},)
         assert ChatMessage(role="assistant", tool_calls=calls).to_dict()["tool_calls"] == [dict(calls[0])]
+
+    def test_tool_calls_read_like_the_openai_sdk_and_go_back_to_dicts(self) -> None:
+        wire = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"a": 1}'}}
+        message = ChatMessage.coerce({"role": "assistant", "content": None, "tool_calls": [wire]})
+        (call,) = message.tool_calls or ()
+        assert isinstance(call, ToolCall)
+        assert (call.id, call.type, call.function.name) == ("c1", "function", "get_weather")
+        assert json.loads(call.function.arguments) == {"a": 1}
+        assert call.to_dict() == wire
+
+    def test_tool_call_arguments_given_as_a_mapping_become_json_text(self) -> None:
+        call = ToolCall.coerce({"id": "c", "function": {"name": "f", "arguments": {"x": [1, 2]}}})
+        assert json.loads(call.function.arguments) == {"x": [1, 2]}
+
+    def test_a_tool_call_without_a_function_name_is_rejected(self) -> None:
+        with pytest.raises(TypeError, match="'function' with a 'name'"):
+            ChatMessage(role="assistant", tool_calls=({"id": "c1", "type": "function"},))
+
+    def test_stream_tool_call_deltas_have_attributes_and_omit_unset_fields(self) -> None:
+        delta = Delta(tool_calls=({"index": 1, "function": {"arguments": '{"ci'}},))
+        (part,) = delta.tool_calls or ()
+        assert isinstance(part, ToolCallDelta)
+        assert (part.index, part.id, part.function.name, part.function.arguments) == (1, None, None, '{"ci')
+        assert part.to_dict() == {"index": 1, "function": {"arguments": '{"ci'}}
+
+    def test_content_may_be_a_list_of_parts(self) -> None:
+        parts = [
+            {"type": "text", "text": "What is "},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+            {"type": "text", "text": "this?"},
+        ]
+        message = ChatMessage.coerce({"role": "user", "content": parts})
+        assert message.text == "What is this?"
+        assert message.has_image and not ChatMessage(role="user", content="hi").has_image
+        assert message.to_dict() == {"role": "user", "content": parts}
+        assert CompletionRequest(messages=[message]).estimated_prompt_tokens() == 3
+
+    def test_a_content_part_without_a_type_is_rejected(self) -> None:
+        with pytest.raises(TypeError, match="content part"):
+            ChatMessage(role="user", content=[{"text": "hi"}])
+
+    def test_embedding_request_takes_one_text_or_a_list(self) -> None:
+        assert EmbeddingRequest(input="hello").input == ("hello",)
+        assert EmbeddingRequest(input=["a", "b"], dimensions=4).input == ("a", "b")
+        for bad in ([], [1], None):
+            with pytest.raises(TypeError, match="embedding input"):
+                EmbeddingRequest(input=bad)  # type: ignore[arg-type]
+
+    def test_embedding_response_lists_vectors_in_input_order(self) -> None:
+        reply = EmbeddingResponse(
+            model="m",
+            data=(Embedding(0, [1.0, 0.0]), Embedding(1, [0.0, 1.0])),
+            usage=TokenUsage(prompt_tokens=3, total_tokens=3),
+        )
+        assert reply.vectors == [[1.0, 0.0], [0.0, 1.0]]
+        assert [d.index for d in reply.data] == [0, 1]
+        assert (reply.usage.prompt_tokens, reply.usage.total_tokens) == (3, 3)
 
     def test_snapshot_error_rate_is_windowed(self) -> None:
         snap = ModelSnapshot(model_id="m", provider_id="p", window_requests=8, window_failures=2)

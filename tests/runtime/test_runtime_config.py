@@ -122,6 +122,38 @@ def test_a_pool_whose_capability_no_model_offers_is_an_error() -> None:
     ]
 
 
+def test_a_model_features_list_names_request_features_only() -> None:
+    config = two_provider_config(model_a={"features": ["tools", "embeddings"]})
+    (found,) = problems(config)
+    assert found.startswith("models.a.small.features: expected a list drawn from json_mode, json_schema,")
+
+
+def test_a_model_can_only_narrow_its_provider_features() -> None:
+    config = two_provider_config(model_a={"features": ["streaming", "tools", "vision"]})
+    assert problems(config) == [
+        "models.a.small.features: tools, vision not supported by meshkit.mock.v1 (provider 'a' offers: "
+        "streaming); a model can only narrow its provider's features"
+    ]
+
+
+def test_embedding_models_register_under_the_embeddings_branch() -> None:
+    config = two_provider_config(
+        model_a={"capabilities": ["text-embeddings"]}, pool={"capability": "understanding.embeddings"}
+    )
+    mesh = Mesh.from_config(config, clock=FakeClock())
+    assert mesh.entries["a.small"].capabilities == ("understanding.embeddings.text-embeddings",)
+
+
+@pytest.mark.parametrize(
+    "leaf",
+    ["text-completion", "text-to-image", "image-editing", "text-to-speech", "transcription", "moderation"],
+)
+def test_leaves_without_an_operation_are_not_in_the_standard_tree(leaf: str) -> None:
+    config = two_provider_config(model_a={"capabilities": [leaf]})
+    (found,) = problems(config)
+    assert found.startswith(f"models.a.small.capabilities[0]: unknown capability {leaf!r}")
+
+
 def test_a_bad_maintenance_cron_is_reported_at_its_path() -> None:
     config = two_provider_config(model_a={"maintenance": [{"cron": "every night", "duration": "30m"}]})
     (problem,) = problems(config)

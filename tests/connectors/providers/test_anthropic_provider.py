@@ -155,9 +155,9 @@ async def test_tools_are_translated_both_ways(server: MockOpenAIServer, transpor
     assert reply.choices[0].finish_reason == "tool_calls"
     assert message.content == "Let me look."
     (call,) = message.tool_calls or ()
-    assert call["id"].startswith("toolu_") and call["type"] == "function"
-    assert call["function"]["name"] == "get_weather"
-    assert json.loads(call["function"]["arguments"]) == {"city": "Rome"}
+    assert call.id.startswith("toolu_") and call.type == "function"
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Rome"}
 
 
 @pytest.mark.parametrize(
@@ -187,9 +187,9 @@ async def test_streamed_tool_use_becomes_tool_call_deltas(server: MockOpenAIServ
     async with provider(server, transport) as p:
         chunks = await collect(p, ask(tools=(WEATHER_TOOL,)))
     deltas = [call for c in chunks for call in c.choices[0].delta.tool_calls or ()]
-    assert deltas[0]["id"].startswith("toolu_") and deltas[0]["function"]["name"] == "get_weather"
-    assert all(d["index"] == 0 for d in deltas)
-    assert json.loads("".join(d["function"]["arguments"] for d in deltas)) == {"city": "Lima"}
+    assert (deltas[0].id or "").startswith("toolu_") and deltas[0].function.name == "get_weather"
+    assert all(d.index == 0 for d in deltas)
+    assert json.loads("".join(d.function.arguments or "" for d in deltas)) == {"city": "Lima"}
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
@@ -234,6 +234,79 @@ async def test_tool_results_become_one_user_turn(server: MockOpenAIServer, trans
     }
 
 
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+
+async def test_image_parts_become_image_blocks(server: MockOpenAIServer, transport: str) -> None:
+    parts = [
+        {"type": "text", "text": "Compare these."},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL}"}},
+        {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg", "detail": "low"}},
+    ]
+    request = CompletionRequest(
+        model="small",
+        messages=[
+            {"role": "system", "content": [{"type": "text", "text": "Be brief."}]},
+            {"role": "user", "content": parts},
+        ],
+    )
+    async with provider(server, transport) as p:
+        reply = await p.complete(request)
+    body = server.requests[-1].json
+    assert body["system"] == "Be brief."
+    assert body["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Compare these."},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}},
+                {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}},
+            ],
+        }
+    ]
+    assert reply.text == "Hello from small."
+
+
+async def test_tool_results_with_content_parts_keep_their_parts(
+    server: MockOpenAIServer, transport: str
+) -> None:
+    call = {"id": "toolu_x", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    request = CompletionRequest(
+        model="small",
+        messages=[
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "toolu_x", "content": [{"type": "text", "text": "sunny"}]},
+        ],
+    )
+    async with provider(server, transport) as p:
+        await p.complete(request)
+    messages = server.requests[-1].json["messages"]
+    assert messages[2] == {
+        "role": "user",
+        "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_x", "content": [{"type": "text", "text": "sunny"}]}
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "match"),
+    [("ftp://example.com/cat.jpg", "data: or http"), ("data:image/png,notbase64", "base64")],
+)
+async def test_an_image_the_api_cannot_take_is_a_bad_request_before_any_io(
+    server: MockOpenAIServer, transport: str, url: str, match: str
+) -> None:
+    request = CompletionRequest(
+        model="small",
+        messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}],
+    )
+    async with provider(server, transport) as p:
+        with pytest.raises(BadRequestError, match=match):
+            await p.complete(request)
+    assert server.requests == []
+
+
 async def test_json_mode_is_refused_before_any_io(server: MockOpenAIServer, transport: str) -> None:
     async with provider(server, transport) as p:
         with pytest.raises(FeatureNotSupportedError, match="JSON mode"):
@@ -254,6 +327,7 @@ async def test_declares_its_features() -> None:
     assert AnthropicProvider.features == {
         ProviderFeature.STREAMING,
         ProviderFeature.TOOLS,
+        ProviderFeature.VISION,
         ProviderFeature.LIST_MODELS,
         ProviderFeature.USAGE_IN_STREAM,
     }

@@ -136,8 +136,8 @@ async def test_tool_calls_are_sent_and_parsed(server: MockOpenAIServer, transpor
     assert choice.finish_reason == "tool_calls"
     assert choice.message.content is None
     (call,) = choice.message.tool_calls or ()
-    assert call["type"] == "function" and call["function"]["name"] == "get_weather"
-    assert json.loads(call["function"]["arguments"]) == {"city": "Paris"}
+    assert call.type == "function" and call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Paris"}
 
 
 async def test_streamed_tool_call_deltas_add_up_to_the_call(server: MockOpenAIServer, transport: str) -> None:
@@ -145,10 +145,10 @@ async def test_streamed_tool_call_deltas_add_up_to_the_call(server: MockOpenAISe
     async with provider(server, transport) as p:
         chunks = await collect(p, ask(tools=(WEATHER_TOOL,)))
     deltas = [call for c in chunks if c.choices for call in c.choices[0].delta.tool_calls or ()]
-    assert deltas[0]["function"]["name"] == "get_weather" and deltas[0]["id"]
-    arguments = "".join(d["function"].get("arguments", "") for d in deltas)
+    assert deltas[0].function.name == "get_weather" and deltas[0].id
+    arguments = "".join(d.function.arguments or "" for d in deltas)
     assert json.loads(arguments) == {"city": "Oslo"}
-    assert all(d["index"] == 0 for d in deltas)
+    assert all(d.index == 0 for d in deltas)
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
 
 
@@ -174,6 +174,31 @@ async def test_json_mode_sends_response_format(server: MockOpenAIServer, transpo
         reply = await p.complete(ask(response_format={"type": "json_object"}))
     assert server.requests[-1].json["response_format"] == {"type": "json_object"}
     assert json.loads(reply.text) == {"model": "small", "reply": "Hello from small."}
+
+
+async def test_json_schema_and_image_parts_go_upstream_unchanged(
+    server: MockOpenAIServer, transport: str
+) -> None:
+    schema = {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "weather",
+            "schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            "strict": True,
+        },
+    }
+    parts = [
+        {"type": "text", "text": "Which city is this?"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/city.jpg", "detail": "high"}},
+    ]
+    request = CompletionRequest(
+        model="small", messages=[{"role": "user", "content": parts}], response_format=schema
+    )
+    async with provider(server, transport) as p:
+        await p.complete(request)
+    body = server.requests[-1].json
+    assert body["response_format"] == schema
+    assert body["messages"] == [{"role": "user", "content": parts}]
 
 
 async def test_max_tokens_cut_reports_length(server: MockOpenAIServer, transport: str) -> None:
@@ -215,6 +240,9 @@ async def test_declares_its_features() -> None:
         ProviderFeature.STREAMING,
         ProviderFeature.TOOLS,
         ProviderFeature.JSON_MODE,
+        ProviderFeature.JSON_SCHEMA,
+        ProviderFeature.VISION,
+        ProviderFeature.EMBEDDINGS,
         ProviderFeature.LIST_MODELS,
         ProviderFeature.USAGE_IN_STREAM,
     }
