@@ -1,0 +1,75 @@
+"""What a request needs from a model, and which models of a target can give it.
+
+A request's needs follow from its content: ``tools`` (or a conversation that already holds
+tool calls or tool results) needs ``tools``; ``response_format`` ``json_object`` needs
+``json_mode`` and ``json_schema`` needs ``json_schema``; an ``image_url`` content part needs
+``vision``; ``stream()`` needs ``streaming``; ``embed()`` needs ``embeddings``. A model has
+what its config's ``features`` grant, else what its provider connector declares; it serves
+``embed()`` when it registers under the embeddings branch, the chat calls otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import attrs
+
+from ..enums import ProviderFeature
+from ..types import CompletionRequest
+from .capabilities import Operation, operation_of
+from .catalogue import ModelEntry
+from .settings import REQUEST_FEATURES
+
+__all__ = ["RequestNeeds", "chat_needs", "embedding_needs", "model_lacks"]
+
+
+@attrs.frozen
+class RequestNeeds:
+    """The operation a request calls and the features it needs."""
+
+    operation: Operation
+    features: frozenset[ProviderFeature] = frozenset()
+
+    def describe(self) -> str:
+        """``chat with tools, vision`` / ``embeddings``."""
+        if not self.features or self.features == {ProviderFeature.EMBEDDINGS}:
+            return self.operation.value
+        return f"{self.operation.value} with {', '.join(sorted(f.value for f in self.features))}"
+
+
+def chat_needs(request: CompletionRequest, *, stream: bool) -> RequestNeeds:
+    """What a chat request needs."""
+    needed: set[ProviderFeature] = set()
+    if stream:
+        needed.add(ProviderFeature.STREAMING)
+    if request.tools or any(m.tool_calls or m.role == "tool" for m in request.messages):
+        needed.add(ProviderFeature.TOOLS)
+    kind = request.response_format.get("type") if request.response_format else None
+    if kind == "json_object":
+        needed.add(ProviderFeature.JSON_MODE)
+    elif kind == "json_schema":
+        needed.add(ProviderFeature.JSON_SCHEMA)
+    if any(m.has_image for m in request.messages):
+        needed.add(ProviderFeature.VISION)
+    return RequestNeeds(Operation.CHAT, frozenset(needed))
+
+
+def embedding_needs() -> RequestNeeds:
+    """What an embedding request needs."""
+    return RequestNeeds(Operation.EMBEDDINGS, frozenset({ProviderFeature.EMBEDDINGS}))
+
+
+def model_lacks(
+    entry: ModelEntry, provider_features: Collection[ProviderFeature], needs: RequestNeeds
+) -> tuple[str, ...]:
+    """What ``entry`` lacks for ``needs``, by name (``chat``, ``embeddings``, ``tools``…); empty when none."""
+    serves = {operation_of(c) for c in entry.capabilities}
+    lacking: list[str] = []
+    if needs.operation not in serves:
+        lacking.append(needs.operation.value)
+    granted = {f for f in provider_features if f not in REQUEST_FEATURES}
+    granted |= set(provider_features if entry.features is None else entry.features & set(provider_features))
+    for feature in sorted(needs.features - granted, key=lambda f: f.value):
+        if feature.value not in lacking:
+            lacking.append(feature.value)
+    return tuple(lacking)
