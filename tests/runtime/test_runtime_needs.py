@@ -1,4 +1,4 @@
-"""What a request needs follows from its content; a model lacks what neither its config nor its provider grants."""
+"""What a request needs follows from its content; a model lacks what its config and provider do not grant."""
 
 from __future__ import annotations
 
