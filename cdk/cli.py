@@ -124,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-input", action="store_true", help="ask nothing; use the defaults")
     p.add_argument("--overwrite", action="store_true", help="write over an existing meshkit-<name>/")
     p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("serve", help="serve a mesh over OpenAI's HTTP API (needs meshkit[serve])")
+    p.add_argument("--config", required=True, help="path to mesh.yaml (its serve: section is read)")
+    p.add_argument("--host", help="address to listen on (default: serve.host, else 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port (default: serve.port, else 8080)")
+    p.add_argument("--workers", type=int, help="worker processes (default: serve.workers, else 1)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -153,6 +160,24 @@ def cmd_new(args: argparse.Namespace) -> int:
         no_input=args.no_input,
         overwrite=args.overwrite,
     )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run ``meshkit serve`` until SIGINT or SIGTERM."""
+    from .errors import ConfigError
+
+    try:
+        from .serve import serve
+    except ImportError as exc:
+        print(f"meshkit serve needs its extra: pip install 'meshkit[serve]' ({exc})", file=sys.stderr)
+        return 2
+    overrides = {"host": args.host, "port": args.port, "workers": args.workers}
+    try:
+        serve(args.config, overrides)
+    except (ConfigError, OSError) as exc:
+        print(f"meshkit serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,6 +44,8 @@ __all__ = [
     "RoutingEventsSettings",
     "RoutingSettings",
     "SecretsSettings",
+    "ServeAuthSettings",
+    "ServeSettings",
     "StorageSettings",
     "SyncSettings",
     "TracingSettings",
@@ -292,6 +294,32 @@ class RoutingSettings:
 
 
 @attrs.frozen(kw_only=True)
+class ServeAuthSettings:
+    """Bearer tokens ``meshkit serve`` accepts; none means no authentication."""
+
+    tokens: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class ServeSettings:
+    """``meshkit serve``: where it listens, who may call it, how much it reads."""
+
+    host: str = "127.0.0.1"
+    port: int = attrs.field(
+        default=8080, validator=check(lambda p: 0 <= p <= 65535, "a port from 0 to 65535")
+    )
+    workers: int = attrs.field(default=1, validator=check(lambda n: 1 <= n <= 256, "from 1 to 256 workers"))
+    auth: ServeAuthSettings = attrs.field(factory=ServeAuthSettings)
+    cors_origins: list[str] = attrs.field(factory=list)
+    max_body_bytes: int = attrs.field(
+        default=8 * 1024 * 1024, validator=check(_positive, "a size in bytes of at least 1")
+    )
+    grace_period: timedelta = attrs.field(
+        default=timedelta(seconds=30), validator=check(_positive_duration, "a positive duration")
+    )
+
+
+@attrs.frozen(kw_only=True)
 class MeshSettings:
     """The whole ``mesh.yaml``."""
 
@@ -304,4 +332,5 @@ class MeshSettings:
     observability: ObservabilitySettings = attrs.field(factory=ObservabilitySettings)
     discovery: DiscoverySettings = attrs.field(factory=DiscoverySettings)
     routing: RoutingSettings = attrs.field(factory=RoutingSettings)
+    serve: ServeSettings = attrs.field(factory=ServeSettings)
     startup_probe: bool = False
