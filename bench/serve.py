@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from transport import BODY, start_server  # noqa: E402
+from transport import BODY, start_server
 
 REQUEST = {**BODY, "model": "chat"}
 
@@ -107,7 +107,11 @@ def start_litellm(upstream: str, work: Path, venvs: Path) -> tuple[subprocess.Po
                 "model_list": [
                     {
                         "model_name": "chat",
-                        "litellm_params": {"model": "openai/bench", "api_base": upstream, "api_key": "unused"},
+                        "litellm_params": {
+                            "model": "openai/bench",
+                            "api_base": upstream,
+                            "api_key": "unused",
+                        },
                     }
                 ],
                 "litellm_settings": {"telemetry": False},
@@ -166,7 +170,9 @@ async def run_level(base: str, requests: int, concurrency: int) -> dict[str, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
@@ -189,7 +195,9 @@ def main() -> None:
                 lite_process, lite_base, versions["litellm"] = start_litellm(upstream, work, args.venvs)
                 processes.append(lite_process)
                 targets["litellm proxy"] = lite_base
-            results: dict[str, dict[int, list[dict[str, float]]]] = {t: {c: [] for c in args.concurrency} for t in targets}
+            results: dict[str, dict[int, list[dict[str, float]]]] = {
+                t: {c: [] for c in args.concurrency} for t in targets
+            }
             for _ in range(args.rounds):
                 for concurrency in args.concurrency:
                     for name, base in targets.items():
@@ -202,11 +210,18 @@ def main() -> None:
     report(results, args, versions)
 
 
-def report(results: dict[str, dict[int, list[dict[str, float]]]], args: argparse.Namespace, versions: dict[str, str]) -> None:
+def report(
+    results: dict[str, dict[int, list[dict[str, float]]]], args: argparse.Namespace, versions: dict[str, str]
+) -> None:
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows)
 
-    summary: dict[str, Any] = {"rounds": args.rounds, "requests": args.requests, "versions": versions, "levels": {}}
+    summary: dict[str, Any] = {
+        "rounds": args.rounds,
+        "requests": args.requests,
+        "versions": versions,
+        "levels": {},
+    }
     for concurrency in args.concurrency:
         direct = results["direct"][concurrency]
         level = {}
@@ -226,7 +241,9 @@ def report(results: dict[str, dict[int, list[dict[str, float]]]], args: argparse
         print(json.dumps(summary, indent=2))
         return
     print(f"{args.requests} requests per target and level, median of {args.rounds} rounds {versions or ''}")
-    print(f"{'in flight':>9}  {'target':<14} {'req/s':>8} {'vs direct':>9} {'p50 ms':>7} {'p99 ms':>7} {'+p50':>6} {'+p99':>6}")
+    print(
+        f"{'in flight':>9}  {'target':<14} {'req/s':>8} {'vs direct':>9} {'p50 ms':>7} {'p99 ms':>7} {'+p50':>6} {'+p99':>6}"
+    )
     for concurrency, level in summary["levels"].items():
         for name, row in level.items():
             print(

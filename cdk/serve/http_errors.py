@@ -12,7 +12,6 @@ from typing import Any
 
 import attrs
 
-from .. import UnknownTargetError
 from ..errors import (
     AllModelsExhaustedError,
     BadRequestError,
@@ -23,6 +22,7 @@ from ..errors import (
     QuotaExhaustedError,
     RateLimitError,
     RoutingError,
+    UnknownTargetError,
 )
 from .wire import RequestBodyError
 
