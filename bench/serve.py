@@ -241,14 +241,14 @@ def report(
         print(json.dumps(summary, indent=2))
         return
     print(f"{args.requests} requests per target and level, median of {args.rounds} rounds {versions or ''}")
-    print(
-        f"{'in flight':>9}  {'target':<14} {'req/s':>8} {'vs direct':>9} {'p50 ms':>7} {'p99 ms':>7} {'+p50':>6} {'+p99':>6}"
-    )
+    columns = ("req/s", "vs direct", "p50 ms", "p99 ms", "+p50", "+p99")
+    print(f"{'in flight':>9}  {'target':<14} " + " ".join(f"{c:>9}" for c in columns))
     for concurrency, level in summary["levels"].items():
         for name, row in level.items():
+            keys = ("rps_vs_direct", "p50_ms", "p99_ms", "added_p50_ms", "added_p99_ms")
             print(
-                f"{concurrency:>9}  {name:<14} {row['rps']:>8.0f} {row['rps_vs_direct']:>9.2f} "
-                f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['added_p50_ms']:>6.2f} {row['added_p99_ms']:>6.2f}"
+                f"{concurrency:>9}  {name:<14} {row['rps']:>9.0f} "
+                + " ".join(f"{row[k]:>9.2f}" for k in keys)
             )
 
 
