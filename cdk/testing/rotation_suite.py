@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -11,13 +13,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ..enums import ConnectorType, DeactivationReason, ModelStatus, RecoveryTrigger
+from ..enums import ConnectorType, DeactivationReason, ModelStatus, RecoveryTrigger, RotationFeature
 from ..errors import ConfigError
 from ..interfaces.rotation import RotationPolicy
 from ..types import CompletionRequest, ModelPricing, ModelSnapshot
 from .base import ConformanceSuite
 from .fake_clock import FakeClock
 from .hypothesis_profiles import suite_settings
+from .rotation_replay import LIMIT_KEYS, Job, importable, replay, replay_in_child, seeded_histories
 from .target import ConformanceTarget
 
 __all__ = ["RotationSuite", "pools", "snapshots"]
@@ -62,6 +65,9 @@ def snapshots(draw: st.DrawFn, model_id: st.SearchStrategy[str] | None = None) -
         ),
         priority=draw(st.integers(0, 3)),
         weight=draw(st.floats(0.1, 10, allow_nan=False)),
+        limits=draw(st.dictionaries(st.sampled_from(LIMIT_KEYS), st.sampled_from([1.0, 10.0, 100.0]))),
+        requests_last_minute=draw(st.integers(0, 20)),
+        tokens_last_minute=draw(st.integers(0, 2000)),
     )
 
 
@@ -74,8 +80,21 @@ def pools(min_size: int = 0) -> st.SearchStrategy[list[ModelSnapshot]]:
 histories = st.lists(st.tuples(pools(), st.sampled_from([None, "alice", "bob"])), min_size=1, max_size=5)
 
 
+#: Histories replayed in this process and in two others; the hash seeds of those two.
+REPLAYED_HISTORIES = 40
+CHILD_HASH_SEEDS = ("1", "2")
+
+
 def _request(session: str | None) -> CompletionRequest:
     return CompletionRequest(messages=[{"role": "user", "content": "hello " * 20}], session_id=session)
+
+
+def _first_difference(a: list[dict[str, list[object]]], b: list[dict[str, list[object]]]) -> str:
+    for index, (one, other) in enumerate(zip(a, b, strict=False)):
+        for part in ("chosen", "decided"):
+            if one[part] != other[part]:
+                return f"history {index}: {part} {one[part]} against {other[part]}"
+    return f"{len(a)} histories against {len(b)}"
 
 
 class RotationSuite(ConformanceSuite):
@@ -103,7 +122,13 @@ class RotationSuite(ConformanceSuite):
         chosen: list[str | None] = []
         for step, (pool, session) in enumerate(history):
             now = EPOCH + timedelta(seconds=step)
-            result = policy.select(list(pool), _request(session), now)
+            candidates = list(pool)
+            before = copy.deepcopy(candidates)
+            result = policy.select(candidates, _request(session), now)
+            assert candidates == before, (
+                "select() changed the candidates it was given (reordered, replaced or edited them); "
+                "work on a copy"
+            )
             active = [s for s in pool if s.is_active]
             if not active:
                 assert result is None, f"no active candidate, yet select() returned {result!r}"
@@ -131,6 +156,84 @@ class RotationSuite(ConformanceSuite):
         first = self.run_history(self.policy(conformance_target), history)
         second = self.run_history(self.policy(conformance_target), history)
         assert first == second, f"two fresh policies given the same history chose {first} and {second}"
+
+    def test_select_is_deterministic_across_processes(self, conformance_target: ConformanceTarget) -> None:
+        """Equal inputs, equal choices in any process: nothing may hang on PYTHONHASHSEED."""
+        target = conformance_target
+        config = {**target.spec.config}
+        where = importable(target.cls)
+        factory = importable(target.spec.factory) if target.spec.factory is not None else None
+        if where is None or (target.spec.factory is not None and factory is None):
+            pytest.skip(
+                f"{target}: the policy cannot be rebuilt in another process (its class or the spec's "
+                "factory is not importable by name: make it a module-level name)"
+            )
+        try:
+            json.dumps(config)
+        except TypeError as exc:
+            pytest.skip(f"{target}: the spec's config cannot be handed to another process: {exc}")
+        job = Job(
+            module=where[0],
+            qualname=where[1],
+            config=config,
+            factory=factory,
+            seed=7,
+            count=REPLAYED_HISTORIES,
+        )
+        children = [replay_in_child(job, seed) for seed in CHILD_HASH_SEEDS]
+        here = replay(lambda: self.policy(target), seeded_histories(job.seed, job.count))
+        answers: list[list[dict[str, list[object]]]] = []
+        for seed, child in zip(CHILD_HASH_SEEDS, children, strict=True):
+            out, err = child.communicate(job.to_json(), timeout=300)
+            assert child.returncode == 0, (
+                f"the policy failed in a process with PYTHONHASHSEED={seed}:\n{err[-2000:]}"
+            )
+            answers.append(json.loads(out))
+        # The two children first: their seeds are fixed, so that comparison never varies.
+        compared = [
+            (
+                f"PYTHONHASHSEED={CHILD_HASH_SEEDS[0]}",
+                answers[0],
+                f"PYTHONHASHSEED={CHILD_HASH_SEEDS[1]}",
+                answers[1],
+            ),
+            *(
+                (f"PYTHONHASHSEED={seed}", answer, "this process", here)
+                for seed, answer in zip(CHILD_HASH_SEEDS, answers, strict=True)
+            ),
+        ]
+        for one, got, other, expected in compared:
+            if got != expected:
+                pytest.fail(
+                    f"the same histories gave different answers with {one} and with {other} "
+                    f"({_first_difference(got, expected)}): a choice depends on hash order "
+                    "(a set, hash()), not only on the inputs",
+                    pytrace=False,
+                )
+
+    @given(history=histories, snapshot=snapshots())
+    @suite_settings(scale=0.5)
+    def test_policy_never_mutates_its_inputs(
+        self,
+        conformance_target: ConformanceTarget,
+        history: list[tuple[list[ModelSnapshot], str | None]],
+        snapshot: ModelSnapshot,
+    ) -> None:
+        policy = self.policy(conformance_target)
+        for step, (pool, session) in enumerate(history):
+            now = EPOCH + timedelta(seconds=step)
+            as_list, as_tuple = list(pool), tuple(pool)
+            before = copy.deepcopy(as_list)
+            policy.select(as_list, _request(session), now)
+            assert as_list == before, "select() changed the list of candidates it was given; work on a copy"
+            policy.select(as_tuple, _request(session), now)
+            assert list(as_tuple) == before, "select() changed a candidate snapshot (its limits?)"
+        kept = copy.deepcopy(snapshot)
+        reason = policy.should_deactivate(snapshot, EPOCH)
+        policy.should_recover(snapshot, EPOCH)
+        if reason is not None:
+            policy.cooldown_for(snapshot, reason)
+        assert snapshot == kept, "a lifecycle decision changed the snapshot it was asked about"
 
     def test_empty_pool_selects_nothing(self, conformance_target: ConformanceTarget) -> None:
         policy = self.policy(conformance_target)
@@ -232,3 +335,72 @@ class RotationSuite(ConformanceSuite):
         assert policy.should_recover(manual, EPOCH + timedelta(days=30)) is None, (
             "a manual deactivation ends only by hand"
         )
+
+    # --- optional features -------------------------------------------------------------
+
+    def test_session_affinity_keeps_a_session_on_its_model(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
+        with self.feature(conformance_target, RotationFeature.SESSION_AFFINITY):
+            policy = self.policy(conformance_target)
+            pool = [
+                ModelSnapshot(model_id=f"m{i}", provider_id="p1", pool_id="pool", requests=i)
+                for i in range(4)
+            ]
+            sessions = [f"session-{i}" for i in range(6)]
+            bound: dict[str, str] = {}
+            for rounds in range(4):
+                for step, session in enumerate(sessions):
+                    now = EPOCH + timedelta(seconds=rounds * 10 + step)
+                    policy.select(list(pool), _request(None), now)  # other traffic in between
+                    chosen = policy.select(list(pool), _request(session), now)
+                    assert chosen is not None, "select() gave None with active candidates"
+                    previous = bound.setdefault(session, chosen.model_id)
+                    assert chosen.model_id == previous, (
+                        f"{session} went to {previous}, then to {chosen.model_id} while both stayed active"
+                    )
+            assert len(set(bound.values())) >= 2, (
+                f"six sessions over four equal models all went to {sorted(set(bound.values()))}: "
+                "affinity spreads sessions and keeps each where it started"
+            )
+            moved = sessions[0]
+            resting = bound[moved]
+            pool = [attrs.evolve(s, status=ModelStatus.STANDBY) if s.model_id == resting else s for s in pool]
+            now = EPOCH + timedelta(minutes=1)
+            first = policy.select(list(pool), _request(moved), now)
+            assert first is not None and first.model_id != resting, (
+                f"{moved}'s model {resting} is on standby, yet select() gave {first}"
+            )
+            for _ in range(3):
+                again = policy.select(list(pool), _request(moved), now)
+                assert again is not None and again.model_id == first.model_id, (
+                    f"{moved} moved to {first.model_id}, then on to {again}: it should stay there"
+                )
+
+    def test_quota_aware_policy_avoids_exhausted_models(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, RotationFeature.QUOTA_AWARE):
+            policy = self.policy(conformance_target)
+            limits = {
+                "requests": 100.0,
+                "tokens": 100_000.0,
+                "requests_per_minute": 10.0,
+                "tokens_per_minute": 100_000.0,
+            }
+            exhausted = ModelSnapshot(
+                model_id="spent",
+                provider_id="p1",
+                pool_id="pool",
+                limits=dict(limits),
+                requests=100,
+                tokens=100_000,
+                requests_last_minute=10,
+                tokens_last_minute=100_000,
+            )
+            roomy = ModelSnapshot(model_id="roomy", provider_id="p2", pool_id="pool", limits=dict(limits))
+            for step in range(20):
+                now = EPOCH + timedelta(seconds=step)
+                chosen = policy.select([exhausted, roomy], _request(None), now)
+                assert chosen is not None and chosen.model_id == "roomy", (
+                    f"selection {step + 1}: 'spent' has used its whole quota (limits {limits}) and 'roomy' "
+                    f"has all of it, yet select() gave {chosen and chosen.model_id!r}"
+                )

@@ -16,6 +16,15 @@ from meshkit.types import CompletionRequest, ModelSnapshot
 from ._common import ACTIVE, pool_of
 
 
+def _quota_used_up(candidate: ModelSnapshot) -> bool:
+    """True when the model has no requests or no tokens left in its quota window."""
+    limits = candidate.limits
+    requests, tokens = limits.get("requests"), limits.get("tokens")
+    return (requests is not None and candidate.requests >= requests) or (
+        tokens is not None and candidate.tokens >= tokens
+    )
+
+
 def _non_negative(weights: dict[str, float]) -> bool:
     return all(w >= 0 for w in weights.values())
 
@@ -45,7 +54,8 @@ class Weighted(RotationPolicy):
     equally. As in nginx, a model that drops out keeps its running value and resumes
     its place when it returns. In the headroom modes, a model without that quota limit
     counts as having as much headroom as the roomiest limited model (all of it, for
-    relative headroom). One pass over the pool per selection.
+    relative headroom). In ``weight`` mode a model that has used up its request or token
+    quota gets no share while another has some left. One pass over the pool per selection.
     """
 
     connector_id = "meshkit.weighted.v1"
@@ -75,9 +85,9 @@ class Weighted(RotationPolicy):
         """The active candidates with their weights, in pool order."""
         if self.config.weight_by == "weight":
             configured = self.config.weights
-            if not configured:
-                return [(c, c.weight) for c in candidates if c.status is ACTIVE]
-            return [(c, configured.get(c.model_id, c.weight)) for c in candidates if c.status is ACTIVE]
+            pairs = [(c, configured.get(c.model_id, c.weight)) for c in candidates if c.status is ACTIVE]
+            # Quota-aware in this mode too: a model that has used up a quota gets no share.
+            return [(c, 0.0) if c.limits and _quota_used_up(c) else (c, w) for c, w in pairs]
         pairs: list[tuple[ModelSnapshot, float]] = []
         unlimited: list[int] = []
         roomiest = 0.0

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from meshkit.enums import DeactivationReason, ModelStatus, RecoveryTrigger
+from meshkit.enums import DeactivationReason, ModelStatus, RecoveryTrigger, RotationFeature
 from meshkit.interfaces.rotation import RotationPolicy
 from meshkit.types import CompletionRequest, ModelSnapshot
 
@@ -88,6 +88,77 @@ class CrashesOnEmptyPool(FirstActive):
         return best if best.is_active else next((c for c in candidates if c.is_active), None)
 
 
+class HashedSessions(FirstActive):
+    """Defect: pins a session to ``hash(session_id) % n``, which differs from process to process."""
+
+    connector_id = "defect.hashed-sessions.v1"
+    features = frozenset({RotationFeature.SESSION_AFFINITY})
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        active = [c for c in candidates if c.is_active]
+        if not active:
+            return None
+        if request.session_id is None:
+            return active[0]
+        return active[hash(request.session_id) % len(active)]
+
+
+class SortsInPlace(FirstActive):
+    """Defect: sorts the runtime's candidate list by priority in place instead of a copy."""
+
+    connector_id = "defect.sorts-in-place.v1"
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        if isinstance(candidates, list):
+            candidates.sort(key=lambda c: c.priority)
+        return super().select(candidates, request, now)
+
+
+class FillsInLimits(FirstActive):
+    """Defect: fills in missing limits on the snapshot it was given, as "unlimited"."""
+
+    connector_id = "defect.fills-in-limits.v1"
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        for candidate in candidates:
+            if isinstance(candidate.limits, dict):
+                candidate.limits.setdefault("requests", float("inf"))
+        return super().select(candidates, request, now)
+
+
+class QuotaBlind(FirstActive):
+    """Defect: declares QUOTA_AWARE (it was planned) but still picks the first active model."""
+
+    connector_id = "defect.quota-blind.v1"
+    features = frozenset({RotationFeature.QUOTA_AWARE})
+
+
+class ForgetfulSessions(FirstActive):
+    """Defect: declares SESSION_AFFINITY, but round-robins every request, sessions or not."""
+
+    connector_id = "defect.forgetful-sessions.v1"
+    features = frozenset({RotationFeature.SESSION_AFFINITY})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turn = 0
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        active = [c for c in candidates if c.is_active]
+        if not active:
+            return None
+        self._turn += 1
+        return active[self._turn % len(active)]
+
+
 CONNECTORS: list[type[Any]] = [
     FirstActive,
     PicksStandby,
@@ -95,6 +166,11 @@ CONNECTORS: list[type[Any]] = [
     OffByOneThreshold,
     EarlyRecovery,
     CrashesOnEmptyPool,
+    HashedSessions,
+    SortsInPlace,
+    FillsInLimits,
+    QuotaBlind,
+    ForgetfulSessions,
 ]
 EXPECTED = {
     "defect.picks-standby.v1": "test_select_returns_an_active_candidate",
@@ -102,4 +178,9 @@ EXPECTED = {
     "defect.off-by-one.v1": "test_deactivates_at_the_failure_threshold",
     "defect.early-recovery.v1": "test_recovers_when_the_cooldown_expires",
     "defect.empty-pool-crash.v1": "test_empty_pool_selects_nothing",
+    "defect.hashed-sessions.v1": "test_select_is_deterministic_across_processes",
+    "defect.sorts-in-place.v1": "test_policy_never_mutates_its_inputs",
+    "defect.fills-in-limits.v1": "test_policy_never_mutates_its_inputs",
+    "defect.quota-blind.v1": "test_quota_aware_policy_avoids_exhausted_models",
+    "defect.forgetful-sessions.v1": "test_session_affinity_keeps_a_session_on_its_model",
 }
