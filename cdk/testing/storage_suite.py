@@ -17,31 +17,76 @@ import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from ..enums import ConnectorType, StorageFeature
 from ..errors import LockNotHeldError, LockTimeoutError
-from ..interfaces.storage import Storage
+from ..interfaces.storage import MAX_KEY_LENGTH, Storage
 from ..types import EntryMetadata, Lock
 from .base import ConformanceSuite
 from .fake_clock import FakeClock
 from .hypothesis_profiles import suite_settings
 from .target import ConformanceTarget
 
-__all__ = ["StorageSuite", "keys", "values"]
+__all__ = ["EVERY_SHAPE", "StorageSuite", "keys", "values"]
 
 _NAMED_KEYS = ["a", "ab", "a/b", "a/b/c", "b", "state/pools/chat", "ünï/ключ", "with space", "..", "x" * 300]
-#: Any valid key: non-empty, at most 512 characters, no NUL.
-keys = st.sampled_from(_NAMED_KEYS) | st.text(
-    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=40
+_TEXT = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
+#: Long keys that share all but their last few characters, so a backend that cuts or
+#: hashes keys carelessly (a file-name limit, say) makes two of them collide.
+long_keys = st.builds(
+    lambda stem, length, tail: (stem * MAX_KEY_LENGTH)[: length - len(tail)] + tail,
+    st.sampled_from(["x", "Ab/", "ключ-", "ü%2F", "🔑"]),
+    st.integers(200, MAX_KEY_LENGTH),
+    st.text(st.sampled_from("aAzZ09/ü"), min_size=1, max_size=3),
 )
+#: Any valid key: non-empty, at most 512 characters, no NUL.
+keys = st.sampled_from(_NAMED_KEYS) | st.text(_TEXT, min_size=1, max_size=40) | long_keys
 prefixes = st.sampled_from(["", "a", "a/", "a/b", "b", "state/", "ü", "x", "."])
 values = st.binary(max_size=300)
+
+#: Keys of every shape and length the contract allows, each saved and read back.
+EVERY_SHAPE = [
+    *["a", "A", "aA", "Aa", "a/b", "a/b/c", "a/", "a//b", "/a", ".", "..", ".hidden", "a.b", "-", "_"],
+    *["with space", " leading", "trailing ", "tab\tkey", "new\nline", "%41", "%", "%%", "~", "~tilde"],
+    *["*", "a*b", "a?b", "[a]", "a\\b", ":", "ns:data:x", "CON", "nul", "ünï/ключ", "日本語", "emoji-🔑"],
+    *["é", "e\u0301"],  # the same letter composed and decomposed: two keys, not one
+    *("x" * n for n in (100, 200, 239, 240, 241, 254, 255, 256, 300, 511, MAX_KEY_LENGTH)),
+    "x" * (MAX_KEY_LENGTH - 1) + "y",
+    "é" * 240,
+    "🔑" * MAX_KEY_LENGTH,
+    "🔑" * (MAX_KEY_LENGTH - 1) + "x",
+    "A" * MAX_KEY_LENGTH,
+]
+#: What each of those keys holds in turn: longer, shorter, empty, back again.
+#: Tasks racing for one free lock.
+RACERS = 16
+REWRITES = [b"first", b"a second value, much longer than the first " * 8, b"", b"3rd"]
+
+
+def _sibling(key: str, how: str) -> str:
+    """A key close to ``key``: where a careless backend confuses the two."""
+    if how == "child":
+        sibling = key + "/child"
+    elif how == "parent":
+        sibling = key.rsplit("/", 1)[0] if "/" in key.strip("/") else key[:-1]
+    elif how == "case":
+        sibling = key.swapcase()
+    elif how == "last":
+        sibling = key[:-1] + ("y" if key[-1] != "y" else "z")
+    else:  # "longer"
+        sibling = (key * (MAX_KEY_LENGTH // len(key) + 1))[:MAX_KEY_LENGTH]
+    sibling = sibling[:MAX_KEY_LENGTH]
+    if sibling and sibling != key:
+        return sibling
+    return key[:-1] + ("~" if key[-1] != "~" else "-") if len(key) >= MAX_KEY_LENGTH else key + "~"
 
 
 def _storage_machine(portal: BlockingPortal, target: ConformanceTarget) -> type[RuleBasedStateMachine]:
     class StorageMatchesADict(RuleBasedStateMachine):
         """Every operation answers what a plain dict would."""
+
+        known = Bundle("known")
 
         def __init__(self) -> None:
             super().__init__()
@@ -51,17 +96,39 @@ def _storage_machine(portal: BlockingPortal, target: ConformanceTarget) -> type[
             portal.call(self.storage.start)
             self.model: dict[str, bytes] = {}
 
-        @rule(key=keys, data=values)
-        def save(self, key: str, data: bytes) -> None:
+        @rule(target=known, key=keys)
+        def new_key(self, key: str) -> str:
+            return key
+
+        @rule(target=known, key=known, how=st.sampled_from(["child", "parent", "case", "last", "longer"]))
+        def sibling_key(self, key: str, how: str) -> str:
+            return _sibling(key, how)
+
+        def write(self, key: str, data: bytes) -> None:
             portal.call(self.storage.save, key, data)
             self.model[key] = data
+            got = portal.call(self.storage.load, key)
+            assert got == data, f"save({key!r}, {len(data)} bytes) then load gave {got!r}"
+            meta = portal.call(self.storage.stat, key)
+            assert meta is not None and meta.size == len(data), (
+                f"save({key!r}, {len(data)} bytes) then stat gave {meta!r}"
+            )
 
-        @rule(key=keys)
+        @rule(key=known, data=values)
+        def save(self, key: str, data: bytes) -> None:
+            self.write(key, data)
+
+        @rule(key=known, first=values, second=values)
+        def save_twice(self, key: str, first: bytes, second: bytes) -> None:
+            self.write(key, first)
+            self.write(key, second)
+
+        @rule(key=known)
         def load(self, key: str) -> None:
             got = portal.call(self.storage.load, key)
             assert got == self.model.get(key), f"load({key!r}) gave {got!r}, expected {self.model.get(key)!r}"
 
-        @rule(key=keys)
+        @rule(key=known)
         def delete(self, key: str) -> None:
             existed = portal.call(self.storage.delete, key)
             assert existed == (key in self.model), f"delete({key!r}) returned {existed}"
@@ -73,14 +140,23 @@ def _storage_machine(portal: BlockingPortal, target: ConformanceTarget) -> type[
             expected = sorted(k for k in self.model if k.startswith(prefix))
             assert got == expected, f"list({prefix!r}) gave {got}, expected {expected}"
 
-        @rule(key=keys)
+        @rule(key=known, cut=st.integers(0, 8))
+        def list_by_a_key_prefix(self, key: str, cut: int) -> None:
+            prefix = key[: max(0, len(key) - cut)]
+            got = portal.call(self.storage.list, prefix)
+            expected = sorted(k for k in self.model if k.startswith(prefix))
+            assert got == expected, f"list({prefix!r}) gave {got}, expected {expected}"
+
+        @rule(key=known)
         def stat(self, key: str) -> None:
             meta = portal.call(self.storage.stat, key)
             if key not in self.model:
                 assert meta is None, f"stat({key!r}) of a missing key gave {meta!r}"
             else:
                 assert isinstance(meta, EntryMetadata), f"stat({key!r}) gave {meta!r}"
-                assert meta.key == key and meta.size == len(self.model[key]), f"stat({key!r}) gave {meta!r}"
+                assert meta.key == key and meta.size == len(self.model[key]), (
+                    f"stat({key!r}) gave {meta!r}, but it holds {len(self.model[key])} bytes"
+                )
 
         @invariant()
         def everything_listed(self) -> None:
@@ -122,8 +198,49 @@ class StorageSuite(ConformanceSuite):
         with start_blocking_portal(anyio_backend) as portal:
             machine = _storage_machine(portal, conformance_target)
             run_state_machine_as_test(
-                machine, settings=settings(suite_settings(scale=0.5), stateful_step_count=25)
+                machine, settings=settings(suite_settings(scale=0.5), stateful_step_count=30)
             )
+
+    @pytest.mark.anyio
+    async def test_read_after_write_for_keys_of_every_shape(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
+        async with self.storage(conformance_target) as storage:
+            for round_, data in enumerate(REWRITES):
+                for index, key in enumerate(EVERY_SHAPE):
+                    value = data + b"#%d" % index if data else data
+                    await storage.save(key, value)
+                    got = await storage.load(key)
+                    assert got == value, (
+                        f"write {round_ + 1} to {key!r} ({len(key)} characters): saved {len(value)} bytes, "
+                        f"loaded {None if got is None else len(got)}"
+                    )
+                    meta = await storage.stat(key)
+                    assert meta is not None and meta.key == key and meta.size == len(value), (
+                        f"write {round_ + 1} to {key!r} ({len(key)} characters) of {len(value)} bytes: "
+                        f"stat gave {meta!r}"
+                    )
+            last = REWRITES[-1]
+            for index, key in enumerate(EVERY_SHAPE):
+                got = await storage.load(key)
+                assert got == last + b"#%d" % index, (
+                    f"{key!r} ({len(key)} characters) holds {got!r} after the other keys were written: "
+                    "two keys share a place"
+                )
+            listed = await storage.list()
+            assert listed == sorted(EVERY_SHAPE), (
+                f"list() after saving {len(EVERY_SHAPE)} keys gave {len(listed)}; missing: "
+                f"{sorted(set(EVERY_SHAPE) - set(listed))[:5]}, "
+                f"unexpected: {sorted(set(listed) - set(EVERY_SHAPE))[:5]}"
+            )
+            for key in EVERY_SHAPE[::2]:
+                assert await storage.delete(key) is True, f"delete({key!r}) of a stored key returned False"
+            for index, key in enumerate(EVERY_SHAPE):
+                expected = None if index % 2 == 0 else last + b"#%d" % index
+                assert await storage.load(key) == expected, (
+                    f"after deleting every other key, load({key!r}) is wrong: "
+                    "deleting one key touched another"
+                )
 
     @pytest.mark.anyio
     async def test_list_filters_by_prefix(self, conformance_target: ConformanceTarget) -> None:
@@ -286,6 +403,56 @@ class StorageSuite(ConformanceSuite):
                 await storage.release(second)
 
     @pytest.mark.anyio
+    async def test_release_after_expiry_fails(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
+        with self.feature(conformance_target, StorageFeature.LOCKING):
+            self.fake_clock_only(conformance_target)
+            async with self.storage(conformance_target, clock) as storage:
+                lock = await storage.acquire("locks/lapsed", ttl=5)
+                await clock.advance(6)
+                with pytest.raises(LockNotHeldError):
+                    await storage.release(lock)
+                    pytest.fail(
+                        "the former owner released a lock after its ttl ran out: it no longer holds it",
+                        pytrace=False,
+                    )
+                fresh = await storage.acquire("locks/lapsed", ttl=5, timeout=0)
+                await storage.release(fresh)
+
+    @pytest.mark.anyio
+    async def test_racing_acquirers_get_one_owner(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, StorageFeature.LOCKING):
+            async with self.storage(conformance_target) as storage:
+                won: list[Lock] = []
+                refused: list[BaseException] = []
+                other: list[BaseException] = []
+
+                async def contend() -> None:
+                    try:
+                        won.append(await storage.acquire("locks/race", ttl=30, timeout=0))
+                    except LockTimeoutError as exc:
+                        refused.append(exc)
+                    except Exception as exc:
+                        other.append(exc)
+
+                for round_ in range(3):
+                    for found in (won, refused, other):
+                        found.clear()
+                    async with anyio.create_task_group() as tg:
+                        for _ in range(RACERS):
+                            tg.start_soon(contend)
+                    assert not other, (
+                        f"acquire(timeout=0) raised {other[0]!r}; a held lock is a LockTimeoutError"
+                    )
+                    assert len(won) == 1, (
+                        f"round {round_ + 1}: {RACERS} tasks raced acquire(timeout=0) on one free lock and "
+                        f"{len(won)} got it: checking and taking the lock must be one atomic step"
+                    )
+                    assert len(refused) == RACERS - 1
+                    await storage.release(won[0])
+
+    @pytest.mark.anyio
     async def test_lock_timeout_raises_lock_timeout_error(
         self, conformance_target: ConformanceTarget, clock: FakeClock
     ) -> None:
@@ -332,6 +499,30 @@ class StorageSuite(ConformanceSuite):
                         await anyio.sleep(0.001 if not conformance_target.spec.uses_injected_clock else 0)
                 assert acquired[0].token != held.token, "the new owner needs its own token"
                 await storage.release(acquired[0])
+
+    @pytest.mark.anyio
+    async def test_shared_backend_shares_data_across_instances(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
+        with self.feature(conformance_target, StorageFeature.SHARED):
+            async with conformance_target.environment() as config:
+                one = conformance_target.build(config, clock=FakeClock())
+                two = conformance_target.build(config, clock=FakeClock())
+                async with one, two:
+                    await one.save("shared/a", b"from one")
+                    assert await two.load("shared/a") == b"from one", (
+                        "an instance does not see another's save"
+                    )
+                    await two.save("shared/a", b"overwritten by two")
+                    assert await one.load("shared/a") == b"overwritten by two", (
+                        "an instance does not see another's overwrite (a stale cache?)"
+                    )
+                    meta = await one.stat("shared/a")
+                    assert meta is not None and meta.size == len(b"overwritten by two"), f"stat: {meta!r}"
+                    await two.save("shared/b", b"b")
+                    assert await one.list("shared/") == ["shared/a", "shared/b"]
+                    assert await two.delete("shared/a") is True
+                    assert await one.load("shared/a") is None, "an instance still sees a key another deleted"
 
     @pytest.mark.anyio
     async def test_lock_is_exclusive_across_instances(self, conformance_target: ConformanceTarget) -> None:

@@ -107,6 +107,150 @@ class ImmortalLocks(MemoryStorage):
         await super().release(lock)
 
 
+class StaleStat(MemoryStorage):
+    """Defect: keeps each key's metadata from its first write, so ``stat`` sizes go stale."""
+
+    connector_id = "defect.stale-stat.v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._meta: dict[str, EntryMetadata] = {}
+
+    async def save(self, key: str, data: bytes) -> None:
+        await super().save(key, data)
+        self._meta.setdefault(key, self._data[key][1])
+
+    async def delete(self, key: str) -> bool:
+        self._meta.pop(key, None)
+        return await super().delete(key)
+
+    async def stat(self, key: str) -> EntryMetadata | None:
+        return self._meta.get(key) if key in self._data else None
+
+
+class ReadCache(MemoryStorage):
+    """Defect: a read cache that a delete clears but an overwrite does not."""
+
+    connector_id = "defect.read-cache.v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cache: dict[str, bytes | None] = {}
+
+    async def load(self, key: str) -> bytes | None:
+        if key not in self._cache:
+            self._cache[key] = await super().load(key)
+        return self._cache[key]
+
+    async def save(self, key: str, data: bytes) -> None:
+        await super().save(key, data)
+        if self._cache.get(key) is None:
+            self._cache.pop(key, None)
+
+    async def delete(self, key: str) -> bool:
+        self._cache.pop(key, None)
+        return await super().delete(key)
+
+
+class TruncatedKeys(MemoryStorage):
+    """Defect: stores under the first 255 characters of a key, a file name's length limit."""
+
+    connector_id = "defect.truncated-keys.v1"
+
+    @staticmethod
+    def _place(key: str) -> str:
+        return key[:255]
+
+    async def load(self, key: str) -> bytes | None:
+        return await super().load(self._place(key))
+
+    async def save(self, key: str, data: bytes) -> None:
+        await super().save(self._place(key), data)
+
+    async def delete(self, key: str) -> bool:
+        return await super().delete(self._place(key))
+
+    async def stat(self, key: str) -> EntryMetadata | None:
+        meta = await super().stat(self._place(key))
+        return None if meta is None else attrs.evolve(meta, key=key)
+
+
+class CaseFolding(MemoryStorage):
+    """Defect: lowercases keys, as a case-insensitive file system would, merging 'A' and 'a'."""
+
+    connector_id = "defect.case-folding.v1"
+
+    async def load(self, key: str) -> bytes | None:
+        return await super().load(key.lower())
+
+    async def save(self, key: str, data: bytes) -> None:
+        await super().save(key.lower(), data)
+
+    async def delete(self, key: str) -> bool:
+        return await super().delete(key.lower())
+
+    async def stat(self, key: str) -> EntryMetadata | None:
+        meta = await super().stat(key.lower())
+        return None if meta is None else attrs.evolve(meta, key=key)
+
+
+class LapsedRelease(MemoryStorage):
+    """Defect: ``release`` checks the token but not the expiry, so a lapsed owner still releases."""
+
+    connector_id = "defect.lapsed-release.v1"
+
+    async def release(self, lock: Lock) -> None:
+        held = self._locks.get(lock.key)
+        if held is not None and held.token == lock.token:
+            del self._locks[lock.key]
+            return
+        await super().release(lock)
+
+
+class CheckThenTake(MemoryStorage):
+    """Defect: looks at the lock, then (after an await, say a round trip) takes it: not atomic."""
+
+    connector_id = "defect.check-then-take.v1"
+
+    async def acquire(
+        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
+    ) -> Lock:
+        held = self._locks.get(key)
+        free = held is None or (held.expires_at is not None and held.expires_at <= self.clock.now())
+        await anyio.lowlevel.checkpoint()  # the round trip to the server between GET and SET
+        if free:
+            self._locks.pop(key, None)
+        return await super().acquire(key, ttl, timeout)
+
+
+class ClaimsShared(MemoryStorage):
+    """Defect: declares SHARED (it is meant to be) although each instance keeps its own dict."""
+
+    connector_id = "defect.claims-shared.v1"
+    features = frozenset({StorageFeature.SHARED})  # type: ignore[assignment]
+
+
+class ClaimsPersistent(MemoryStorage):
+    """Defect: declares PERSISTENT, but its data lives only as long as the instance."""
+
+    connector_id = "defect.claims-persistent.v1"
+    features = frozenset({StorageFeature.LOCKING, StorageFeature.PERSISTENT})  # type: ignore[assignment]
+
+
+class ClaimsLocking(MemoryStorage):
+    """Defect: declares LOCKING, copied from another backend, but has no locks."""
+
+    connector_id = "defect.claims-locking.v1"
+
+    async def acquire(
+        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
+    ) -> Lock:
+        raise self._no_locking()
+
+    async def release(self, lock: Lock) -> None:
+        raise self._no_locking()
+
+
 CONNECTORS: list[type[Any]] = [
     ModestStorage,
     TornWrites,
@@ -115,6 +259,15 @@ CONNECTORS: list[type[Any]] = [
     SharedLock,
     AnyoneReleases,
     ImmortalLocks,
+    StaleStat,
+    ReadCache,
+    TruncatedKeys,
+    CaseFolding,
+    LapsedRelease,
+    CheckThenTake,
+    ClaimsShared,
+    ClaimsPersistent,
+    ClaimsLocking,
 ]
 EXPECTED = {
     "defect.torn-writes.v1": "test_concurrent_saves_and_loads",
@@ -123,4 +276,13 @@ EXPECTED = {
     "defect.shared-lock.v1": "test_lock_is_exclusive",
     "defect.anyone-releases.v1": "test_lock_is_released_by_its_owner_only",
     "defect.immortal-locks.v1": "test_lock_expires_after_its_ttl",
+    "defect.stale-stat.v1": "test_behaves_like_a_dict",
+    "defect.read-cache.v1": "test_behaves_like_a_dict",
+    "defect.truncated-keys.v1": "test_read_after_write_for_keys_of_every_shape",
+    "defect.case-folding.v1": "test_read_after_write_for_keys_of_every_shape",
+    "defect.lapsed-release.v1": "test_release_after_expiry_fails",
+    "defect.check-then-take.v1": "test_racing_acquirers_get_one_owner",
+    "defect.claims-shared.v1": "test_shared_backend_shares_data_across_instances",
+    "defect.claims-persistent.v1": "test_data_survives_reopening",
+    "defect.claims-locking.v1": "test_lock_is_exclusive",
 }
