@@ -26,8 +26,8 @@ import attrs
 
 from ..enums import DeactivationReason, ModelStatus
 from ..interfaces.rotation import RotationPolicy
-from ..runtime.clock import FakeClock
 from ..types import CompletionRequest, ModelPricing, ModelSnapshot
+from .fake_clock import FakeClock
 
 __all__ = ["Decisions", "Job", "replay", "replay_in_child", "seeded_histories"]
 
