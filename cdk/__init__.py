@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, SystemClock
@@ -102,7 +103,10 @@ if TYPE_CHECKING:
     from .runtime.mesh import Mesh, Selection
     from .testing.fake_clock import FakeClock
 
-__version__ = "0.1.0"
+try:  # one source of truth: the version pyproject.toml gave the installed distribution
+    __version__ = version("meshkit")
+except PackageNotFoundError:  # a checkout put on sys.path by hand, never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "AllModelsExhaustedError",

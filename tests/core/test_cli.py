@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import meshkit
 from meshkit import cli
 from meshkit import plugins as plugins_module
 from meshkit.connectors import _plugin as builtin_plugin
@@ -37,6 +40,26 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def test_python_dash_m_meshkit_runs_the_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "meshkit", "connectors", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    ids = {c["id"] for c in json.loads(done.stdout)["connectors"]}
+    assert "meshkit.memory.v1" in ids
+
+
+def test_version_prints_the_installed_distributions_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"meshkit {meshkit.__version__}"
 
 
 class TestConnectors:

@@ -13,7 +13,7 @@ import yaml
 from runtime_helpers import two_provider_config
 
 from meshkit.cli import main
-from meshkit.runtime.commands import run_demo
+from meshkit.cli.demo import run_demo
 from meshkit.runtime.mesh import Mesh
 
 

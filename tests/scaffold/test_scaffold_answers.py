@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from meshkit import ConnectorType
+from meshkit.cli.scaffold import ConnectorPackage, plan
 from meshkit.connector import parse_connector_id
 from meshkit.errors import ScaffoldError
-from meshkit.scaffold import ConnectorPackage, plan
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ def test_the_wheel_ships_every_template_file(installed: Installed) -> None:
 
 
 def test_meshkit_new_uses_the_template_of_the_installed_package(installed: Installed) -> None:
-    code = "from meshkit.scaffold import template_dir; print(template_dir())"
+    code = "from meshkit.cli.scaffold import template_dir; print(template_dir())"
     where = Path(run([installed.venv.python, "-c", code]).stdout.strip())
     assert where == installed.venv.site_packages / "meshkit" / "_templates" / "connector"
     for project in installed.projects.values():

@@ -14,11 +14,12 @@ import yaml
 
 from meshkit import __version__
 from meshkit.cli import main
+from meshkit.cli.new import run_new
+from meshkit.cli.scaffold import plan, render, template_dir
 from meshkit.connector import Connector
 from meshkit.enums import ConnectorType
 from meshkit.errors import ScaffoldError
 from meshkit.interfaces import BASE_BY_TYPE
-from meshkit.scaffold import plan, render, run_new, template_dir
 from meshkit.testing import ConformanceSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

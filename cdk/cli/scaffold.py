@@ -1,4 +1,4 @@
-"""``meshkit new``: render the connector-package template into a new project folder.
+"""The connector-package template of ``meshkit new``: check the answers, then render it.
 
 The template (``templates/connector`` in the source tree, ``meshkit/_templates`` once
 installed) is a plain cookiecutter template; this module checks the answers first,
@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import sys
 import tempfile
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import attrs
 
-from .enums import ConnectorType
-from .errors import MeshkitError, ScaffoldError
+from ..enums import ConnectorType
+from ..errors import ScaffoldError
 
 __all__ = [
     "CONNECTOR_NAME_PATTERN",
@@ -27,7 +24,6 @@ __all__ = [
     "ConnectorPackage",
     "plan",
     "render",
-    "run_new",
     "template_dir",
 ]
 
@@ -87,7 +83,7 @@ class ConnectorPackage:
 
     def context(self) -> dict[str, str]:
         """The template variables these answers set."""
-        from . import __version__
+        from .. import __version__
 
         return {
             "connector_type": self.connector_type.value,
@@ -155,7 +151,7 @@ def plan(
 
 def template_dir() -> Path:
     """The connector template: inside the installed package, else in the source checkout."""
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parents[1]  # meshkit/, beside _templates/
     for candidate in (package_dir / "_templates", package_dir.parent / "templates"):
         if (candidate / "connector" / "cookiecutter.json").is_file():
             return candidate / "connector"
@@ -220,91 +216,3 @@ def render(package: ConnectorPackage, output_dir: str | Path = ".", *, overwrite
 def _yaml_str(path: Path) -> str:
     # Single-quoted YAML: only the quote itself needs escaping.
     return "'" + str(path).replace("'", "''") + "'"
-
-
-def name_clashes(name: str) -> list[str]:
-    """Installed connectors whose bare name is ``name`` (``--connector=<name>`` would be ambiguous)."""
-    from .plugins import get_registry
-
-    try:
-        registry = get_registry()
-    except MeshkitError:  # strict plugin loading failed: the clash check is only advice
-        return []
-    return sorted(e.connector_id for e in registry if e.connector_id.split(".")[1] == name)
-
-
-Prompt = Callable[[str, str], str]
-
-
-def _ask(question: str, default: str) -> str:
-    try:
-        answer = input(f"{question} [{default}]: " if default else f"{question}: ")
-    except EOFError:
-        return default
-    return answer.strip() or default
-
-
-def run_new(
-    connector_type: str,
-    name: str,
-    *,
-    vendor: str | None = None,
-    output_dir: str = ".",
-    no_input: bool = False,
-    overwrite: bool = False,
-    ask: Prompt = _ask,
-) -> int:
-    """What ``meshkit new`` does; returns the exit status (0, 1 on failure, 2 on bad input)."""
-    try:
-        package = plan(connector_type, name, vendor=vendor)
-        if not no_input:
-            package = _interview(package, ask)
-        clashes = name_clashes(package.name)
-        path = render(package, output_dir, overwrite=overwrite)
-    except ScaffoldError as exc:
-        print(f"meshkit new: error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    _report(package, path, clashes)
-    return 0
-
-
-def _interview(package: ConnectorPackage, ask: Prompt) -> ConnectorPackage:
-    """Ask for what the command line did not give; ask again after an invalid answer."""
-    answers: dict[str, Any] = {"vendor": package.vendor, "description": package.description, "author": ""}
-    questions = (
-        ("vendor", "Vendor (the connector id is <vendor>.<name>.v1)"),
-        ("description", "One-line description"),
-        ("author", "Author (optional)"),
-    )
-    for key, question in questions:
-        while True:
-            trial = {**answers, key: ask(question, answers[key])}
-            try:
-                plan(package.connector_type.value, package.name, **trial)
-            except ScaffoldError as exc:
-                print(f"  {exc}", file=sys.stderr)
-                continue
-            answers = trial
-            break
-    return plan(package.connector_type.value, package.name, **answers)
-
-
-def _report(package: ConnectorPackage, path: Path, clashes: Sequence[str]) -> None:
-    print(
-        f"Created {path}: {package.connector_type.value} connector {package.connector_id} "
-        f"(class {package.class_name} in {package.package_name})"
-    )
-    print(
-        "\nNext:\n"
-        f"  cd {path}\n"
-        '  pip install -e ".[test]"\n'
-        f"  pytest --connector={package.name}\n\n"
-        "The skeleton already passes the conformance suite; fill in the places marked REPLACE "
-        "(README.md says what each one is)."
-    )
-    if clashes:
-        print(
-            f"\nwarning: installed connector(s) {', '.join(clashes)} share the name {package.name!r}: "
-            f"`pytest --connector={package.name}` will be ambiguous; use --connector={package.connector_id}",
-            file=sys.stderr,
-        )

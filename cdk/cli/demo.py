@@ -1,20 +1,29 @@
-"""What ``meshkit demo`` and ``meshkit status`` do."""
+"""``meshkit demo``: route a few requests through a local server, with a failover on the way."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+import argparse
 from typing import Any
 
 import anyio
 
-from ..errors import ConfigError, MeshkitError
 from ..events import RoutingEvent
 from ..interfaces.observability import Observability
+from ._common import Subparsers
+from .status import Printer, print_status
 
-__all__ = ["demo_config", "in_process_demo_config", "print_status", "run_demo", "run_status"]
+__all__ = ["add_parser", "demo_config", "in_process_demo_config", "run", "run_demo"]
 
-Printer = Callable[[str], None]
+
+def add_parser(sub: Subparsers) -> None:
+    """Add ``demo`` to the ``meshkit`` subcommands."""
+    p = sub.add_parser("demo", help="route a few requests through a local server, with a failover")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the router on an embedded default: no keys, no services to start."""
+    return run_demo()
 
 
 class _EventPrinter(Observability):
@@ -96,7 +105,7 @@ def run_demo(out: Printer = print) -> int:
 
 
 def _route_demo(config: dict[str, Any], out: Printer) -> None:
-    from .mesh import Mesh
+    from ..runtime.mesh import Mesh
 
     async def main() -> None:
         printer = _EventPrinter(out)
@@ -113,55 +122,3 @@ def _route_demo(config: dict[str, Any], out: Printer) -> None:
             print_status(mesh.status(), out)
 
     anyio.run(main)
-
-
-def print_status(status: Mapping[str, Any], out: Printer = print) -> None:
-    """``mesh.status()`` as readable tables."""
-    for pool_id, pool in status["pools"].items():
-        out(f"  pool {pool_id}: {pool['active']}/{pool['size']} active, rotation {pool['rotation']}")
-    rows = [("MODEL", "STATUS", "REASON", "REQUESTS", "OK", "FAILED", "COOLDOWN UNTIL")]
-    for model_id, model in status["models"].items():
-        c = model["counters"]
-        rows.append(
-            (
-                model_id,
-                model["status"],
-                model["reason"] or "-",
-                str(c["requests"]),
-                str(c["successes"]),
-                str(c["failures"]),
-                model["cooldown_until"] or model["resets_at"] or "-",
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        out("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    for provider_id, provider in status["providers"].items():
-        if provider["status"] != "active":
-            out(f"  provider {provider_id}: {provider['status']} ({provider['reason']})")
-
-
-def run_status(path: str, *, as_json: bool = False, out: Printer = print) -> int:
-    """Load a mesh configuration and its stored state, and print the status."""
-    from .mesh import Mesh
-
-    try:
-        mesh = Mesh.from_config(path)
-    except ConfigError as exc:
-        out(f"meshkit: {exc}")
-        return 2
-
-    async def main() -> dict[str, Any]:
-        async with mesh:
-            return mesh.status()
-
-    try:
-        status = anyio.run(main)
-    except MeshkitError as exc:
-        out(f"meshkit: {exc}")
-        return 2
-    if as_json:
-        out(json.dumps(status, indent=2))
-    else:
-        print_status(status, out)
-    return 0
