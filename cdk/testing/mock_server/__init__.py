@@ -24,6 +24,15 @@ Endpoints:
   ``data: [DONE]``, with a final usage chunk when ``stream_options.include_usage`` is set.
 - ``POST /v1/messages``: the Anthropic Messages API (``max_tokens`` and the
   ``anthropic-version`` header required), JSON or its SSE event types.
+- ``POST /v1/embeddings``: OpenAI's embeddings API (``input`` a string or a list of strings,
+  ``dimensions``, ``encoding_format`` ``float`` or ``base64``); deterministic unit vectors in
+  input order (:func:`meshkit.testing.vectors.fake_embedding`) and ``usage.prompt_tokens``.
+  Scripted faults apply as for completions.
+- Chat requests are checked as the APIs check them: OpenAI content parts (``text``,
+  ``image_url``), tools and ``response_format`` (``json_schema`` answers are an object with
+  every property of the schema); Anthropic content blocks (``text``, ``image`` with a base64 or
+  URL source, ``tool_use`` in assistant turns, ``tool_result`` answering an earlier
+  ``tool_use``) and tools with an ``input_schema``. A request that fails a check gets a 400.
 - ``GET /v1/models``: the model list, in Anthropic's shape when the request carries an
   ``anthropic-version`` header, OpenAI's otherwise. ``server.script_listing(...)`` scripts it.
 

@@ -48,7 +48,83 @@ def _validate(body: Mapping[str, Any], headers: Mapping[str, str]) -> str | None
         return "max_tokens: Field required"
     if any(isinstance(m, dict) and m.get("role") == "system" for m in messages):
         return 'messages: Unexpected role "system". Use the top-level `system` parameter instead'
+    for i, tool in enumerate(body.get("tools") or []):
+        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+            return f"tools.{i}.name: Field required"
+        if not isinstance(tool.get("input_schema"), dict):
+            return f"tools.{i}.input_schema: Field required"
+    return _check_messages(messages)
+
+
+_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+
+
+def _check_messages(messages: list[Any]) -> str | None:
+    """Content blocks as the Messages API takes them; tool results answer earlier tool uses."""
+    used: set[str] = set()
+    for i, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("user", "assistant"):
+            return f"messages.{i}.role: expected 'user' or 'assistant'"
+        content = message.get("content")
+        if isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            return f"messages.{i}.content: expected a string or a list of blocks"
+        for j, block in enumerate(content):
+            where = f"messages.{i}.content.{j}"
+            problem = _check_block(block, role, used)
+            if problem:
+                return f"{where}{problem}"
     return None
+
+
+def _check_block(block: Any, role: str, used: set[str]) -> str | None:
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind == "text":
+        return None if isinstance(block.get("text"), str) else ".text: Field required"
+    if kind == "image":
+        source = block.get("source")
+        if not isinstance(source, dict):
+            return ".source: Field required"
+        if source.get("type") == "base64":
+            if source.get("media_type") not in _IMAGE_TYPES:
+                return f".source.media_type: expected one of {', '.join(_IMAGE_TYPES)}"
+            return (
+                None
+                if isinstance(source.get("data"), str) and source["data"]
+                else ".source.data: Field required"
+            )
+        if source.get("type") == "url":
+            return (
+                None
+                if str(source.get("url", "")).startswith(("http://", "https://"))
+                else ".source.url: bad URL"
+            )
+        return ".source.type: expected 'base64' or 'url'"
+    if kind == "tool_use":
+        if role != "assistant":
+            return ": tool_use blocks belong to assistant turns"
+        if not isinstance(block.get("id"), str) or not isinstance(block.get("name"), str):
+            return ": tool_use needs an id and a name"
+        if not isinstance(block.get("input"), dict):
+            return ".input: expected an object"
+        used.add(block["id"])
+        return None
+    if kind == "tool_result":
+        if role != "user":
+            return ": tool_result blocks belong to user turns"
+        if block.get("tool_use_id") not in used:
+            return f": tool_result for unknown tool_use_id {block.get('tool_use_id')!r}"
+        inner = block.get("content", "")
+        if isinstance(inner, list):
+            for part in inner:
+                if not isinstance(part, dict) or part.get("type") not in ("text", "image"):
+                    return ".content: tool results hold text and image blocks"
+        elif not isinstance(inner, str):
+            return ".content: expected a string or a list of blocks"
+        return None
+    return f".type: unsupported content block {kind!r}"
 
 
 def _stop(answer: Answer) -> str:

@@ -45,7 +45,52 @@ def _validate(body: Mapping[str, Any], headers: Mapping[str, str]) -> str | None
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return "messages: a non-empty list is required"
+    for i, message in enumerate(messages):
+        problem = _check_content(message.get("content") if isinstance(message, dict) else None)
+        if problem:
+            return f"messages[{i}].content{problem}"
+    for i, tool in enumerate(body.get("tools") or []):
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(fn, dict):
+            return f"tools[{i}]: expected {{'type': 'function', 'function': {{...}}}}"
+        if not isinstance(fn.get("name"), str) or not fn["name"]:
+            return f"tools[{i}].function.name: Field required"
+    return _check_response_format(body.get("response_format"))
+
+
+def _check_content(content: Any) -> str | None:
+    # Content is a string, null, or a list of parts of a known type.
+    if content is None or isinstance(content, str):
+        return None
+    if not isinstance(content, list):
+        return ": expected a string or a list of content parts"
+    for j, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            continue
+        if kind == "image_url":
+            image = part.get("image_url")
+            if isinstance(image, dict) and isinstance(image.get("url"), str) and image["url"]:
+                continue
+            return f"[{j}].image_url.url: Field required"
+        return f"[{j}]: unsupported content part {part!r}"
     return None
+
+
+def _check_response_format(fmt: Any) -> str | None:
+    if fmt is None:
+        return None
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind in ("text", "json_object"):
+        return None
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            return "response_format.json_schema.name: Field required"
+        if not isinstance(spec.get("schema", {}), dict):
+            return "response_format.json_schema.schema: expected an object"
+        return None
+    return "response_format.type: expected 'text', 'json_object' or 'json_schema'"
 
 
 def _tool_calls(answer: Answer) -> list[dict[str, Any]]:

@@ -169,7 +169,10 @@ class Script:
             text = users[-1] if users else ""
         else:
             text = self.reply.replace("{model}", model)
-            if wants_json(body):
+            schema = json_schema_of(body)
+            if schema is not None:
+                text = json.dumps(sample_of(schema, text))
+            elif wants_json(body):
                 text = json.dumps({"model": model, "reply": text})
         finish = "stop"
         stops = body.get(wire.stop_field)
@@ -230,6 +233,36 @@ def text_of(content: Any) -> str:
     if isinstance(content, list):
         return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     return ""
+
+
+def json_schema_of(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The schema of a ``response_format`` of type ``json_schema``, or None."""
+    fmt = body.get("response_format")
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return None
+    spec = fmt.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    return schema if isinstance(schema, dict) else {}
+
+
+def sample_of(schema: Mapping[str, Any], text: str) -> Any:
+    """A value that fits a JSON schema's ``type`` (objects with every property); strings are ``text``."""
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        return {name: sample_of(sub if isinstance(sub, dict) else {}, text) for name, sub in props.items()}
+    if kind == "array":
+        items = schema.get("items")
+        return [sample_of(items if isinstance(items, dict) else {}, text)]
+    if kind == "integer":
+        return 1
+    if kind == "number":
+        return 1.5
+    if kind == "boolean":
+        return True
+    if schema.get("enum"):
+        return schema["enum"][0]
+    return text
 
 
 def wants_json(body: Mapping[str, Any]) -> bool:

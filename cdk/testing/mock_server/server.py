@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ..faults import Fault
 from .anthropic_wire import ANTHROPIC
+from .embeddings_wire import embedding_body, validate_embedding_request
 from .openai_wire import OPENAI
 from .scripting import RecordedRequest, Reply, Script
 from .wire import WireFormat
@@ -128,6 +129,7 @@ class MockOpenAIServer(Script):
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_post("/v1/messages", self._messages)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._list_models)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
@@ -202,6 +204,29 @@ class MockOpenAIServer(Script):
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         return await self._complete(request, ANTHROPIC)
+
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        body, bad = await self._read_json(request, OPENAI)
+        if bad is not None:
+            return bad
+        refused = self._check_key(request, OPENAI)
+        if refused is not None:
+            return refused
+        problem = validate_embedding_request(body)
+        if problem is not None:
+            return _error(OPENAI, 400, "invalid_request", problem)
+        model = str(body["model"])
+        if model not in self.models:
+            return _error(OPENAI, 404, "not_found", f"The model `{model}` does not exist")
+        step = self.next_step(model)
+        latency = step.latency if isinstance(step, Reply) and step.latency is not None else None
+        delay = self.latency_for(model) if latency is None else latency
+        if delay > 0 and await self._pause(delay):
+            _abort(request)
+            return web.Response(status=204)
+        if isinstance(step, Fault):
+            return await self._fault(request, step, OPENAI, stream=False, model=model)
+        return web.json_response(embedding_body(body, model))
 
     async def _complete(self, request: web.Request, wire: WireFormat) -> web.StreamResponse:
         body, bad = await self._read_json(request, wire)

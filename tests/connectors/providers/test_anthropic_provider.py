@@ -467,3 +467,47 @@ async def test_the_key_never_leaks(
     assert "invalid x-api-key: **********" in seen[4]  # the echoed key was scrubbed
     for text in [*seen, caplog.text]:
         assert SECRET_KEY not in text
+
+
+async def test_a_tool_call_round_trip_with_an_image_is_accepted_by_the_messages_api(
+    server: MockOpenAIServer, transport: str
+) -> None:
+    server.script("small", Reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Rome"}}]))
+    photo = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL}"}}
+    question = {"role": "user", "content": [{"type": "text", "text": "Weather where this is?"}, photo]}
+    async with provider(server, transport) as p:
+        first = await p.complete(CompletionRequest(model="small", messages=[question], tools=(WEATHER_TOOL,)))
+        assistant = first.choices[0].message
+        (call,) = assistant.tool_calls or ()
+        second = await p.complete(
+            CompletionRequest(
+                model="small",
+                messages=[
+                    question,
+                    assistant,
+                    {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+                ],
+                tools=(WEATHER_TOOL,),
+            )
+        )
+    assert second.text == "Hello from small."
+    sent = server.requests[-1].json["messages"]
+    assert sent[1]["content"] == [
+        {"type": "tool_use", "id": call.id, "name": "get_weather", "input": {"city": "Rome"}}
+    ]
+    assert sent[2]["content"][0]["tool_use_id"] == call.id
+
+
+async def test_the_messages_api_refuses_a_tool_result_without_its_tool_use(
+    server: MockOpenAIServer, transport: str
+) -> None:
+    request = CompletionRequest(
+        model="small",
+        messages=[
+            {"role": "user", "content": "?"},
+            {"role": "tool", "tool_call_id": "toolu_none", "content": "x"},
+        ],
+    )
+    async with provider(server, transport) as p:
+        with pytest.raises(BadRequestError, match="unknown tool_use_id"):
+            await p.complete(request)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
+import httpx
 import pytest
 from provider_helpers import SECRET_KEY, WEATHER_TOOL, ask, collect, failure, running, text_before_failure
 
@@ -26,7 +27,8 @@ from meshkit.errors import (
     RateLimitError,
 )
 from meshkit.testing.mock_server import Fault, MockOpenAIServer, Reply
-from meshkit.types import CompletionRequest
+from meshkit.testing.vectors import fake_embedding
+from meshkit.types import CompletionRequest, EmbeddingRequest
 
 pytestmark = pytest.mark.anyio
 
@@ -462,3 +464,98 @@ async def test_forcing_aiohttp_under_trio_says_what_to_do(server: MockOpenAIServ
     with pytest.raises(RuntimeError, match="needs asyncio; use 'auto' or 'httpx' under trio"):
         await p.start()
     await p.aclose()
+
+
+# --- embeddings ------------------------------------------------------------------------
+
+
+async def test_embed_posts_to_embeddings_and_keeps_input_order(
+    server: MockOpenAIServer, transport: str
+) -> None:
+    async with provider(server, transport) as p:
+        reply = await p.embed(EmbeddingRequest(model="small", input=["alpha", "beta", "gamma"], dimensions=5))
+        again = await p.embed(EmbeddingRequest(model="small", input="beta"))
+    sent = server.requests[-2]
+    assert sent.path == "/v1/embeddings"
+    assert sent.json == {
+        "model": "small",
+        "input": ["alpha", "beta", "gamma"],
+        "encoding_format": "float",
+        "dimensions": 5,
+    }
+    assert sent.headers["Authorization"] == f"Bearer {SECRET_KEY}"
+    assert [d.index for d in reply.data] == [0, 1, 2]
+    assert reply.vectors == [
+        fake_embedding(t, model="small", dimensions=5) for t in ("alpha", "beta", "gamma")
+    ]
+    assert again.vectors == [fake_embedding("beta", model="small")]
+    assert reply.model == "small" and reply.provider_id == "local"
+    assert reply.usage.prompt_tokens == reply.usage.total_tokens > 0 and reply.usage.completion_tokens == 0
+
+
+async def test_embed_decodes_base64_vectors(server: MockOpenAIServer, transport: str) -> None:
+    async with provider(server, transport) as p:
+        reply = await p.embed(
+            EmbeddingRequest(model="small", input=["x"], dimensions=4, extra={"encoding_format": "base64"})
+        )
+    assert server.requests[-1].json["encoding_format"] == "base64"
+    assert reply.vectors[0] == pytest.approx(fake_embedding("x", model="small", dimensions=4), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_type"),
+    [
+        (Fault.rate_limit(retry_after=4), RateLimitError),
+        (Fault.status(503), ProviderUnavailableError),
+        (Fault.auth(), AuthenticationError),
+        (Fault.malformed(), ProviderProtocolError),
+        (Fault.disconnect(), ProviderUnavailableError),
+    ],
+)
+async def test_embed_faults_map_to_typed_errors(
+    server: MockOpenAIServer, transport: str, fault: Fault, error_type: type[ProviderError]
+) -> None:
+    server.script("small", fault)
+    async with provider(server, transport) as p:
+        with pytest.raises(error_type) as info:
+            await p.embed(EmbeddingRequest(model="small", input=["x"]))
+    assert len(server.requests) == 1
+    if isinstance(info.value, RateLimitError):
+        assert info.value.retry_after == pytest.approx(4.0)
+
+
+async def test_an_answer_missing_a_vector_is_a_protocol_error(transport: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        data = [{"object": "embedding", "index": 1, "embedding": [0.5, 0.5]}]
+        return httpx.Response(
+            200, json={"data": data, "model": "m", "usage": {"prompt_tokens": 2, "total_tokens": 2}}
+        )
+
+    async with OpenAICompatibleProvider(
+        {"base_url": "http://embed.test/v1"}, transport=httpx.MockTransport(handler)
+    ) as p:
+        with pytest.raises(ProviderProtocolError, match="indexes"):
+            await p.embed(EmbeddingRequest(model="m", input=["a", "b"]))
+
+
+async def test_vectors_out_of_order_are_put_back_in_input_order(transport: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        data = [
+            {"object": "embedding", "index": 1, "embedding": [0.0, 1.0]},
+            {"object": "embedding", "index": 0, "embedding": [1.0, 0.0]},
+        ]
+        return httpx.Response(
+            200, json={"data": data, "model": "m", "usage": {"prompt_tokens": 2, "total_tokens": 2}}
+        )
+
+    async with OpenAICompatibleProvider(
+        {"base_url": "http://embed.test/v1"}, transport=httpx.MockTransport(handler)
+    ) as p:
+        reply = await p.embed(EmbeddingRequest(model="m", input=["a", "b"]))
+    assert reply.vectors == [[1.0, 0.0], [0.0, 1.0]]
+
+
+async def test_a_bad_embedding_request_is_not_retryable(server: MockOpenAIServer, transport: str) -> None:
+    async with provider(server, transport) as p:
+        with pytest.raises(BadRequestError, match="dimensions"):
+            await p.embed(EmbeddingRequest(model="small", input=["x"], dimensions=0))
