@@ -101,6 +101,7 @@ from .types import (
 
 if TYPE_CHECKING:
     from .runtime.mesh import Mesh, Selection
+    from .runtime.sync_mesh import SyncMesh
     from .testing.fake_clock import FakeClock
 
 try:  # one source of truth: the version pyproject.toml gave the installed distribution
@@ -190,6 +191,7 @@ __all__ = [
     "StorageError",
     "StorageFeature",
     "SyncAction",
+    "SyncMesh",
     "SyncPolicy",
     "SyncResult",
     "SystemClock",
@@ -204,7 +206,12 @@ __all__ = [
 
 #: Imported on first use: listing connectors or loading a plugin need not pay for the router,
 #: and an application need not load the testing kit.
-_LAZY = {"Mesh": ".runtime.mesh", "Selection": ".runtime.mesh", "FakeClock": ".testing.fake_clock"}
+_LAZY = {
+    "Mesh": ".runtime.mesh",
+    "Selection": ".runtime.mesh",
+    "SyncMesh": ".runtime.sync_mesh",
+    "FakeClock": ".testing.fake_clock",
+}
 
 
 def __getattr__(name: str) -> Any:

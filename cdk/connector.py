@@ -72,6 +72,15 @@ class Connector(ABC):
     # --- configuration ---------------------------------------------------------
 
     @classmethod
+    def config_defaults(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        """``data`` with what this connector fills in before ``${secrets:...}`` are resolved.
+
+        A connector that reads a well-known secret when none is configured (a preset's API
+        key) adds its reference here, so whichever secret store the mesh uses supplies it.
+        """
+        return dict(data)
+
+    @classmethod
     def build_config(cls, config: Any, *, path: str = "config") -> Any:
         """Turn a mapping (or an instance already built) into ``cls.Config``."""
         if isinstance(config, cls.Config):

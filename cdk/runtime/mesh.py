@@ -184,6 +184,19 @@ class Mesh:
             return cls(load_config_file(config), **kwargs)
         return cls(config, **kwargs)
 
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> Mesh:
+        """A mesh of the providers whose API keys are set in the environment.
+
+        ``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, ``GROQ_API_KEY`` and the others listed in
+        ``meshkit.runtime.environment`` each add a provider with a default model; all of them
+        serve one ``chat`` pool. ConfigError naming the variables when none is set.
+        """
+        from .environment import SOURCE, config_from_env
+
+        kwargs.setdefault("source", SOURCE)
+        return cls(config_from_env(os.environ), **kwargs)
+
     # --- lifecycle -----------------------------------------------------------------
 
     async def __aenter__(self) -> Self:

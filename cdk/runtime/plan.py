@@ -106,7 +106,7 @@ class _Checker:
         except ConnectorError as exc:
             self.problems.append(f"{path}.connector: {exc}")
             return None
-        data = dict(data or {})
+        data = cls.config_defaults(data or {})
         try:
             cls.build_config(data, path=f"{path}.config")
         except ConfigError as exc:

@@ -144,6 +144,15 @@ class AnthropicProvider(HTTPProvider):
     description = "Anthropic Messages API (Claude)"
 
     @classmethod
+    def config_defaults(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The hosted API reads ``${secrets:ANTHROPIC_API_KEY}`` unless a key is given."""
+        out = dict(data)
+        hosted = urlsplit(str(out.get("base_url") or DEFAULT_BASE_URL)).hostname == "api.anthropic.com"
+        if hosted and "api_key" not in out:
+            out["api_key"] = "${secrets:ANTHROPIC_API_KEY}"
+        return out
+
+    @classmethod
     def build_config(cls, config: Any, *, path: str = "config") -> Any:
         """Build the config; the hosted API needs a key."""
         built: AnthropicConfig = super().build_config(config, path=path)

@@ -107,6 +107,15 @@ class OpenAICompatibleProvider(HTTPProvider):
     )
 
     @classmethod
+    def config_defaults(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        """A preset that needs a key reads its own (``${secrets:OPENAI_API_KEY}``) unless one is given."""
+        out = dict(data)
+        preset = PRESETS.get(str(out.get("preset")))
+        if preset is not None and preset.key_name and "api_key" not in out:
+            out["api_key"] = f"${{secrets:{preset.key_name}}}"
+        return out
+
+    @classmethod
     def build_config(cls, config: Any, *, path: str = "config") -> Any:
         """Build the config, then fill ``base_url`` from the preset and check the key it needs."""
         built: OpenAICompatibleConfig = super().build_config(config, path=path)

@@ -220,6 +220,44 @@ def test_cut_stream_drops_the_connection_after_n_chunks(
     assert contents == ["", "word1 ", "word2 "]
 
 
+def test_a_held_stream_sends_its_first_chunks_then_waits_for_release(
+    server: MockOpenAIServer, client: httpx.Client
+) -> None:
+    server.script("small", Reply("one two three", hold_after=1), Reply("again", hold_after=0))
+    with client.stream("POST", "chat/completions", json={**CHAT, "stream": True}) as response:
+        events = (json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: {"))
+        first = [next(events)["choices"][0]["delta"]["content"] for _ in range(2)]  # role, then "one "
+        held = server.held
+        server.release()
+        rest = [e["choices"][0]["delta"].get("content") for e in events if e["choices"]]
+    assert first == ["", "one "]
+    assert held == 1
+    assert rest == ["two ", "three", None]
+    assert server.held == 0
+    # released once, later holds pass at once until reset()
+    assert sse_data(client.post("chat/completions", json={**CHAT, "stream": True}))[-1] == "[DONE]"
+
+
+def test_a_held_stream_ends_when_the_server_stops() -> None:
+    with MockOpenAIServer(models=["small"]) as server:
+        server.script("small", Reply("one two", hold_after=1))
+        stopper = threading.Thread(target=server.stop)
+        received: list[str] = []
+        with httpx.Client(base_url=server.base_url + "/", timeout=10) as client:
+            with (
+                pytest.raises(httpx.RemoteProtocolError),
+                client.stream("POST", "chat/completions", json={**CHAT, "stream": True}) as response,
+            ):
+                for line in response.iter_lines():
+                    if not line:
+                        continue
+                    received.append(line)  # the role chunk, then "one "
+                    if len(received) == 2:
+                        stopper.start()
+            stopper.join()
+    assert len(received) == 2
+
+
 def test_cut_plain_response_is_short_of_its_length(server: MockOpenAIServer, client: httpx.Client) -> None:
     server.script("small", Fault.cut_stream())
     with pytest.raises(httpx.RemoteProtocolError, match="without sending complete message body"):

@@ -28,6 +28,8 @@ class Reply:
     finish_reason: str | None = attrs.field(default=None, kw_only=True)
     usage: Mapping[str, int] | None = attrs.field(default=None, kw_only=True)
     latency: float | None = attrs.field(default=None, kw_only=True)
+    #: In a stream: send this many content chunks, then wait for ``server.release()``.
+    hold_after: int | None = attrs.field(default=None, kw_only=True)
 
 
 Step = Reply | Fault
@@ -67,6 +69,7 @@ class Script:
         self._default_latency = 0.0
         self._apply_initial_latency()
         self._ids = 0
+        self._held = 0
 
     # --- the test's side -------------------------------------------------------------
 
@@ -102,6 +105,12 @@ class Script:
             return self._arrived.wait_for(lambda: len(self._requests) >= count, timeout)
 
     @property
+    def held(self) -> int:
+        """How many streams held by ``Reply(hold_after=...)`` wait for ``release()`` (or will)."""
+        with self._lock:
+            return self._held
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         """What the server received, oldest first (a copy)."""
         with self._lock:
@@ -130,6 +139,11 @@ class Script:
         with self._arrived:
             self._requests.append(request)
             self._arrived.notify_all()
+
+    def count_held(self, change: int) -> None:
+        """A held stream began (+1) or was let go (-1)."""
+        with self._lock:
+            self._held += change
 
     def next_step(self, model: str) -> Step | None:
         """The next scripted step for ``model``, if any."""

@@ -45,6 +45,7 @@ class MockOpenAIServer(Script):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
+        self._released: asyncio.Event | None = None
         self._bound_port: int | None = None
 
     # --- lifecycle ------------------------------------------------------------------
@@ -106,6 +107,20 @@ class MockOpenAIServer(Script):
             self._loop = None
             self._bound_port = None
 
+    def release(self) -> None:
+        """Let every stream held by ``Reply(hold_after=...)`` go on; later ones pass until ``reset()``."""
+        loop, released = self._loop, self._released
+        if loop is None or released is None:
+            raise RuntimeError("MockOpenAIServer is not running")
+        loop.call_soon_threadsafe(released.set)
+
+    def reset(self) -> None:
+        """Forget scripts, recorded requests, latency changes and an earlier ``release()``."""
+        super().reset()
+        loop, released = self._loop, self._released
+        if loop is not None and released is not None:
+            loop.call_soon_threadsafe(released.clear)
+
     def __enter__(self) -> Self:
         self.start()
         return self
@@ -126,6 +141,7 @@ class MockOpenAIServer(Script):
 
     async def _serve(self) -> None:
         self._stopping = asyncio.Event()
+        self._released = asyncio.Event()
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_post("/v1/messages", self._messages)
@@ -252,25 +268,62 @@ class MockOpenAIServer(Script):
             return await self._fault(request, step, wire, stream=stream, model=model)
         answer = self.answer(step, model, body, wire)
         if stream:
-            return await self._send_events(request, wire.events(answer, body))
+            hold = None
+            if isinstance(step, Reply) and step.hold_after is not None:
+                hold = wire.head_events + step.hold_after  # the role event(s) come first
+            return await self._send_events(request, wire.events(answer, body), hold_at=hold)
         return web.json_response(wire.body(answer))
 
     async def _send_events(
-        self, request: web.Request, events: list[str], *, stop_after: int | None = None, hang: bool = False
+        self,
+        request: web.Request,
+        events: list[str],
+        *,
+        stop_after: int | None = None,
+        hang: bool = False,
+        hold_at: int | None = None,
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
-        await response.prepare(request)
-        for n, event in enumerate(events):
-            if stop_after is not None and n >= stop_after:
-                if hang:
-                    await self._hang()
-                _abort(request)
-                return response
-            await response.write(event.encode())
-        await response.write_eof()
-        return response
+        holding = hold_at is not None and hold_at < len(events)
+        if holding:
+            self.count_held(+1)  # from the start, so a client that got a chunk sees the stream held
+        try:
+            await response.prepare(request)
+            for n, event in enumerate(events):
+                if n == hold_at:
+                    stopping = await self._wait_for_release()
+                    self.count_held(-1)
+                    holding = False
+                    if stopping:
+                        _abort(request)
+                        return response
+                if stop_after is not None and n >= stop_after:
+                    if hang:
+                        await self._hang()
+                    _abort(request)
+                    return response
+                await response.write(event.encode())
+            await response.write_eof()
+            return response
+        finally:
+            if holding:
+                self.count_held(-1)
+
+    async def _wait_for_release(self) -> bool:
+        """Wait for ``release()``; True when the server stops (or the hang limit passes) first."""
+        assert self._released is not None and self._stopping is not None
+        released = asyncio.ensure_future(self._released.wait())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {released, stopping}, timeout=_MAX_HANG_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            released.cancel()
+            stopping.cancel()
+        return released not in done
 
     async def _hang(self) -> None:
         await self._pause(_MAX_HANG_SECONDS)
