@@ -47,14 +47,16 @@ Send = Callable[[], Awaitable[None]]
 # --- the server (separate process) ----------------------------------------------------------
 
 
-def serve(port: int) -> None:
-    """A minimal OpenAI-compatible server: one canned chat completion."""
+def serve(port: int, latency: float = 0.0) -> None:
+    """A minimal OpenAI-compatible server: one canned chat completion, after ``latency`` seconds."""
     from aiohttp import web
 
     payload = json.dumps(REPLY).encode()
 
     async def completions(request: web.Request) -> web.Response:
         await request.read()
+        if latency:
+            await asyncio.sleep(latency)  # the upstream's own think time
         return web.Response(body=payload, content_type="application/json")
 
     app = web.Application()
