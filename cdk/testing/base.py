@@ -8,6 +8,10 @@ A connector package may subclass the suite for its type::
 
 A standard test may not be overridden or removed quietly: an override must carry
 ``@pytest.mark.xfail(reason=...)`` so the deviation shows in every run.
+
+A standard test for an optional feature carries ``@pytest.mark.meshkit_feature(...)``
+(see :mod:`meshkit.testing.requirements`): that mark, not the skip, is what makes it
+"not applicable" in the verdict for a connector without the feature.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ..enums import ConnectorType
 from ..errors import ConfigError
 from .fake_clock import FakeClock
 from .report import UNDECLARED_PROPERTY
+from .requirements import FEATURE_MARK, HTTP_MARK, gates_of
 from .spec import ALL_BACKENDS, ConformanceSpec
 from .target import ConformanceTarget, target_for_class
 
@@ -81,9 +86,30 @@ class ConformanceSuite:
         name = request.function.__name__
         reason = conformance_target.skip_reason(name)
         if reason:
-            pytest.skip(f"{conformance_target}: {reason}")
+            pytest.skip(f"{conformance_target}: switched off by its ConformanceSpec.skips: {reason}")
+
+    def _check_gate(self, feature: Enum) -> None:
+        """A standard test may only depend on the features its mark names (the verdict reads the mark)."""
+        item = self._item
+        function = getattr(item, "function", None)
+        if function is None or not getattr(function, "__module__", "").startswith("meshkit.testing"):
+            return
+        features, _ = gates_of(function)
+        if feature not in features:
+            raise TypeError(
+                f"{function.__name__} depends on the {feature.value!r} feature: mark it "
+                f"@pytest.mark.{FEATURE_MARK}({type(feature).__name__}.{feature.name})"
+            )
 
     # --- helpers for the suites -------------------------------------------------
+
+    def _check_http_gate(self) -> None:
+        """A standard test that needs an HTTP provider must carry ``@pytest.mark.meshkit_http``."""
+        function = getattr(self._item, "function", None)
+        if function is None or not getattr(function, "__module__", "").startswith("meshkit.testing"):
+            return
+        if not gates_of(function)[1]:
+            raise TypeError(f"{function.__name__} needs an HTTP provider: mark it @pytest.mark.{HTTP_MARK}")
 
     @contextmanager
     def feature(self, target: ConformanceTarget, feature: Enum) -> Iterator[None]:
@@ -92,6 +118,7 @@ class ConformanceSuite:
         Undeclared, the test is skipped with that reason; if it passes anyway, that is
         reported (a warning and an entry in the conformance report).
         """
+        self._check_gate(feature)
         if feature in target.cls.features:
             yield
             return
@@ -110,6 +137,7 @@ class ConformanceSuite:
 
     def requires(self, target: ConformanceTarget, feature: Enum) -> None:
         """Skip unless ``feature`` is declared (tests that cannot even be tried without it)."""
+        self._check_gate(feature)
         if feature not in target.cls.features:
             pytest.skip(f"{target} does not declare {feature.value!r}")
 

@@ -125,6 +125,7 @@ class DiscoverySuite(ConformanceSuite):
         assert isinstance(result, SyncResult), f"sync() returned {type(result).__name__}"
         return result
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.SYNC)
     @pytest.mark.anyio
     async def test_sync_reports_new_models(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, DiscoveryFeature.SYNC):
@@ -136,6 +137,7 @@ class DiscoverySuite(ConformanceSuite):
             )
             assert "alpha.a1" not in new, "alpha.a1 is already in the catalogue, it is not new"
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.SYNC)
     @pytest.mark.anyio
     async def test_sync_reports_deprecated_models(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, DiscoveryFeature.SYNC):
@@ -147,6 +149,7 @@ class DiscoverySuite(ConformanceSuite):
             )
             assert "alpha.a1" not in deprecated, "alpha.a1 is still offered"
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.SYNC)
     @pytest.mark.anyio
     async def test_sync_reports_changed_models(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, DiscoveryFeature.SYNC):
@@ -155,6 +158,7 @@ class DiscoverySuite(ConformanceSuite):
             changed = {c.model_id for c in result.changed_models}
             assert "alpha.a2" in changed, f"alpha.a2's context window changed, changed: {changed}"
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.SYNC)
     @pytest.mark.anyio
     async def test_sync_is_quiet_when_nothing_changed(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, DiscoveryFeature.SYNC):
@@ -163,6 +167,7 @@ class DiscoverySuite(ConformanceSuite):
                 result = await self.sync(discovery, sorted(DISCOVERY_SCENARIO))
             assert result.is_empty, f"nothing changed, yet sync reported {result}"
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.SYNC)
     @pytest.mark.anyio
     async def test_sync_covers_only_the_named_providers(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, DiscoveryFeature.SYNC):
@@ -171,6 +176,7 @@ class DiscoverySuite(ConformanceSuite):
             reported = _ids(result.new_models) | _ids(result.deprecated_models)
             assert reported == {"beta.b1"}, f"sync(['beta']) reported {reported}"
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.SYNC)
     @pytest.mark.anyio
     async def test_sync_reports_provider_errors_instead_of_raising(
         self, conformance_target: ConformanceTarget
@@ -184,6 +190,7 @@ class DiscoverySuite(ConformanceSuite):
             )
             assert "alpha.a3" in _ids(result.new_models), "one failing provider must not hide the others"
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.HEALTH)
     @pytest.mark.anyio
     async def test_probe_reports_instead_of_raising(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, DiscoveryFeature.HEALTH):
@@ -202,6 +209,7 @@ class DiscoverySuite(ConformanceSuite):
                 assert not results[provider].ok, f"probe({provider!r}) reported ok"
                 assert results[provider].error, f"probe({provider!r}) gives no error"
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.HEALTH)
     @pytest.mark.anyio
     async def test_health_reflects_probes(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, DiscoveryFeature.HEALTH):

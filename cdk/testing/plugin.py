@@ -2,8 +2,11 @@
 
 With ``--connector=NAME`` (repeatable) it resolves each name through the connector
 registry, replaces the default test paths with the suite class of each connector's
-type, and parametrizes those classes with the connectors. ``--conformance-report``
-writes every conformance test's outcome as JSON, for ``--connector`` runs and for
+type, and parametrizes those classes with the connectors. Each connector's run ends
+with a verdict in the terminal summary (``certified`` or ``not certified``, with the
+required tests that did not run and pass); ``--require-certified`` makes a run that is
+not certified exit non-zero. ``--conformance-report`` writes every conformance test's
+outcome and the verdicts as JSON. All of this holds for ``--connector`` runs and for
 suite subclasses in a connector's own tests alike.
 
 This module is imported by every pytest run on a machine where meshkit is installed,
@@ -43,6 +46,8 @@ pytest.register_assert_rewrite(
 TARGETS: pytest.StashKey[list[ConformanceTarget]] = pytest.StashKey()
 REPORT: pytest.StashKey[ConformanceReport] = pytest.StashKey()
 SUITE_MODULE = "meshkit.testing.collected"
+#: The exit code of a run that passed but is not certified, under ``--require-certified``.
+NOT_CERTIFIED_EXIT = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,9 +62,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--conformance-report", default=None, metavar="PATH", help="write a JSON conformance report to PATH"
     )
+    group.addoption(
+        "--require-certified",
+        action="store_true",
+        default=False,
+        help="exit non-zero unless every connector tested is certified (every required test ran and passed)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .requirements import MARKERS
+
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
     report_path = config.getoption("conformance_report", None)
     if report_path:
         from .report import ConformanceReport
@@ -70,9 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     targets = _resolve(names)
     config.stash[TARGETS] = targets
-    if REPORT in config.stash:
-        for target in targets:
-            config.stash[REPORT].add_target(target)
+    for target in targets:
+        _collector(config).add_target(target)
     suite = importlib.import_module(SUITE_MODULE)
     path = Path(suite.__file__ or "")
     node_ids: list[str] = []
@@ -154,6 +168,31 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
     return None
 
 
+def _collector(config: pytest.Config) -> ConformanceReport:
+    """The run's collector, made on first use (a report path only decides whether it is written)."""
+    if REPORT not in config.stash:
+        from .report import ConformanceReport
+
+        config.stash[REPORT] = ConformanceReport()
+    return config.stash[REPORT]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    # First, so that every conformance test is known before -k / -m take any away.
+    for item in items:
+        target = _target_of(item)
+        if target is not None:
+            _collector(config).collect(item, target, item.cls)  # type: ignore[attr-defined]
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items and REPORT in items[0].config.stash:
+        items[0].config.stash[REPORT].deselect(items)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
@@ -181,13 +220,31 @@ def _target_of(item: pytest.Item) -> ConformanceTarget | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    collector = session.config.stash.get(REPORT, None)
+    config = session.config
+    collector = config.stash.get(REPORT, None)
+    if config.getoption("require_certified", False) and session.exitstatus == pytest.ExitCode.OK:
+        verdicts = collector.verdicts() if collector is not None else {}
+        if not verdicts or not all(v.certified for v in verdicts.values()):
+            session.exitstatus = NOT_CERTIFIED_EXIT
     if collector is not None:
-        collector.write(int(exitstatus))
+        collector.write(int(session.exitstatus))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     collector = config.stash.get(REPORT, None)
-    if collector is not None:
+    verdicts = collector.verdicts() if collector is not None else {}
+    if verdicts:
+        from .verdict import render
+
+        terminalreporter.section("meshkit conformance verdict")
+        for connector_id, verdict in verdicts.items():
+            for line, style in render(collector.targets[connector_id], verdict):
+                terminalreporter.write_line(line, **style)
+    elif config.getoption("require_certified", False):
+        terminalreporter.write_line(
+            "--require-certified: no connector was put through the conformance suite", red=True
+        )
+    if collector is not None and collector.path is not None:
         terminalreporter.write_line(f"meshkit conformance report: {collector.path}")

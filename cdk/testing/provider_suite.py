@@ -100,6 +100,7 @@ class ProviderSuite(ConformanceSuite):
         self, target: ConformanceTarget, *faults: Fault | None, clock: FakeClock | None = None
     ) -> AsyncIterator[tuple[Provider, FaultTransport]]:
         """Like :meth:`provider`, skipping connectors that are not HTTP providers."""
+        self._check_http_gate()
         if not target.is_http:
             pytest.skip(NOT_HTTP)
         async with self.provider(target, *faults, clock=clock) as (instance, transport):
@@ -151,6 +152,7 @@ class ProviderSuite(ConformanceSuite):
         assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens, f"usage: {usage}"
         assert usage.total_tokens > 0, "a completed call consumed tokens; usage reports none"
 
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
     @pytest.mark.anyio
     async def test_stream_yields_well_formed_chunks(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, ProviderFeature.STREAMING):
@@ -163,6 +165,7 @@ class ProviderSuite(ConformanceSuite):
             assert all(c.id and c.model for c in chunks), "every chunk carries the id and the model"
             assert "".join(c.text for c in chunks).strip(), "the chunks carry the answer's text"
 
+    @pytest.mark.meshkit_feature(ProviderFeature.USAGE_IN_STREAM)
     @pytest.mark.anyio
     async def test_stream_reports_usage_at_the_end(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, ProviderFeature.USAGE_IN_STREAM):
@@ -173,6 +176,7 @@ class ProviderSuite(ConformanceSuite):
             last = usage[-1]
             assert last.total_tokens == last.prompt_tokens + last.completion_tokens > 0, f"usage: {last}"
 
+    @pytest.mark.meshkit_feature(ProviderFeature.LIST_MODELS)
     @pytest.mark.anyio
     async def test_list_models(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, ProviderFeature.LIST_MODELS):
@@ -224,6 +228,7 @@ class ProviderSuite(ConformanceSuite):
 
     # --- faults (HTTP providers) --------------------------------------------------------
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_rate_limit_with_retry_after_seconds(self, conformance_target: ConformanceTarget) -> None:
         fault = Fault.status(429, body='{"error": {"message": "Rate limit reached"}}', retry_after="7")
@@ -235,6 +240,7 @@ class ProviderSuite(ConformanceSuite):
             f"Retry-After: 7 must give retry_after=7, got {err.retry_after}"
         )
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_rate_limit_with_retry_after_http_date(
         self, conformance_target: ConformanceTarget, clock: FakeClock
@@ -251,6 +257,7 @@ class ProviderSuite(ConformanceSuite):
             f"Retry-After as an HTTP date 120 s ahead must give retry_after≈120, got {err.retry_after}"
         )
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     @pytest.mark.parametrize("status", [500, 502, 503])
     async def test_server_error_is_unavailable(
@@ -262,6 +269,7 @@ class ProviderSuite(ConformanceSuite):
             self.one_request(transport)
         _expect(raised, ProviderUnavailableError, retryable=True, status=status)
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_no_internal_retries(self, conformance_target: ConformanceTarget) -> None:
         # The second answer would succeed: a provider that retries on its own hides the fault.
@@ -273,6 +281,7 @@ class ProviderSuite(ConformanceSuite):
             self.one_request(transport)
         _expect(raised, ProviderUnavailableError, retryable=True, status=503)
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_connect_error_is_unavailable(self, conformance_target: ConformanceTarget) -> None:
         async with self.http_provider(conformance_target, Fault.connect_error()) as (provider, transport):
@@ -280,6 +289,7 @@ class ProviderSuite(ConformanceSuite):
             self.one_request(transport)
         _expect(raised, ProviderUnavailableError, retryable=True)
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_read_timeout_is_a_timeout(self, conformance_target: ConformanceTarget) -> None:
         async with self.http_provider(conformance_target, Fault.read_timeout()) as (provider, transport):
@@ -287,6 +297,7 @@ class ProviderSuite(ConformanceSuite):
             self.one_request(transport)
         _expect(raised, ProviderTimeoutError, retryable=True)
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_connection_reset_is_unavailable(self, conformance_target: ConformanceTarget) -> None:
         async with self.http_provider(conformance_target, Fault.disconnect()) as (provider, transport):
@@ -294,6 +305,7 @@ class ProviderSuite(ConformanceSuite):
             self.one_request(transport)
         _expect(raised, ProviderUnavailableError, retryable=True)
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_authentication_failure_is_not_retryable(
         self, conformance_target: ConformanceTarget
@@ -304,6 +316,7 @@ class ProviderSuite(ConformanceSuite):
             self.one_request(transport)
         _expect(raised, AuthenticationError, retryable=False, status=401)
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_bad_request_is_not_retryable(self, conformance_target: ConformanceTarget) -> None:
         fault = Fault.status(400, body='{"error": {"message": "messages: field required"}}')
@@ -312,6 +325,7 @@ class ProviderSuite(ConformanceSuite):
             self.one_request(transport)
         _expect(raised, BadRequestError, retryable=False, status=400)
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_malformed_json_is_a_protocol_error(self, conformance_target: ConformanceTarget) -> None:
         async with self.http_provider(conformance_target, Fault.malformed()) as (provider, transport):
@@ -319,6 +333,8 @@ class ProviderSuite(ConformanceSuite):
             self.one_request(transport)
         _expect(raised, ProviderProtocolError, retryable=True)
 
+    @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
     @pytest.mark.anyio
     async def test_stream_error_status_is_mapped(self, conformance_target: ConformanceTarget) -> None:
         self.requires(conformance_target, ProviderFeature.STREAMING)
@@ -331,6 +347,8 @@ class ProviderSuite(ConformanceSuite):
         err = _expect(raised, RateLimitError, retryable=True, status=429)
         assert err.retry_after == pytest.approx(3.0), f"retry_after should be 3, got {err.retry_after}"
 
+    @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
     @pytest.mark.anyio
     async def test_stream_cut_after_n_chunks_is_a_protocol_error(
         self, conformance_target: ConformanceTarget
@@ -343,6 +361,8 @@ class ProviderSuite(ConformanceSuite):
             assert transport.open_streams == 0, "a cut stream must close its response"
         _expect(raised, ProviderProtocolError, retryable=True)
 
+    @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
     @pytest.mark.anyio
     async def test_stream_reset_is_retryable(self, conformance_target: ConformanceTarget) -> None:
         self.requires(conformance_target, ProviderFeature.STREAMING)
@@ -356,6 +376,8 @@ class ProviderSuite(ConformanceSuite):
             assert transport.open_streams == 0, "a broken stream must close its response"
         _expect(raised, (ProviderUnavailableError, ProviderProtocolError), retryable=True)
 
+    @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
     @pytest.mark.anyio
     async def test_malformed_stream_line_is_a_protocol_error(
         self, conformance_target: ConformanceTarget
@@ -368,6 +390,8 @@ class ProviderSuite(ConformanceSuite):
             assert transport.open_streams == 0, "a failed stream must close its response"
         _expect(raised, ProviderProtocolError, retryable=True)
 
+    @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
     @pytest.mark.anyio
     async def test_cancelled_stream_releases_the_connection(
         self, conformance_target: ConformanceTarget
@@ -384,6 +408,8 @@ class ProviderSuite(ConformanceSuite):
             assert transport.opened_streams == 1, "the stream was never opened"
             assert transport.open_streams == 0, "a cancelled stream must close its response (connection leak)"
 
+    @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
     @pytest.mark.anyio
     async def test_closing_a_stream_early_releases_the_connection(
         self, conformance_target: ConformanceTarget
@@ -400,6 +426,7 @@ class ProviderSuite(ConformanceSuite):
             await stream.aclose()  # type: ignore[attr-defined]
             assert transport.open_streams == 0, "closing a stream early must close its response"
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_api_key_never_leaks(
         self, conformance_target: ConformanceTarget, caplog: pytest.LogCaptureFixture
@@ -439,6 +466,7 @@ class ProviderSuite(ConformanceSuite):
         leaks = [text for text in shown if key in text]
         assert not leaks, f"the API key leaked in: {leaks[0][:300]}"
 
+    @pytest.mark.meshkit_http
     @pytest.mark.anyio
     async def test_probe_reports_failure_instead_of_raising(
         self, conformance_target: ConformanceTarget

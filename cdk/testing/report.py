@@ -1,4 +1,8 @@
-"""The machine-readable conformance report (``--conformance-report=path.json``)."""
+"""What a conformance run found: every test's outcome and each connector's verdict.
+
+Written as JSON with ``--conformance-report=path.json``; the verdicts also end the
+terminal summary.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from typing import Any
 import attrs
 import pytest
 
+from .requirements import required_tests
 from .target import ConformanceTarget
+from .verdict import Instance, Verdict, judge
 
 __all__ = ["UNDECLARED_PROPERTY", "ConformanceReport", "TestRecord"]
 
@@ -58,18 +64,59 @@ def _reason(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str | Non
     return None
 
 
-class ConformanceReport:
-    """Collects the outcome of every conformance test and writes them as JSON."""
+def _names(item: pytest.Item) -> tuple[str, str]:
+    """The test's name and its id in the report: the name and the parameters but the connector."""
+    name = getattr(item, "originalname", item.name)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    rest = [str(v) for k, v in params.items() if k != "conformance_target"]
+    return name, name + (f"[{'-'.join(rest)}]" if rest else "")
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+
+class ConformanceReport:
+    """Collects the outcome of every conformance test; judges each connector; writes JSON."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else None
         self.targets: dict[str, ConformanceTarget] = {}
         self.records: dict[str, dict[str, TestRecord]] = {}
+        self.collected: dict[str, dict[str, Instance]] = {}
+        self.suites: dict[str, type] = {}
+        self.deselected: set[str] = set()
 
     def add_target(self, target: ConformanceTarget) -> None:
         """Make sure ``target`` is in the report, even if none of its tests ran."""
         self.targets.setdefault(target.connector_id, target)
         self.records.setdefault(target.connector_id, {})
+        self.collected.setdefault(target.connector_id, {})
+
+    def collect(self, item: pytest.Item, target: ConformanceTarget, suite: type) -> None:
+        """Note a collected test of ``target`` (before any deselection)."""
+        self.add_target(target)
+        self.suites.setdefault(target.connector_id, suite)
+        name, shown = _names(item)
+        self.collected[target.connector_id][item.nodeid] = Instance(name, shown, item.nodeid)
+
+    def deselect(self, items: list[pytest.Item]) -> None:
+        """Note tests that ``-k``, ``-m`` or ``--deselect`` took out of the run."""
+        self.deselected.update(item.nodeid for item in items)
+
+    def verdict(self, connector_id: str) -> Verdict:
+        """The verdict on one connector, from what was collected and how it ended."""
+        from .collected import CLASS_BY_TYPE
+
+        target = self.targets[connector_id]
+        suite = self.suites.get(connector_id) or CLASS_BY_TYPE[target.cls.connector_type.value]
+        return judge(
+            target,
+            required_tests(suite),
+            list(self.collected.get(connector_id, {}).values()),
+            self.deselected,
+            self.records.get(connector_id, {}),
+        )
+
+    def verdicts(self) -> dict[str, Verdict]:
+        """Every connector's verdict, by id."""
+        return {cid: self.verdict(cid) for cid in sorted(self.targets)}
 
     def record(
         self,
@@ -83,12 +130,8 @@ class ConformanceReport:
         records = self.records[target.connector_id]
         rec = records.get(item.nodeid)
         if rec is None:
-            name = getattr(item, "originalname", item.name)
-            params = getattr(getattr(item, "callspec", None), "params", {})
-            rest = [str(v) for k, v in params.items() if k != "conformance_target"]
-            rec = records[item.nodeid] = TestRecord(
-                test=name, id=name + (f"[{'-'.join(rest)}]" if rest else ""), nodeid=item.nodeid
-            )
+            name, shown = _names(item)
+            rec = records[item.nodeid] = TestRecord(test=name, id=shown, nodeid=item.nodeid)
         outcome = "skipped" if hasattr(report, "wasxfail") else report.outcome
         rec.duration += report.duration
         if _RANK[outcome] > _RANK[rec.outcome] or (outcome == rec.outcome and rec.reason is None):
@@ -104,6 +147,7 @@ class ConformanceReport:
         from . import SUITE_VERSION
 
         connectors = []
+        verdicts = self.verdicts()
         for connector_id, target in sorted(self.targets.items()):
             tests = sorted(self.records[connector_id].values(), key=lambda r: r.id)
             summary = {k: sum(1 for t in tests if t.outcome == k) for k in ("passed", "failed", "skipped")}
@@ -119,6 +163,7 @@ class ConformanceReport:
                     "plugin": target.plugin,
                     "spec": target.spec_source,
                     "passed": summary["failed"] == 0 and summary["passed"] > 0,
+                    "verdict": verdicts[connector_id].to_dict(),
                     "summary": summary,
                     "undeclared_features_working": sorted({f for t in tests for f in t.undeclared}),
                     "tests": [t.to_dict() for t in tests],
@@ -131,10 +176,13 @@ class ConformanceReport:
             "python": platform.python_version(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "exit_status": exit_status,
+            "certified": bool(verdicts) and all(v.certified for v in verdicts.values()),
             "connectors": connectors,
         }
 
     def write(self, exit_status: int | None = None) -> None:
-        """Write the report to its path (folders created as needed)."""
+        """Write the report to its path (folders created as needed), if it has one."""
+        if self.path is None:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(self.to_dict(exit_status), indent=2, default=str) + "\n")

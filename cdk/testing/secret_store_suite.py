@@ -118,6 +118,7 @@ class SecretStoreSuite(ConformanceSuite):
         async with self.store_with(conformance_target, {name: value}) as store:
             assert (await store.get(name)).reveal() == value
 
+    @pytest.mark.meshkit_feature(SecretStoreFeature.MANAGEMENT)
     @pytest.mark.anyio
     async def test_management_round_trip(self, conformance_target: ConformanceTarget) -> None:
         names = _names("A", "B")

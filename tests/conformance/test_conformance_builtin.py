@@ -14,11 +14,21 @@ pytestmark = pytest.mark.slow
 
 BUILTIN_IDS = [entry.connector_id for entry in get_registry() if entry.plugin == BUILTIN_PLUGIN]
 
+#: Built-ins whose spec cannot yet show the suite everything, with what is missing. Each must
+#: be exactly as listed: one certified since must leave this list, and none may join it.
+NOT_YET_CERTIFIED = {
+    "meshkit.console.v1": "its spec gives no collect_delivered",
+    "meshkit.null.v1": "it delivers nothing, so the delivery tests cannot apply",
+    "meshkit.opentelemetry.v1": "its spec gives no collect_delivered",
+    "meshkit.prometheus.v1": "its spec gives no collect_delivered",
+    "meshkit.static.v1": "its spec skips test_sync_reports_changed_models (names only, no context windows)",
+}
+
 
 @pytest.fixture(scope="module")
 def builtin_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     folder: Path = tmp_path_factory.mktemp("builtin-run")
-    return run_suite(folder, *(f"--connector={cid}" for cid in BUILTIN_IDS))
+    return run_suite(folder, "--require-certified", *(f"--connector={cid}" for cid in BUILTIN_IDS))
 
 
 @pytest.mark.parametrize("connector_id", BUILTIN_IDS)
@@ -29,6 +39,21 @@ def test_builtin_connector_passes_the_suite(builtin_run: SuiteRun, connector_id:
         f"{k}: {v}" for k, v in sorted(failures.items())
     )
     assert entry["summary"]["passed"] > 0
+
+
+@pytest.mark.parametrize("connector_id", BUILTIN_IDS)
+def test_builtin_connector_is_certified(builtin_run: SuiteRun, connector_id: str) -> None:
+    verdict = builtin_run.connector(connector_id)["verdict"]
+    if connector_id in NOT_YET_CERTIFIED:
+        assert verdict["status"] == "not certified", f"{connector_id} is certified now: take it off the list"
+        return
+    gaps = "; ".join(f"{g['id']}: {g['outcome']}: {g['reason']}" for g in verdict["gaps"])
+    assert verdict["status"] == "certified", f"{connector_id} is not certified: {gaps}"
+
+
+def test_require_certified_decides_the_exit_code(builtin_run: SuiteRun) -> None:
+    expected = 1 if NOT_YET_CERTIFIED else 0
+    assert builtin_run.returncode == expected, builtin_run.output[-3000:]
 
 
 def test_report_describes_each_connector_and_test(builtin_run: SuiteRun) -> None:

@@ -139,7 +139,11 @@ def test_every_generated_connector_passes_the_conformance_suite(installed: Insta
     report_path = installed.work / "conformance.json"
     connectors = [f"--connector={name}" for name in NAMES.values()]
     done = pytest_in(
-        installed, *connectors, f"--conformance-report={report_path}", cwd=empty_folder(installed, "suite")
+        installed,
+        *connectors,
+        "--require-certified",
+        f"--conformance-report={report_path}",
+        cwd=empty_folder(installed, "suite"),
     )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     report: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
@@ -151,6 +155,8 @@ def test_every_generated_connector_passes_the_conformance_suite(installed: Insta
         assert found["distribution"] == f"meshkit-{name}"
         assert found["spec"] == "plugin hook", "the suite must build it from the package's own hook"
         assert found["summary"]["failed"] == 0 and found["summary"]["passed"] > 0, found["summary"]
+        gaps = [f"{g['id']}: {g['reason']}" for g in found["verdict"]["gaps"]]
+        assert found["verdict"]["status"] == "certified", f"{name} is not certified: {gaps}"
 
 
 @pytest.mark.parametrize("kind", list(NAMES), ids=lambda k: k.value)

@@ -1,0 +1,41 @@
+"""The required tests come from the suite's own marks, and the docs carry the same table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from meshkit.enums import ProviderFeature, StorageFeature
+from meshkit.testing.collected import CLASS_BY_TYPE
+from meshkit.testing.requirements import markdown_table, required_tests
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
+
+
+def test_the_doc_lists_the_required_tests_of_the_suite() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    found = re.search(r"<!-- required-tests:start -->\n(.*?)<!-- required-tests:end -->", text, re.S)
+    assert found, "docs/conformance.md has no required-tests block"
+    assert found.group(1) == markdown_table(), (
+        "docs/conformance.md is out of date: paste `python -m meshkit.testing.requirements` between "
+        "the required-tests markers"
+    )
+
+
+def test_every_standard_test_is_required_with_its_gates() -> None:
+    storage = {t.name: t for t in required_tests(CLASS_BY_TYPE["storage"])}
+    assert storage["test_list_filters_by_prefix"].features == ()
+    assert storage["test_lock_is_exclusive"].features == (StorageFeature.LOCKING,)
+    assert set(storage["test_lock_is_exclusive_across_instances"].features) == {
+        StorageFeature.SHARED,
+        StorageFeature.LOCKING,
+    }
+    provider = {t.name: t for t in required_tests(CLASS_BY_TYPE["provider"])}
+    cut = provider["test_stream_cut_after_n_chunks_is_a_protocol_error"]
+    assert cut.http and cut.features == (ProviderFeature.STREAMING,)
+    assert not provider["test_usage_adds_up"].http
+    for suite in CLASS_BY_TYPE.values():
+        names = {t.name for t in required_tests(suite)}
+        assert {"test_aclose_twice_is_harmless", "test_standard_tests_are_not_overridden"} <= names
+        defined = {n for n in dir(suite) if n.startswith("test_")}
+        assert names == defined, f"{suite.__name__}: required {sorted(names ^ defined)} differ"
