@@ -235,7 +235,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     collector = config.stash.get(REPORT, None)
     verdicts = collector.verdicts() if collector is not None else {}
-    if verdicts:
+    if collector is not None and verdicts:
         from .verdict import render
 
         terminalreporter.section("meshkit conformance verdict")

@@ -109,7 +109,7 @@ def required_tests(suite: type) -> list[RequiredTest]:
     return list(found.values())
 
 
-def _suites() -> Iterable[type]:
+def _suites() -> Iterable[Any]:
     from .collected import CLASS_BY_TYPE
 
     return CLASS_BY_TYPE.values()

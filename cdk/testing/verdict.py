@@ -150,7 +150,10 @@ def render(target: ConformanceTarget, verdict: Verdict) -> list[tuple[str, dict[
     if verdict.certified:
         return [(f"{target} ({kind}): {CERTIFIED} ({applicable})", {"green": True, "bold": True})]
     lines: list[tuple[str, dict[str, bool]]] = [
-        (f"{target} ({kind}): {NOT_CERTIFIED} ({applicable}; {len(verdict.gaps)} gaps)", {"red": True, "bold": True})
+        (
+            f"{target} ({kind}): {NOT_CERTIFIED} ({applicable}; {len(verdict.gaps)} gaps)",
+            {"red": True, "bold": True},
+        )
     ]
     if not verdict.required:
         lines.append(("  no required test applies to it", {"red": True}))

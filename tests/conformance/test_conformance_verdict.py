@@ -29,7 +29,9 @@ def test_the_switched_off_tests_are_all_that_is_missing(optout_run: SuiteRun) ->
         skipped = {g["test"] for g in verdict["gaps"] if g["outcome"] == "skipped"}
         assert set(switches) <= skipped, f"{connector_id}: gaps {sorted(skipped)}"
         for test, words in switches.items():
-            reasons = [g["reason"] for g in verdict["gaps"] if g["test"] == test and g["outcome"] == "skipped"]
+            reasons = [
+                g["reason"] for g in verdict["gaps"] if g["test"] == test and g["outcome"] == "skipped"
+            ]
             assert reasons and all(words in r for r in reasons), f"{test}: {reasons}"
     assert optout_run.report is not None and optout_run.report["certified"] is False
 

@@ -145,7 +145,9 @@ def test_the_ci_workflow_runs_the_suite_and_the_tests(tmp_path: Path) -> None:
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     steps = workflow["jobs"]["test"]["steps"]
     commands = [step["run"] for step in steps if "run" in step]
-    assert any(c.startswith("python -m pytest --connector=kv --require-certified") for c in commands), commands
+    assert any(c.startswith("python -m pytest --connector=kv --require-certified") for c in commands), (
+        commands
+    )
     assert 'meshkit connectors --type storage | grep -F "kv.kv.v1"' in commands
     assert "python -m pytest" in commands
     assert 'python -m pip install -e ".[test]"' in commands

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+from broken.observability import BufferedSink
 
 from meshkit.connectors.providers.openai_compatible import OpenAICompatibleProvider
 from meshkit.testing import ConformanceSpec, Delivered, openai_payloads
-
-from broken.observability import BufferedSink
 
 
 class QuietLLM(OpenAICompatibleProvider):

@@ -13,4 +13,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
     registry = get_registry()
     if not any(p.name == "opting-out-connectors" for p in registry.plugins):
-        registry.register_plugin(meshkit_plugin, "opting-out-connectors", distribution="opting-out", version="0")
+        registry.register_plugin(
+            meshkit_plugin, "opting-out-connectors", distribution="opting-out", version="0"
+        )
