@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from meshkit.plugins import reset_registry
 from meshkit.testing import FakeClock
+
+# meshkit's own property tests: the same examples on every run and machine (derandomized, no
+# example database), and no health check that reads the wall clock: a loaded machine must not
+# fail a test that a quiet one passes.
+settings.register_profile(
+    "meshkit-tests",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("meshkit-tests")
 
 
 @pytest.fixture(params=["asyncio", "trio"])

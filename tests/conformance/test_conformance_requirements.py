@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
 
 from meshkit.enums import ProviderFeature, StorageFeature
+from meshkit.testing import ProviderSuite, StorageSuite
 from meshkit.testing.collected import CLASS_BY_TYPE
 from meshkit.testing.requirements import markdown_table, required_tests
 
@@ -39,3 +44,40 @@ def test_every_standard_test_is_required_with_its_gates() -> None:
         assert {"test_aclose_twice_is_harmless", "test_standard_tests_are_not_overridden"} <= names
         defined = {n for n in dir(suite) if n.startswith("test_")}
         assert names == defined, f"{suite.__name__}: required {sorted(names ^ defined)} differ"
+
+
+def _standard_test(marks: list[pytest.MarkDecorator]) -> Any:
+    def test_something() -> None: ...
+
+    for mark in marks:
+        test_something = mark(test_something)
+    test_something.__module__ = "meshkit.testing.storage_suite"  # as if the suite defined it
+    return test_something
+
+
+def test_a_feature_test_without_its_mark_is_a_suite_error() -> None:
+    suite = StorageSuite()
+    suite._item = SimpleNamespace(function=_standard_test([]))  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"mark it @pytest.mark.meshkit_feature\(StorageFeature.LOCKING\)"):
+        suite._check_gate(StorageFeature.LOCKING)
+    suite._item = SimpleNamespace(  # type: ignore[assignment]
+        function=_standard_test([pytest.mark.meshkit_feature(StorageFeature.LOCKING)])
+    )
+    suite._check_gate(StorageFeature.LOCKING)
+
+
+def test_an_http_test_without_its_mark_is_a_suite_error() -> None:
+    suite = ProviderSuite()
+    suite._item = SimpleNamespace(function=_standard_test([]))  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"mark it @pytest.mark.meshkit_http"):
+        suite._check_http_gate()
+    suite._item = SimpleNamespace(function=_standard_test([pytest.mark.meshkit_http]))  # type: ignore[assignment]
+    suite._check_http_gate()
+
+
+def test_a_users_own_tests_need_no_mark() -> None:
+    def test_mine() -> None: ...
+
+    suite = StorageSuite()
+    suite._item = SimpleNamespace(function=test_mine)  # type: ignore[assignment]
+    suite._check_gate(StorageFeature.LOCKING)
