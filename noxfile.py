@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nox
@@ -70,15 +71,21 @@ def bench(session: nox.Session) -> None:
         session.run("python", str(script), *session.posargs)
 
 
-#: One built-in connector of every type: the module whose mutants the suite must kill, and the id
-#: ``pytest --connector`` runs. Small modules keep each type's session within minutes.
-MUTATION_TARGETS = {
-    "provider": ("connectors/providers/openai_compatible.py", "meshkit.openai-compatible.v1"),
-    "rotation": ("connectors/rotation/round_robin.py", "meshkit.round-robin.v1"),
-    "storage": ("connectors/storage/memory.py", "meshkit.memory.v1"),
-    "secret_store": ("connectors/secret_stores/memory.py", "meshkit.memory-secrets.v1"),
-    "observability": ("connectors/observability/callback.py", "meshkit.callback.v1"),
-    "discovery": ("connectors/discovery/static.py", "meshkit.static.v1"),
+#: One built-in connector of every type: the modules whose mutants the suite must kill, and the
+#: id ``pytest --connector`` runs. Small modules keep each type's session within minutes.
+MUTATION_TARGETS: dict[str, tuple[tuple[str, ...], str]] = {
+    "provider": (("connectors/providers/openai_compatible.py",), "meshkit.openai-compatible.v1"),
+    "rotation": (
+        ("connectors/rotation/round_robin.py", "connectors/rotation/_common.py"),
+        "meshkit.round-robin.v1",
+    ),
+    "storage": (("connectors/storage/memory.py",), "meshkit.memory.v1"),
+    "secret_store": (("connectors/secret_stores/memory.py",), "meshkit.memory-secrets.v1"),
+    "observability": (("connectors/observability/callback.py",), "meshkit.callback.v1"),
+    "discovery": (
+        ("connectors/discovery/static.py", "connectors/discovery/_results.py"),
+        "meshkit.static.v1",
+    ),
 }
 
 #: Operators left out: swaps into shifts, bit operations, powers and modulo say nothing a swap
@@ -120,53 +127,63 @@ def mutation(session: nox.Session) -> None:
     # no shrinking, no plugin that is not needed.
     session.env["MESHKIT_CONFORMANCE_PROFILE"] = "smoke"
     session.env.pop("PYTEST_ADDOPTS", None)
-    summary: dict[str, dict[str, int]] = {}
-    for kind in kinds:
-        module, connector_id = MUTATION_TARGETS[kind]
-        config = tmp / f"{kind}.toml"
-        db = tmp / f"{kind}.sqlite"
-        db.unlink(missing_ok=True)
-        test = (
-            "python -m pytest -x -q -p no:cacheprovider -p no:cov -p no:randomly "
-            f"--connector={connector_id} -k 'not trio'"
-        )
-        config.write_text(
-            "[cosmic-ray]\n"
-            f'module-path = "{copy / module}"\n'
-            "timeout = 240.0\n"
-            "excluded-modules = []\n"
-            f'test-command = "{test}"\n\n'
-            "[cosmic-ray.distributor]\n"
-            'name = "local"\n\n'
-            "[cosmic-ray.filters.operators-filter]\n"
-            f"exclude-operators = {json.dumps(_SKIPPED_OPERATORS)}\n"
-        )
-        with session.chdir(empty):
-            session.run("cosmic-ray", "init", str(config), str(db))
-            session.run("cr-filter-operators", str(db), str(config))
-            session.run("cosmic-ray", "baseline", str(config))
-            session.run("cosmic-ray", "exec", str(config), str(db))
-            session.run("cr-report", "--show-pending", str(db))
-            dump = session.run("cosmic-ray", "dump", str(db), silent=True) or ""
-        summary[kind] = _mutation_counts(dump)
-        (tmp / f"{kind}.json").write_text(dump)
-        session.log(f"{kind} ({module}): {summary[kind]}")
-    for kind, counts in summary.items():
+    session.env["PYTHONDONTWRITEBYTECODE"] = "1"  # a mutant of the same size must never meet a stale .pyc
+    helper = str(copy / "tools" / "mutation.py")
+    # One server imports the test stack once and forks a child per mutant's test run.
+    socket_path = str(tmp / "tests.sock")
+    server = subprocess.Popen(
+        [str(Path(session.bin) / "python"), helper, "serve", socket_path],
+        cwd=empty,
+        env={**os.environ, **{k: v for k, v in session.env.items() if v is not None}},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        session.log(server.stdout.readline().strip())
+        results = {kind: _mutate(session, kind, tmp, copy, empty, helper, socket_path) for kind in kinds}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    session.log("type            killed  survived  equivalent  (mutants run / made)")
+    for kind, counts in results.items():
+        ran = counts["killed"] + counts["survived"]
         session.log(
-            f"{kind:14} killed {counts['killed']:4}  survived {counts['survived']:4}  of {counts['total']}"
+            f"{kind:14} {counts['killed']:7} {counts['survived']:9} {counts['equivalent']:11}"
+            f"  ({ran} / {counts['total']})"
         )
 
 
-def _mutation_counts(dump: str) -> dict[str, int]:
-    """Killed / survived / total from ``cosmic-ray dump`` (one JSON ``[work item, result]`` a line)."""
-    counts = {"killed": 0, "survived": 0, "total": 0}
-    for line in dump.splitlines():
-        if not line.strip():
-            continue
-        _, result = json.loads(line)
-        counts["total"] += 1
-        if result and result.get("test_outcome") == "survived":
-            counts["survived"] += 1
-        elif result:
-            counts["killed"] += 1
+def _mutate(
+    session: nox.Session, kind: str, tmp: Path, copy: Path, empty: Path, helper: str, socket_path: str
+) -> dict[str, int]:
+    """One type's cosmic-ray session: make the mutants, run the suite on each, count."""
+    modules, connector_id = MUTATION_TARGETS[kind]
+    config, db = tmp / f"{kind}.toml", tmp / f"{kind}.sqlite"
+    db.unlink(missing_ok=True)
+    test = (
+        f"python {helper} run {socket_path} -- -x -q -p no:cacheprovider -p no:cov -p no:randomly "
+        f"--connector={connector_id} -k 'not trio'"
+    )
+    config.write_text(
+        "[cosmic-ray]\n"
+        f"module-path = {json.dumps([str(copy / m) for m in modules])}\n"
+        "timeout = 240.0\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(test)}\n\n"
+        "[cosmic-ray.distributor]\n"
+        'name = "local"\n\n'
+        "[cosmic-ray.filters.operators-filter]\n"
+        f"exclude-operators = {json.dumps(_SKIPPED_OPERATORS)}\n"
+    )
+    with session.chdir(empty):
+        session.run("cosmic-ray", "init", str(config), str(db))
+        session.run("cr-filter-operators", str(db), str(config))
+        session.run("python", helper, "skip-annotations", str(db))
+        session.run("cosmic-ray", "baseline", str(config))
+        session.run("cosmic-ray", "exec", str(config), str(db))
+        found = session.run("python", helper, "summary", str(db), silent=True) or "{}"
+    (tmp / f"{kind}.json").write_text(str(found))
+    counts: dict[str, int] = json.loads(str(found))["counts"]
+    session.log(f"{kind} ({', '.join(modules)}): {counts}")
     return counts
