@@ -80,7 +80,10 @@ MUTATION_TARGETS: dict[str, tuple[tuple[str, ...], str]] = {
         "meshkit.round-robin.v1",
     ),
     "storage": (("connectors/storage/memory.py",), "meshkit.memory.v1"),
-    "secret_store": (("connectors/secret_stores/memory.py",), "meshkit.memory-secrets.v1"),
+    "secret_store": (
+        ("connectors/secret_stores/memory.py", "connectors/secret_stores/names.py"),
+        "meshkit.memory-secrets.v1",
+    ),
     "observability": (("connectors/observability/callback.py",), "meshkit.callback.v1"),
     "discovery": (
         ("connectors/discovery/static.py", "connectors/discovery/_results.py"),
