@@ -338,6 +338,7 @@ class RotationSuite(ConformanceSuite):
 
     # --- optional features -------------------------------------------------------------
 
+    @pytest.mark.meshkit_feature(RotationFeature.SESSION_AFFINITY)
     def test_session_affinity_keeps_a_session_on_its_model(
         self, conformance_target: ConformanceTarget
     ) -> None:
@@ -377,6 +378,7 @@ class RotationSuite(ConformanceSuite):
                     f"{moved} moved to {first.model_id}, then on to {again}: it should stay there"
                 )
 
+    @pytest.mark.meshkit_feature(RotationFeature.QUOTA_AWARE)
     def test_quota_aware_policy_avoids_exhausted_models(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, RotationFeature.QUOTA_AWARE):
             policy = self.policy(conformance_target)

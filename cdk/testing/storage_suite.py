@@ -452,7 +452,9 @@ class StorageSuite(ConformanceSuite):
         self, conformance_target: ConformanceTarget, clock: FakeClock
     ) -> None:
         with self.feature(conformance_target, StorageFeature.LOCKING):
-            self.fake_clock_only(conformance_target)
+            if not conformance_target.spec.uses_injected_clock:
+                await self.lock_expires_on_its_own_clock(conformance_target, clock)
+                return
             async with self.storage(conformance_target, clock) as storage:
                 lock = await storage.acquire("locks/lapsed", ttl=5)
                 await clock.advance(6)
@@ -465,6 +467,7 @@ class StorageSuite(ConformanceSuite):
                 fresh = await storage.acquire("locks/lapsed", ttl=5, timeout=0)
                 await storage.release(fresh)
 
+    @pytest.mark.meshkit_feature(StorageFeature.LOCKING)
     @pytest.mark.anyio
     async def test_racing_acquirers_get_one_owner(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, StorageFeature.LOCKING):
@@ -497,6 +500,7 @@ class StorageSuite(ConformanceSuite):
                     assert len(refused) == RACERS - 1
                     await storage.release(won[0])
 
+    @pytest.mark.meshkit_feature(StorageFeature.LOCKING)
     @pytest.mark.anyio
     async def test_lock_timeout_raises_lock_timeout_error(
         self, conformance_target: ConformanceTarget, clock: FakeClock
@@ -545,7 +549,7 @@ class StorageSuite(ConformanceSuite):
                 assert acquired[0].token != held.token, "the new owner needs its own token"
                 await storage.release(acquired[0])
 
-    @pytest.mark.meshkit_feature(StorageFeature.SHARED, StorageFeature.LOCKING)
+    @pytest.mark.meshkit_feature(StorageFeature.SHARED)
     @pytest.mark.anyio
     async def test_shared_backend_shares_data_across_instances(
         self, conformance_target: ConformanceTarget
@@ -570,6 +574,7 @@ class StorageSuite(ConformanceSuite):
                     assert await two.delete("shared/a") is True
                     assert await one.load("shared/a") is None, "an instance still sees a key another deleted"
 
+    @pytest.mark.meshkit_feature(StorageFeature.SHARED, StorageFeature.LOCKING)
     @pytest.mark.anyio
     async def test_lock_is_exclusive_across_instances(self, conformance_target: ConformanceTarget) -> None:
         self.requires(conformance_target, StorageFeature.SHARED)

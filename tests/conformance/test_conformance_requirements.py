@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -81,3 +84,32 @@ def test_a_users_own_tests_need_no_mark() -> None:
     suite = StorageSuite()
     suite._item = SimpleNamespace(function=test_mine)  # type: ignore[assignment]
     suite._check_gate(StorageFeature.LOCKING)
+
+
+def _gates_used(function: Any) -> tuple[set[str], bool]:
+    """The features a test passes to self.feature / self.requires, and whether it needs HTTP."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    features: set[str] = set()
+    http = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in {"feature", "requires"} and len(node.args) == 2:
+                arg = node.args[1]
+                if isinstance(arg, ast.Attribute):
+                    features.add(arg.attr)
+            elif node.func.attr == "http_provider":
+                http = True
+    return features, http
+
+
+def test_each_standard_test_carries_the_marks_of_what_it_uses() -> None:
+    problems = []
+    for suite in CLASS_BY_TYPE.values():
+        for test in required_tests(suite):
+            used, http = _gates_used(getattr(suite, test.name))
+            marked = {f.name for f in test.features}
+            if used - marked:
+                problems.append(f"{test.name}: uses {sorted(used - marked)} but is marked {sorted(marked)}")
+            if http and not test.http:
+                problems.append(f"{test.name}: uses http_provider without @pytest.mark.meshkit_http")
+    assert not problems, "; ".join(problems)
