@@ -125,6 +125,9 @@ class FaultTransport(httpx.AsyncBaseTransport):
         if isinstance(p.models_body, bytes) and path.endswith(p.models_path):
             body = b"{" if kind == "malformed" else p.models_body
             return self._response(200, {"content-type": "application/json"}, [body], request)
+        if isinstance(p.embedding_body, bytes) and path.endswith(p.embedding_path):
+            body = p.embedding_body[: max(1, len(p.embedding_body) // 2)] if kind else p.embedding_body
+            return self._response(200, {"content-type": "application/json"}, [body], request)
         if self._is_stream(request):
             lines = list(p.stream_lines)
             stall = fail = False

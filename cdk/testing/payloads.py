@@ -10,7 +10,7 @@ __all__ = ["openai_payloads"]
 
 
 def openai_payloads(model: str = "conformance-model", text: str = "Hello there, friend.") -> HTTPPayloads:
-    """Good answers of an OpenAI-compatible ``/chat/completions`` and ``/models`` API."""
+    """Good answers of an OpenAI-compatible ``/chat/completions``, ``/embeddings`` and ``/models`` API."""
     words = text.split(" ")
     pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
 
@@ -30,7 +30,20 @@ def openai_payloads(model: str = "conformance-model", text: str = "Hello there, 
     lines = [chunk({"role": "assistant", "content": ""})]
     lines += [chunk({"content": piece}) for piece in pieces]
     lines += [chunk({}, finish="stop", usage=usage), "data: [DONE]"]
+    # Listed out of order on purpose: a provider must put them back by their index.
+    vectors = ((0.25, -0.5, 0.75), (1.0, 0.0, -1.0))
+    embedding_body = {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": 1, "embedding": list(vectors[1])},
+            {"object": "embedding", "index": 0, "embedding": list(vectors[0])},
+        ],
+        "model": model,
+        "usage": {"prompt_tokens": 6, "total_tokens": 6},
+    }
     return HTTPPayloads(
+        embedding_body=embedding_body,
+        embedding_vectors=vectors,
         completion_body={
             "id": "chatcmpl-conformance",
             "object": "chat.completion",

@@ -29,6 +29,7 @@ from .base import ConformanceSuite
 from .fake_clock import FakeClock
 from .fault_transport import FaultTransport
 from .faults import Fault
+from .provider_capability_suite import ProviderCapabilityTests
 from .target import ConformanceTarget
 
 __all__ = ["ProviderSuite"]
@@ -55,7 +56,7 @@ def _expect(
     return raised
 
 
-class ProviderSuite(ConformanceSuite):
+class ProviderSuite(ConformanceSuite, ProviderCapabilityTests):
     """Every provider passes this; HTTP providers also face the fault-injecting transport."""
 
     connector_type: ClassVar[ConnectorType] = ConnectorType.PROVIDER

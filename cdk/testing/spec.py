@@ -53,7 +53,8 @@ class HTTPPayloads:
     ``models_body``; a request to ``completion_path`` (or ``stream_path``) with
     ``completion_body``, or with ``stream_lines`` when it is a streaming request: its
     path ends with ``stream_path`` when that differs from ``completion_path``, else its
-    JSON body has a true ``"stream"``.
+    JSON body has a true ``"stream"``. A request whose path ends with ``embedding_path``
+    gets ``embedding_body``, the answer to as many inputs as ``embedding_vectors`` holds.
     """
 
     #: The JSON body of a successful (non-streaming) completion.
@@ -76,6 +77,14 @@ class HTTPPayloads:
     api_key_field: str | None = "api_key"
     #: A line that is not the provider's stream protocol (the malformed-SSE fault).
     malformed_stream_line: str = "data: {this is not json"
+    #: For providers with EMBEDDINGS: the body of a successful embeddings call.
+    embedding_body: Mapping[str, Any] | bytes | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_json_bytes)
+    )
+    #: Path suffix of an embeddings call.
+    embedding_path: str = "/embeddings"
+    #: The vectors ``embedding_body`` carries, in input order: what ``embed()`` must return.
+    embedding_vectors: tuple[tuple[float, ...], ...] = ()
 
     @property
     def completion_bytes(self) -> bytes:

@@ -19,6 +19,9 @@ from meshkit.types import (
     CompletionRequest,
     CompletionResponse,
     Delta,
+    Embedding,
+    EmbeddingRequest,
+    EmbeddingResponse,
     ModelInfo,
     TokenUsage,
 )
@@ -161,6 +164,30 @@ class LeaksConnectionOnCancel(ReferenceHTTPProvider):
         raise self.classify_error(ValueError("stream ended before its end marker"))
 
 
+class EmbeddingsInListOrder(ReferenceHTTPProvider):
+    """Defect: embeds, but hands the vectors back in the order the answer lists them, not by index."""
+
+    connector_id = "defect.embeddings-out-of-order.v1"
+    features = ReferenceHTTPProvider.features | {ProviderFeature.EMBEDDINGS}
+
+    def build_embedding_request(self, request: EmbeddingRequest) -> httpx.Request:
+        body = {"model": request.model, "input": list(request.input)}
+        return self.client.build_request(
+            "POST", f"{self.config.base_url}/embeddings", json=body, headers=self.default_headers()
+        )
+
+    def parse_embedding_response(
+        self, response: httpx.Response, request: EmbeddingRequest
+    ) -> EmbeddingResponse:
+        data = response.json()
+        vectors = tuple(
+            Embedding(index=i, embedding=[float(x) for x in item["embedding"]])
+            for i, item in enumerate(data["data"])
+        )
+        tokens = int(data["usage"]["prompt_tokens"])
+        return EmbeddingResponse(model=data["model"], data=vectors, usage=TokenUsage(tokens, 0, tokens))
+
+
 CONNECTORS: list[type[Any]] = [
     ReferenceHTTPProvider,
     SwallowsRateLimit,
@@ -168,6 +195,7 @@ CONNECTORS: list[type[Any]] = [
     RetriesInternally,
     IgnoresRetryAfterDates,
     LeaksConnectionOnCancel,
+    EmbeddingsInListOrder,
 ]
 EXPECTED = {
     "defect.swallows-429.v1": "test_rate_limit_with_retry_after_seconds",
@@ -175,4 +203,5 @@ EXPECTED = {
     "defect.retrying.v1": "test_no_internal_retries",
     "defect.no-retry-after-date.v1": "test_rate_limit_with_retry_after_http_date",
     "defect.leaks-connection.v1": "test_cancelled_stream_releases_the_connection",
+    "defect.embeddings-out-of-order.v1": "test_embed_returns_one_vector_per_input_in_input_order",
 }
