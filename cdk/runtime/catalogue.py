@@ -8,6 +8,7 @@ import attrs
 
 from ..enums import ProviderFeature
 from ..types import ModelInfo, ModelPricing
+from .periods import Period
 from .settings import BudgetSettings, LimitSettings, MaintenanceSettings
 
 __all__ = ["ModelEntry"]
@@ -25,7 +26,7 @@ class ModelEntry:
     limits: LimitSettings | None = None
     budget: BudgetSettings | None = None
     maintenance: tuple[MaintenanceSettings, ...] = ()
-    quota_reset: str | None = None
+    quota_reset: Period | None = None
     priority: int = 0
     weight: float = 1.0
     deprecated: bool = False
@@ -34,9 +35,9 @@ class ModelEntry:
     features: frozenset[ProviderFeature] | None = None
 
     @property
-    def limit_window(self) -> str:
-        """The window request and token caps count in."""
-        return self.limits.window if self.limits else "daily"
+    def limit_window(self) -> Period:
+        """The period request and token caps count in."""
+        return self.limits.window if self.limits else Period.DAILY
 
     def limit_values(self) -> dict[str, float]:
         """The caps as the snapshot's ``limits`` mapping."""

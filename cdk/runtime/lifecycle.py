@@ -22,15 +22,17 @@ from ..interfaces.rotation import RotationPolicy
 from ..types import ModelSnapshot, TokenUsage
 from .catalogue import ModelEntry
 from .maintenance import active_window_end, next_window_start
+from .periods import Period, next_boundary
 from .settings import BudgetSettings
 from .state import (
     LEDGERS,
     PROVIDERS,
+    LedgerKind,
     MeshState,
     ModelState,
     PeriodUsage,
     ProviderState,
-    next_boundary,
+    ledger_scope,
     record_name,
 )
 
@@ -310,7 +312,7 @@ class Lifecycle:
         model.successes += 1
         model.consecutive_failures = 0
         model.last_success_at = now
-        model.outcomes.record(now, ok=True)
+        model.outcomes.add(now, requests=1)
         model.latency_ewma_ms = (
             latency_ms
             if model.latency_ewma_ms is None
@@ -320,17 +322,19 @@ class Lifecycle:
         model.tokens += tokens
         model.cost += cost
         model.usage.add(now, requests=1, tokens=tokens, cost=cost)
-        model.minute.add(now, tokens=tokens)
+        model.minute.add(now, amount=tokens)
         affected = {model_id}
         provider_budget = self.provider_budgets.get(model.provider_id)
         if provider_budget is not None:
-            self.state.ledger(f"provider:{model.provider_id}").add(now, requests=1, tokens=tokens, cost=cost)
-            self.state.touch(record_name(LEDGERS, f"provider:{model.provider_id}"))
+            ledger = ledger_scope(LedgerKind.PROVIDER, model.provider_id)
+            self.state.ledger(ledger).add(now, requests=1, tokens=tokens, cost=cost)
+            self.state.touch(record_name(LEDGERS, ledger))
             affected.update(m for m, e in self.entries.items() if e.provider_id == model.provider_id)
         if scope.id is not None and scope.budget is not None:
-            self.state.ledger(f"pool:{scope.id}").add(now, requests=1, tokens=tokens, cost=cost)
+            ledger = ledger_scope(LedgerKind.POOL, scope.id)
+            self.state.ledger(ledger).add(now, requests=1, tokens=tokens, cost=cost)
             affected.update(scope.members)
-            self.state.touch(record_name(LEDGERS, f"pool:{scope.id}"))
+            self.state.touch(record_name(LEDGERS, ledger))
         self.state.touch_model(model_id)
         for other in sorted(affected):
             self._enforce_caps(other, pool_id=scope.id)
@@ -384,7 +388,7 @@ class Lifecycle:
         if category not in HEALTH_ERRORS:
             return  # the request's fault (bad request, context window), not the model's health
         model.consecutive_failures += 1
-        model.outcomes.record(now, ok=False)
+        model.outcomes.add(now, requests=1, amount=1)
         snapshot = self.snapshot(model_id, scope.id)
         reason = scope.policy.should_deactivate(snapshot, now)
         if reason is None:
@@ -499,18 +503,19 @@ class Lifecycle:
             (
                 f"provider {entry.provider_id}",
                 self.provider_budgets.get(entry.provider_id),
-                self.state.ledgers.get(f"provider:{entry.provider_id}"),
+                self.state.ledgers.get(ledger_scope(LedgerKind.PROVIDER, entry.provider_id)),
             ),
         ]
-        for scope in self.pool_scopes.values():
+        for pool_id, scope in self.pool_scopes.items():
             if scope.budget is not None and model_id in scope.members:
-                budgets.append((f"pool {scope.id}", scope.budget, self.state.ledgers.get(f"pool:{scope.id}")))
+                spent = self.state.ledgers.get(ledger_scope(LedgerKind.POOL, pool_id))
+                budgets.append((f"pool {pool_id}", scope.budget, spent))
         for label, budget, ledger in budgets:
             if budget is None or ledger is None:
                 continue
             ledger.roll(now)
             # Monthly first: when both are spent, the stay lasts until the month turns.
-            for window, cap in (("monthly", budget.monthly), ("daily", budget.daily)):
+            for window, cap in ((Period.MONTHLY, budget.monthly), (Period.DAILY, budget.daily)):
                 if cap is not None and ledger.cost(window) >= cap:
                     return _Breach(
                         DeactivationReason.BUDGET_EXCEEDED,

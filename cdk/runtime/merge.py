@@ -1,84 +1,93 @@
 """Merging one stored record with this process's copy of it, for state shared between processes.
 
-Two rules, applied to the plain-data form of a record:
+The rules come from each field's declaration in :mod:`.state` (:class:`~.state.Merge`),
+applied to the plain-data form of a record:
 
-* **Status** (a model's status, reason, cooldown and resets; a provider's deactivation) goes
-  by the newer change: each record carries ``changed_at`` / ``changed_by``, the time and the
-  process of its last status change, and the later one wins (the process id breaks a tie). A
-  copy whose status never changed holds no news, so the stored status replaces it.
-* **Counters** (requests, tokens, spend, per-period usage) add up: what this process counted
+* **Status** fields (a model's status, reason, cooldown and resets; a provider's
+  deactivation) go by the newer change: each record carries ``changed_at`` / ``changed_by``,
+  the time and the process of its last status change, and the later one wins (the process id
+  breaks a tie). A copy whose status never changed holds no news, so the stored status
+  replaces it.
+* **Summed** fields (requests, tokens, spend, error counts) add up: what this process counted
   since it last read or wrote the record (``local - base``) is added to what is stored, so
-  every process's counts survive.
+  every process's counts survive. **Period** counts do the same within their UTC period.
+* **Latest** fields (the last success, the last failure) follow the later timestamp.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from .state import Merge, ModelState, PeriodUsage, ProviderState, parse_time, persisted_fields
 
 __all__ = ["merge_model", "merge_provider", "merge_usage", "status_newer", "takes_status"]
 
 Data = dict[str, Any]
 
-_ADDITIVE = (
-    "requests",
-    "successes",
-    "failures",
-    "cancelled",
-    "deactivations",
-    "activations",
-    "tokens",
-    "cost",
-)
-_STATUS = (
-    "status",
-    "reason",
-    "detail",
-    "cooldown_until",
-    "resets_at",
-    "deactivated_at",
-    "activated_at",
-    "consecutive_failures",
-    "changed_at",
-    "changed_by",
-)
-_PERIODS = (
-    ("day", ("daily_requests", "daily_tokens", "daily_cost")),
-    ("month", ("monthly_requests", "monthly_tokens", "monthly_cost")),
-)
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
+def _by(cls: type, rule: Merge) -> tuple[str, ...]:
+    return tuple(name for name, spec in persisted_fields(cls) if spec.merge is rule)
+
+
+_MODEL_STATUS = _by(ModelState, Merge.STATUS)
+_MODEL_SUMS = _by(ModelState, Merge.SUM)
+_MODEL_LATEST = tuple(
+    (name, spec.by or name) for name, spec in persisted_fields(ModelState) if spec.merge is Merge.LATEST
+)
+_MODEL_NESTED = _by(ModelState, Merge.NESTED)
+_PROVIDER_STATUS = _by(ProviderState, Merge.STATUS)
+_PERIODS = tuple(
+    (key, tuple(name for name, spec in persisted_fields(PeriodUsage) if spec.by == key))
+    for key, spec in persisted_fields(PeriodUsage)
+    if spec.merge is Merge.PERIOD and spec.by is None
+)
+
+
 def _time(value: Any) -> datetime:
-    if not value:
-        return _NEVER
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    # The same reading as decoding (state.parse_time): a naive timestamp is UTC.
+    return parse_time(value) if value else _NEVER
 
 
-def _stamp(data: Data | None) -> tuple[datetime, str]:
+def _stamp(data: Mapping[str, Any] | None) -> tuple[datetime, str]:
     if not data:
         return _NEVER, ""
     return _time(data.get("changed_at")), str(data.get("changed_by") or "")
 
 
-def status_newer(candidate: Data | None, than: Data | None) -> bool:
+def status_newer(candidate: Mapping[str, Any] | None, than: Mapping[str, Any] | None) -> bool:
     """True when ``candidate``'s last status change is newer than ``than``'s."""
     return _stamp(candidate) > _stamp(than)
 
 
-def takes_status(stored: Data | None, local: Data) -> bool:
+def takes_status(stored: Mapping[str, Any] | None, local: Mapping[str, Any]) -> bool:
     """True when the stored status replaces ours: it is newer, or ours never changed at all."""
     if stored is None:
         return False
     return not local.get("changed_at") or status_newer(stored, local)
 
 
-def _number(data: Data | None, key: str) -> Any:
+def _number(data: Mapping[str, Any] | None, key: str) -> Any:
     if not data:
         return 0
     value = data.get(key)
     return 0 if value is None else value
+
+
+def _sum(stored: Any, base: Any, local: Any) -> Any:
+    """``stored + local - base`` for a number, or key by key for a mapping of counts."""
+    if isinstance(stored, Mapping) or isinstance(local, Mapping):
+        stored, local, base = stored or {}, local or {}, base or {}
+        out: dict[str, int] = {}
+        for key in {*stored, *local}:
+            count = int(stored.get(key, 0)) + int(local.get(key, 0)) - int(base.get(key, 0))
+            if count:
+                out[key] = count
+        return out
+    return (stored or 0) + (local or 0) - (base or 0)
 
 
 def merge_usage(stored: Data | None, base: Data | None, local: Data) -> Data:
@@ -105,36 +114,25 @@ def merge_model(stored: Data | None, base: Data | None, local: Data) -> Data:
     """One model's record: newer status, summed counters, the latest success and failure."""
     if stored is None:
         return dict(local)
+    base = base or {}
     out = dict(local)
     if takes_status(stored, local):
-        for key in _STATUS:
+        for key in _MODEL_STATUS:
             out[key] = stored.get(key)
-    for key in _ADDITIVE:
-        out[key] = _number(stored, key) + _number(local, key) - _number(base, key)
-    errors: dict[str, int] = {}
-    stored_errors, local_errors = stored.get("errors") or {}, local.get("errors") or {}
-    base_errors = (base or {}).get("errors") or {}
-    for category in {*stored_errors, *local_errors}:
-        count = (
-            int(stored_errors.get(category, 0))
-            + int(local_errors.get(category, 0))
-            - int(base_errors.get(category, 0))
-        )
-        if count:
-            errors[category] = count
-    out["errors"] = errors
-    out["usage"] = merge_usage(stored.get("usage"), (base or {}).get("usage"), local.get("usage") or {})
-    if _time(stored.get("last_success_at")) > _time(local.get("last_success_at")):
-        out["last_success_at"] = stored.get("last_success_at")
-        out["latency_ewma_ms"] = stored.get("latency_ewma_ms")
-    if _time(stored.get("last_failure_at")) > _time(local.get("last_failure_at")):
-        out["last_failure_at"] = stored.get("last_failure_at")
-        out["last_error"] = stored.get("last_error")
+    for key in _MODEL_SUMS:
+        out[key] = _sum(stored.get(key), base.get(key), local.get(key))
+    for key in _MODEL_NESTED:  # the per-period usage
+        out[key] = merge_usage(stored.get(key), base.get(key), local.get(key) or {})
+    for key, by in _MODEL_LATEST:
+        if _time(stored.get(by)) > _time(local.get(by)):
+            out[key] = stored.get(key)
     return out
 
 
 def merge_provider(stored: Data | None, local: Data) -> Data:
-    """A provider's record: the newer status change wins whole."""
+    """A provider's record: the newer status change wins."""
+    out = dict(local)
     if stored is not None and takes_status(stored, local):
-        return dict(stored)
-    return dict(local)
+        for key in _PROVIDER_STATUS:
+            out[key] = stored.get(key)
+    return out

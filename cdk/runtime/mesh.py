@@ -66,7 +66,7 @@ from .pool import Pool, members_for
 from .router import Router
 from .scheduler import Scheduler
 from .settings import DEFAULT_CAPABILITY, MeshSettings
-from .state import MeshState
+from .state import MeshState, ModelState, counter_fields
 
 __all__ = ["Mesh", "Selection"]
 
@@ -85,6 +85,15 @@ _REQUEST_FIELDS = frozenset(
         "timeout",
     }
 )
+
+
+_COUNTERS = counter_fields(ModelState)
+
+
+def _reported(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 10)  # sums of prices: no float noise in the report
+    return dict(value) if isinstance(value, dict) else value
 
 
 def _detached(policy: RotationPolicy) -> RotationPolicy:
@@ -590,19 +599,7 @@ class Mesh:
             "provider": model.provider_id,
             "cooldown_until": model.cooldown_until.isoformat() if model.cooldown_until else None,
             "resets_at": model.resets_at.isoformat() if model.resets_at else None,
-            "counters": {
-                "requests": model.requests,
-                "successes": model.successes,
-                "failures": model.failures,
-                "cancelled": model.cancelled,
-                "in_flight": model.in_flight,
-                "consecutive_failures": model.consecutive_failures,
-                "deactivations": model.deactivations,
-                "activations": model.activations,
-                "tokens": model.tokens,
-                "cost": round(model.cost, 10),
-                "errors": dict(model.errors),
-            },
+            "counters": {name: _reported(getattr(model, name)) for name in _COUNTERS},
             "latency_ewma_ms": model.latency_ewma_ms,
             "spent_today": model.usage.daily_cost,
             "spent_this_month": model.usage.monthly_cost,

@@ -38,6 +38,7 @@ from .state import (
     ModelState,
     PeriodUsage,
     ProviderState,
+    RecordKind,
     record_name,
 )
 
@@ -139,9 +140,10 @@ class StatePersistence:
         found = False
         skipped: list[str] = []
         for key in await self.storage.list(prefix):
-            kind, _, ident = key[len(prefix) :].partition("/")
-            if kind not in _KINDS or not ident or _CORRUPT in ident:
+            kind_name, _, ident = key[len(prefix) :].partition("/")
+            if kind_name not in _KINDS or not ident or _CORRUPT in ident:
                 continue
+            kind = RecordKind(kind_name)
             found = True
             if kind == MODELS and ident not in state.models:
                 skipped.append(ident)
@@ -167,7 +169,9 @@ class StatePersistence:
             )
         return found
 
-    async def _read(self, key: str, raw: bytes, kind: str, ident: str) -> tuple[str, dict[str, Any]] | None:
+    async def _read(
+        self, key: str, raw: bytes, kind: RecordKind, ident: str
+    ) -> tuple[str, dict[str, Any]] | None:
         """The revision and data of a stored record; None (set aside, warned) when unreadable."""
         try:
             envelope = decode(raw, self.format)
@@ -182,7 +186,13 @@ class StatePersistence:
             return None
 
     def _take(
-        self, state: MeshState, kind: str, ident: str, stored: dict[str, Any], *, merged_base: dict[str, Any]
+        self,
+        state: MeshState,
+        kind: RecordKind,
+        ident: str,
+        stored: dict[str, Any],
+        *,
+        merged_base: dict[str, Any],
     ) -> None:
         """Merge ``stored`` into our copy of one record; ``merged_base`` is what the store now holds."""
         name = record_name(kind, ident)
@@ -235,7 +245,8 @@ class StatePersistence:
 
     async def _push_one(self, state: MeshState, name: str) -> bool:
         """Read, merge and write one record; True when it carried a new status change."""
-        kind, _, ident = name.partition("/")
+        kind_name, _, ident = name.partition("/")
+        kind = RecordKind(kind_name)
         key = f"{self.key}/{name}"
         raw = await self.storage.load(key)
         stored = await self._read(key, raw, kind, ident) if raw is not None else None
@@ -252,7 +263,7 @@ class StatePersistence:
         envelope = {
             "format": RECORD_FORMAT,
             "version": RECORD_VERSION,
-            "kind": kind,
+            "kind": kind.value,
             "id": ident,
             "rev": revision,
             "saved_at": self.clock.now().isoformat(),
@@ -264,7 +275,7 @@ class StatePersistence:
         self.saves += 1
         return kind != LEDGERS and status_newer(data, stored_data)
 
-    def _local(self, state: MeshState, kind: str, ident: str) -> dict[str, Any]:
+    def _local(self, state: MeshState, kind: RecordKind, ident: str) -> dict[str, Any]:
         if kind == MODELS:
             return state.models[ident].to_data()
         if kind == LEDGERS:
@@ -319,7 +330,7 @@ class StatePersistence:
         self._trace(Severity.WARNING, message, {"key": self.key, **metadata})
 
 
-def _check(kind: str, ident: str, data: Any) -> dict[str, Any]:
+def _check(kind: RecordKind, ident: str, data: Any) -> dict[str, Any]:
     """``data`` when it is a well-formed record of ``kind``; StateFormatError otherwise."""
     if not isinstance(data, dict):
         raise StateFormatError(f"{kind}/{ident}: expected a mapping")

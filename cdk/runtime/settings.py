@@ -24,6 +24,7 @@ from ..enums import (
 )
 from ..types import ModelPricing
 from .maintenance import validate_cron
+from .periods import Period
 
 __all__ = [
     "REQUEST_FEATURES",
@@ -49,10 +50,8 @@ __all__ = [
     "StorageSettings",
     "SyncSettings",
     "TracingSettings",
-    "Window",
 ]
 
-Window = Literal["daily", "monthly"]
 DEFAULT_CAPABILITY = "generation.text-generation.chat-completion"
 
 #: The features a request can need that a model's ``features`` list may name.
@@ -121,7 +120,7 @@ class LimitSettings:
 
     requests: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
     tokens: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
-    window: Window = "daily"
+    window: Period = Period.DAILY
     requests_per_minute: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
     tokens_per_minute: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
 
@@ -145,7 +144,7 @@ class ModelSettings:
     limits: LimitSettings | None = None
     budget: BudgetSettings | None = None
     maintenance: list[MaintenanceSettings] = attrs.field(factory=list)
-    quota_reset: Window | None = None
+    quota_reset: Period | None = None
     priority: int = 0
     weight: float = attrs.field(default=1.0, validator=check(_non_negative, "a weight of 0 or more"))
     #: What the model can do with a request; None: what its provider connector declares.

@@ -1,48 +1,89 @@
 """The runtime's mutable state: per-model counters and status, spend ledgers, provider status.
 
-Everything here is plain data that round-trips through ``to_data`` / ``restore``, so the
-storage connector can keep it between runs and share it between processes: each model,
-ledger and provider is one *record* (named ``models/<id>``, ``ledgers/<scope>``,
-``providers/<id>``), and the state remembers which records changed since they were last
-written. Windows (daily, monthly) are UTC calendar periods.
+Each persisted field is declared once, here, with how it merges between processes
+(:class:`Merge`), and for a model whether rotation policies see it (``snapshot``) and
+whether the status report lists it among the counters (``counter``). Encoding, decoding
+(:data:`CONVERTER`), merging (:mod:`.merge`), snapshots and the report all read that
+declaration. Each model, ledger and provider is one *record* (named ``models/<id>``,
+``ledgers/<scope>``, ``providers/<id>``), and the state remembers which records changed
+since they were last written. Periods (daily, monthly) are UTC calendar periods.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, get_args
 
 import attrs
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from ..enums import DeactivationReason, ModelStatus
 from ..errors import StateFormatError
 from ..types import ModelPricing, ModelSnapshot
-from .minute_window import MinuteWindow
-from .outcome_window import OutcomeWindow
+from .periods import Period, day_of, month_of, next_boundary
+from .window import SlidingWindow
 
 __all__ = [
+    "CONVERTER",
     "LEDGERS",
+    "LOCAL_COUNTER",
     "MODELS",
     "PROVIDERS",
     "STATE_VERSION",
+    "LedgerKind",
+    "Merge",
     "MeshState",
     "ModelState",
     "PeriodUsage",
+    "Persisted",
     "ProviderState",
+    "RecordKind",
+    "counter_fields",
+    "ledger_scope",
+    "new_writer_id",
     "next_boundary",
+    "parse_time",
+    "persisted",
+    "persisted_fields",
     "record_name",
 ]
 
 #: The version of the old single-blob layout (read and migrated, never written).
 STATE_VERSION = 1
 
-#: Record kinds: one record per model, per spend ledger, per provider.
-MODELS, LEDGERS, PROVIDERS = "models", "ledgers", "providers"
+#: The span of the per-minute window, in seconds.
+MINUTE = 60.0
 
 
-def record_name(kind: str, ident: str) -> str:
+class RecordKind(StrEnum):
+    """What one stored record holds: a model, a spend ledger or a provider."""
+
+    MODELS = "models"
+    LEDGERS = "ledgers"
+    PROVIDERS = "providers"
+
+
+MODELS, LEDGERS, PROVIDERS = RecordKind.MODELS, RecordKind.LEDGERS, RecordKind.PROVIDERS
+
+
+class LedgerKind(StrEnum):
+    """Whose spend a ledger counts: a provider's or a pool's (a model's is in its own record)."""
+
+    PROVIDER = "provider"
+    POOL = "pool"
+
+
+def ledger_scope(kind: LedgerKind, ident: str) -> str:
+    """The name of one ledger, e.g. ``pool:chat``."""
+    return f"{kind}:{ident}"
+
+
+def record_name(kind: RecordKind, ident: str) -> str:
     """The name of one record, e.g. ``models/local.small``."""
     return f"{kind}/{ident}"
 
@@ -52,46 +93,92 @@ def new_writer_id() -> str:
     return f"{os.getpid()}-{secrets.token_hex(4)}"
 
 
-def _day(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%d")
+# --- the schema -----------------------------------------------------------------------
 
 
-def _month(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m")
+class Merge(Enum):
+    """How one persisted field of a stored record meets this process's copy of it."""
+
+    #: Follows the newer status change (``changed_at`` / ``changed_by``).
+    STATUS = "status"
+    #: What each process counted adds up (a number, or a mapping of counts by key).
+    SUM = "sum"
+    #: Follows the later of the two timestamps named by ``by``.
+    LATEST = "latest"
+    #: Counted within the UTC period named by ``by`` (the field holding the period's key).
+    PERIOD = "period"
+    #: This process's value stands (it comes from the configuration).
+    OURS = "ours"
+    #: A nested record, merged by its own fields' rules.
+    NESTED = "nested"
 
 
-def next_boundary(now: datetime, window: str) -> datetime:
-    """The start of the next UTC day (``daily``) or month (``monthly``) after ``now``."""
-    now = now.astimezone(UTC)
-    if window == "daily":
-        return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
-    if now.month == 12:
-        return datetime(now.year + 1, 1, 1, tzinfo=UTC)
-    return datetime(now.year, now.month + 1, 1, tzinfo=UTC)
+@attrs.frozen
+class Persisted:
+    """The declaration of one persisted field."""
+
+    merge: Merge
+    by: str | None = None  # LATEST: the deciding timestamp; PERIOD: the period's key field
+    snapshot: str | None = None  # the ModelSnapshot field this one fills, as it is
+    counter: bool = False  # listed among the status report's counters
+
+
+_SCHEMA = "meshkit.state"
+
+
+def persisted(
+    merge: Merge, *, by: str | None = None, snapshot: str | None = None, counter: bool = False
+) -> dict[str, Any]:
+    """The ``metadata`` of a persisted field: ``attrs.field(default=0, metadata=persisted(Merge.SUM))``."""
+    return {_SCHEMA: Persisted(merge, by=by, snapshot=snapshot, counter=counter)}
+
+
+#: The ``metadata`` of a field this process keeps for itself but reports among the counters.
+LOCAL_COUNTER: dict[str, Any] = {"counter": True}
+
+
+def persisted_fields(cls: type) -> tuple[tuple[str, Persisted], ...]:
+    """The persisted fields of a state class with their declarations, in declaration order."""
+    return tuple(
+        (f.name, spec) for f in attrs.fields(cls) if isinstance(spec := f.metadata.get(_SCHEMA), Persisted)
+    )
+
+
+def counter_fields(cls: type) -> tuple[str, ...]:
+    """The fields the status report lists among a model's counters, in declaration order."""
+    out = []
+    for f in attrs.fields(cls):
+        spec = f.metadata.get(_SCHEMA)
+        if (isinstance(spec, Persisted) and spec.counter) or f.metadata.get("counter"):
+            out.append(f.name)
+    return tuple(out)
+
+
+# --- the state classes ---------------------------------------------------------------------
 
 
 @attrs.define
 class PeriodUsage:
     """Requests, tokens and spend in the current UTC day and month."""
 
-    day: str = ""
-    month: str = ""
-    daily_requests: int = 0
-    daily_tokens: int = 0
-    daily_cost: float = 0.0
-    monthly_requests: int = 0
-    monthly_tokens: int = 0
-    monthly_cost: float = 0.0
+    day: str = attrs.field(default="", metadata=persisted(Merge.PERIOD))
+    month: str = attrs.field(default="", metadata=persisted(Merge.PERIOD))
+    daily_requests: int = attrs.field(default=0, metadata=persisted(Merge.PERIOD, by="day"))
+    daily_tokens: int = attrs.field(default=0, metadata=persisted(Merge.PERIOD, by="day"))
+    daily_cost: float = attrs.field(default=0.0, metadata=persisted(Merge.PERIOD, by="day"))
+    monthly_requests: int = attrs.field(default=0, metadata=persisted(Merge.PERIOD, by="month"))
+    monthly_tokens: int = attrs.field(default=0, metadata=persisted(Merge.PERIOD, by="month"))
+    monthly_cost: float = attrs.field(default=0.0, metadata=persisted(Merge.PERIOD, by="month"))
     # When the current UTC day ends (POSIX seconds): until then neither period can change, so
-    # the hot path skips formatting dates. Not persisted.
+    # the hot path skips formatting dates.
     _day_ends: float = attrs.field(default=0.0, init=False, eq=False, repr=False)
 
     def roll(self, now: datetime) -> None:
         """Start new periods when the day or month has changed."""
         if now.timestamp() < self._day_ends:
             return
-        self._day_ends = next_boundary(now, "daily").timestamp()
-        day, month = _day(now), _month(now)
+        self._day_ends = next_boundary(now, Period.DAILY).timestamp()
+        day, month = day_of(now), month_of(now)
         if day != self.day:
             self.day = day
             self.daily_requests = self.daily_tokens = 0
@@ -111,34 +198,28 @@ class PeriodUsage:
         self.daily_cost += cost
         self.monthly_cost += cost
 
-    def requests(self, window: str) -> int:
-        return self.daily_requests if window == "daily" else self.monthly_requests
+    def requests(self, period: Period) -> int:
+        return self.daily_requests if period == Period.DAILY else self.monthly_requests
 
-    def tokens(self, window: str) -> int:
-        return self.daily_tokens if window == "daily" else self.monthly_tokens
+    def tokens(self, period: Period) -> int:
+        return self.daily_tokens if period == Period.DAILY else self.monthly_tokens
 
-    def cost(self, window: str) -> float:
-        return self.daily_cost if window == "daily" else self.monthly_cost
+    def cost(self, period: Period) -> float:
+        return self.daily_cost if period == Period.DAILY else self.monthly_cost
 
     def to_data(self) -> dict[str, Any]:
-        return attrs.asdict(self, filter=lambda a, _: not a.name.startswith("_"))
+        data: dict[str, Any] = _unstructure_usage(self)
+        return data
 
     @classmethod
     def from_data(cls, data: Any) -> PeriodUsage:
-        if not isinstance(data, dict):
-            raise StateFormatError(f"usage: expected a mapping, got {type(data).__name__}")
-        known = {a.name: a.type for a in attrs.fields(cls)}
-        values: dict[str, Any] = {}
-        for key, value in data.items():
-            if key not in known:
-                continue
-            if key in ("day", "month"):
-                values[key] = str(value)
-            elif "cost" in key:
-                values[key] = float(value)
-            else:
-                values[key] = int(value)
-        return cls(**values)
+        usage = cls()
+        usage.restore(data)
+        return usage
+
+    def restore(self, data: Any) -> None:
+        """Take over persisted values; raises StateFormatError on a bad shape."""
+        _restore(self, data, "usage")
 
 
 @attrs.define
@@ -146,67 +227,59 @@ class ModelState:
     """One model's status and counters; the runtime mutates it, policies see snapshots."""
 
     model_id: str
-    provider_id: str
-    status: ModelStatus = ModelStatus.ACTIVE
-    reason: DeactivationReason | None = None
-    detail: str | None = None
-    cooldown_until: datetime | None = None
-    resets_at: datetime | None = None
-    deactivated_at: datetime | None = None
-    activated_at: datetime | None = None
-    last_success_at: datetime | None = None
-    last_failure_at: datetime | None = None
-    last_error: str | None = None
-    consecutive_failures: int = 0
-    requests: int = 0
-    successes: int = 0
-    failures: int = 0
-    cancelled: int = 0
-    in_flight: int = 0
-    deactivations: int = 0
-    activations: int = 0
-    tokens: int = 0
-    cost: float = 0.0
-    latency_ewma_ms: float | None = None
-    errors: dict[str, int] = attrs.field(factory=dict)
-    usage: PeriodUsage = attrs.field(factory=PeriodUsage)
-    # When and by which process the status last changed: the newer change wins between processes.
-    changed_at: datetime | None = None
-    changed_by: str | None = None
-    # Recent outcomes for the windowed error rate; not persisted (a restart starts a new window).
-    outcomes: OutcomeWindow = attrs.field(factory=OutcomeWindow, eq=False, repr=False)
-    # Requests and tokens of the last 60 seconds, for per-minute rate limits; not persisted.
-    minute: MinuteWindow = attrs.field(factory=MinuteWindow, eq=False, repr=False)
-
-    _PERSISTED = (
-        "status",
-        "reason",
-        "detail",
-        "cooldown_until",
-        "resets_at",
-        "deactivated_at",
-        "activated_at",
-        "last_success_at",
-        "last_failure_at",
-        "last_error",
-        "consecutive_failures",
-        "requests",
-        "successes",
-        "failures",
-        "cancelled",
-        "deactivations",
-        "activations",
-        "tokens",
-        "cost",
-        "latency_ewma_ms",
-        "errors",
-        "changed_at",
-        "changed_by",
+    provider_id: str = attrs.field(metadata=persisted(Merge.OURS))
+    status: ModelStatus = attrs.field(
+        default=ModelStatus.ACTIVE, metadata=persisted(Merge.STATUS, snapshot="status")
     )
+    reason: DeactivationReason | None = attrs.field(
+        default=None, metadata=persisted(Merge.STATUS, snapshot="deactivation_reason")
+    )
+    detail: str | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
+    cooldown_until: datetime | None = attrs.field(
+        default=None, metadata=persisted(Merge.STATUS, snapshot="cooldown_until")
+    )
+    resets_at: datetime | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
+    deactivated_at: datetime | None = attrs.field(
+        default=None, metadata=persisted(Merge.STATUS, snapshot="deactivated_at")
+    )
+    activated_at: datetime | None = attrs.field(
+        default=None, metadata=persisted(Merge.STATUS, snapshot="activated_at")
+    )
+    last_success_at: datetime | None = attrs.field(
+        default=None, metadata=persisted(Merge.LATEST, by="last_success_at", snapshot="last_success_at")
+    )
+    last_failure_at: datetime | None = attrs.field(
+        default=None, metadata=persisted(Merge.LATEST, by="last_failure_at", snapshot="last_failure_at")
+    )
+    last_error: str | None = attrs.field(default=None, metadata=persisted(Merge.LATEST, by="last_failure_at"))
+    requests: int = attrs.field(default=0, metadata=persisted(Merge.SUM, counter=True))
+    successes: int = attrs.field(default=0, metadata=persisted(Merge.SUM, counter=True))
+    failures: int = attrs.field(default=0, metadata=persisted(Merge.SUM, counter=True))
+    cancelled: int = attrs.field(default=0, metadata=persisted(Merge.SUM, counter=True))
+    in_flight: int = attrs.field(default=0, metadata=LOCAL_COUNTER)
+    consecutive_failures: int = attrs.field(
+        default=0, metadata=persisted(Merge.STATUS, snapshot="consecutive_failures", counter=True)
+    )
+    deactivations: int = attrs.field(default=0, metadata=persisted(Merge.SUM, counter=True))
+    activations: int = attrs.field(default=0, metadata=persisted(Merge.SUM, counter=True))
+    tokens: int = attrs.field(default=0, metadata=persisted(Merge.SUM, counter=True))
+    cost: float = attrs.field(default=0.0, metadata=persisted(Merge.SUM, counter=True))
+    errors: dict[str, int] = attrs.field(factory=dict, metadata=persisted(Merge.SUM, counter=True))
+    latency_ewma_ms: float | None = attrs.field(
+        default=None, metadata=persisted(Merge.LATEST, by="last_success_at", snapshot="latency_ewma_ms")
+    )
+    usage: PeriodUsage = attrs.field(factory=PeriodUsage, metadata=persisted(Merge.NESTED))
+    # When and by which process the status last changed: the newer change wins between processes.
+    changed_at: datetime | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
+    changed_by: str | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
+    # Recent outcomes (requests, failures) for the windowed error rate; a restart starts anew.
+    outcomes: SlidingWindow = attrs.field(factory=SlidingWindow, eq=False, repr=False)
+    # Requests and tokens of the last 60 seconds, for per-minute rate limits.
+    minute: SlidingWindow = attrs.field(factory=SlidingWindow, eq=False, repr=False)
 
     def window(self, now: datetime, span: timedelta) -> tuple[int, int]:
         """Requests and failures within ``span`` before ``now``."""
-        return self.outcomes.counts(now, span)
+        return self.outcomes.totals(now, span.total_seconds())
 
     def snapshot(
         self,
@@ -218,136 +291,158 @@ class ModelState:
         priority: int,
         weight: float,
         limits: dict[str, float],
-        window: str,
+        window: Period,
     ) -> ModelSnapshot:
         """The immutable view a rotation policy gets."""
-        window_requests, window_failures = self.window(now, span)
-        minute_requests, minute_tokens = self.minute.totals(now)
-        self.usage.roll(now)
+        window_requests, window_failures = self.outcomes.totals(now, span.total_seconds())
+        minute_requests, minute_tokens = self.minute.totals(now, MINUTE)
+        usage = self.usage
+        usage.roll(now)
         return ModelSnapshot(
             model_id=self.model_id,
             provider_id=self.provider_id,
             pool_id=pool_id,
-            status=self.status,
-            deactivation_reason=self.reason,
-            consecutive_failures=self.consecutive_failures,
             window_requests=window_requests,
             window_failures=window_failures,
-            requests=self.usage.requests(window),
-            tokens=self.usage.tokens(window),
-            cost=self.usage.cost(window),
-            latency_ewma_ms=self.latency_ewma_ms,
-            cooldown_until=self.cooldown_until,
-            deactivated_at=self.deactivated_at,
-            activated_at=self.activated_at,
-            last_success_at=self.last_success_at,
-            last_failure_at=self.last_failure_at,
+            requests=usage.requests(window),
+            tokens=usage.tokens(window),
+            cost=usage.cost(window),
             pricing=pricing,
             priority=priority,
             weight=weight,
             limits=limits,
             requests_last_minute=minute_requests,
             tokens_last_minute=minute_tokens,
+            **_snapshot_values(self),
         )
 
     def to_data(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"provider_id": self.provider_id}
-        for name in self._PERSISTED:
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, ModelStatus | DeactivationReason):
-                value = value.value
-            elif isinstance(value, dict):
-                value = dict(value)
-            out[name] = value
-        out["usage"] = self.usage.to_data()
-        return out
+        data: dict[str, Any] = _unstructure_model(self)
+        return data
 
     def restore(self, data: Any) -> None:
-        """Take over persisted values; raises StateFormatError on a bad shape."""
-        if not isinstance(data, dict):
-            raise StateFormatError(f"model {self.model_id}: expected a mapping")
-        try:
-            for name in self._PERSISTED:
-                if name not in data:
-                    continue
-                value = data[name]
-                setattr(self, name, _decode_field(name, value))
-            if "usage" in data:
-                self.usage = PeriodUsage.from_data(data["usage"])
-        except (TypeError, ValueError) as exc:
-            raise StateFormatError(f"model {self.model_id}: {exc}") from None
-
-
-def _decode_field(name: str, value: Any) -> Any:
-    if value is None:
-        if name in ("status",):
-            raise ValueError(f"{name} cannot be empty")
-        return None
-    if name == "status":
-        return ModelStatus(value)
-    if name == "reason":
-        return DeactivationReason(value)
-    if name.endswith(("_at", "_until")):
-        parsed = datetime.fromisoformat(str(value))
-        if parsed.tzinfo is None:
-            raise ValueError(f"{name} is not timezone-aware")
-        return parsed
-    if name in ("detail", "last_error", "changed_by"):
-        return str(value)
-    if name in ("cost", "latency_ewma_ms"):
-        return float(value)
-    if name == "errors":
-        if not isinstance(value, dict):
-            raise ValueError("errors: expected a mapping")
-        return {str(k): int(v) for k, v in value.items()}
-    return int(value)
+        """Take over persisted values (all but ``provider_id``); raises StateFormatError on a bad shape."""
+        _restore(self, data, f"model {self.model_id}", keep=("provider_id",))
 
 
 @attrs.define
 class ProviderState:
     """Provider-wide status: set aside after an authentication failure until a probe passes."""
 
-    deactivated: bool = False
-    reason: str | None = None
-    since: datetime | None = None
-    available: bool | None = None  # the latest health verdict; this process's own, not persisted
-    changed_at: datetime | None = None
-    changed_by: str | None = None
+    deactivated: bool = attrs.field(default=False, metadata=persisted(Merge.STATUS))
+    reason: str | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
+    since: datetime | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
+    available: bool | None = attrs.field(default=None)  # the latest health verdict; this process's own
+    changed_at: datetime | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
+    changed_by: str | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
 
     def to_data(self) -> dict[str, Any]:
-        return {
-            "deactivated": self.deactivated,
-            "reason": self.reason,
-            "since": self.since.isoformat() if self.since else None,
-            "changed_at": self.changed_at.isoformat() if self.changed_at else None,
-            "changed_by": self.changed_by,
-        }
+        data: dict[str, Any] = _unstructure_provider(self)
+        return data
 
     @classmethod
     def from_data(cls, data: Any) -> ProviderState:
-        if not isinstance(data, dict):
-            raise StateFormatError("provider: expected a mapping")
-        try:
-            return cls(
-                deactivated=bool(data.get("deactivated", False)),
-                reason=None if data.get("reason") is None else str(data["reason"]),
-                since=_optional_time(data.get("since")),
-                changed_at=_optional_time(data.get("changed_at")),
-                changed_by=None if data.get("changed_by") is None else str(data["changed_by"]),
-            )
-        except (TypeError, ValueError) as exc:
-            raise StateFormatError(f"provider: {exc}") from None
+        provider = cls()
+        provider.restore(data)
+        return provider
+
+    def restore(self, data: Any) -> None:
+        """Take over persisted values; raises StateFormatError on a bad shape."""
+        _restore(self, data, "provider")
 
 
-def _optional_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(str(value))
-    if parsed.tzinfo is None:
-        raise ValueError(f"{value!r} is not timezone-aware")
-    return parsed
+# --- encoding and decoding, derived from the schema -------------------------------------------
+
+
+def parse_time(value: Any) -> datetime:
+    """A stored timestamp; one without an offset is read as UTC (the runtime writes UTC offsets)."""
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _structure_mapping_of_counts(value: Any, _: type) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise ValueError("expected a mapping of counts")
+    return {str(k): int(v) for k, v in value.items()}
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_unstructure_hook(datetime, datetime.isoformat)
+    conv.register_unstructure_hook(StrEnum, lambda member: member.value)
+    conv.register_structure_hook(datetime, lambda value, _: parse_time(value))
+    conv.register_structure_hook(str, lambda value, _: str(value))
+    # The str hook would otherwise take the string enums (a StrEnum is a str).
+    conv.register_structure_hook(StrEnum, lambda value, cls: cls(value))
+    conv.register_structure_hook_func(lambda tp: tp == dict[str, int], _structure_mapping_of_counts)
+    for cls in (PeriodUsage, ModelState, ProviderState):
+        attrs.resolve_types(cls)
+        kept = {name for name, _ in persisted_fields(cls)}
+        omit = {f.name: override(omit=True) for f in attrs.fields(cls) if f.name not in kept}
+        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **omit))  # type: ignore[arg-type]
+    return conv
+
+
+#: The converter of the state's plain-data form (what storage holds).
+CONVERTER = _make_converter()
+_unstructure_usage = CONVERTER.get_unstructure_hook(PeriodUsage)
+_unstructure_model = CONVERTER.get_unstructure_hook(ModelState)
+_unstructure_provider = CONVERTER.get_unstructure_hook(ProviderState)
+
+
+_Decoder = tuple[str, Callable[[Any, Any], Any], Any, bool]
+
+
+def _decoders(cls: type) -> tuple[_Decoder, ...]:
+    out = []
+    for name, _ in persisted_fields(cls):
+        tp = attrs.fields_dict(cls)[name].type
+        optional = type(None) in get_args(tp)
+        out.append((name, CONVERTER.get_structure_hook(tp), tp, optional))
+    return tuple(out)
+
+
+_DECODERS: dict[type, tuple[_Decoder, ...]] = {
+    cls: _decoders(cls) for cls in (PeriodUsage, ModelState, ProviderState)
+}
+
+
+def _restore(target: Any, data: Any, label: str, keep: tuple[str, ...] = ()) -> None:
+    """Decode ``data`` onto ``target``, all or nothing; fields ``data`` lacks are left as they are."""
+    if not isinstance(data, Mapping):
+        raise StateFormatError(f"{label}: expected a mapping, got {type(data).__name__}")
+    values: dict[str, Any] = {}
+    try:
+        for name, decode, tp, optional in _DECODERS[type(target)]:
+            if name in keep or name not in data:
+                continue
+            value = data[name]
+            if value is None:
+                if not optional:
+                    raise ValueError(f"{name} cannot be empty")
+                values[name] = None
+            elif tp is PeriodUsage:
+                values[name] = PeriodUsage.from_data(value)
+            else:
+                values[name] = decode(value, tp)
+    except StateFormatError as exc:
+        raise StateFormatError(f"{label}: {exc}") from None
+    except (TypeError, ValueError, AttributeError, cattrs.BaseValidationError) as exc:
+        raise StateFormatError(f"{label}: {exc}") from None
+    for name, value in values.items():
+        setattr(target, name, value)
+
+
+_SNAPSHOT_FIELDS = tuple(
+    (name, spec.snapshot) for name, spec in persisted_fields(ModelState) if spec.snapshot is not None
+)
+
+
+def _snapshot_values(model: ModelState) -> dict[str, Any]:
+    return {field: getattr(model, name) for name, field in _SNAPSHOT_FIELDS}
+
+
+# --- the whole state ------------------------------------------------------------------------
 
 
 @attrs.define
@@ -379,7 +474,7 @@ class MeshState:
         ]
 
     def ledger(self, scope: str) -> PeriodUsage:
-        """The spend ledger of ``scope``, created on first use."""
+        """The spend ledger of ``scope`` (see :func:`ledger_scope`), created on first use."""
         found = self.ledgers.get(scope)
         if found is None:
             found = self.ledgers[scope] = PeriodUsage()
@@ -433,7 +528,7 @@ class MeshState:
         try:
             new_ledgers = {str(scope): PeriodUsage.from_data(u) for scope, u in ledgers.items()}
             new_providers = {str(pid): ProviderState.from_data(p) for pid, p in providers.items()}
-        except (TypeError, ValueError) as exc:
+        except StateFormatError as exc:
             raise StateFormatError(f"ledgers or providers: {exc}") from None
         for target, entry in staged:
             target.restore(entry)

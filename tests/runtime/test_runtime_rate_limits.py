@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,32 +9,7 @@ from runtime_helpers import USER, Recorder, two_provider_config
 
 from meshkit import ConfigError, EventType
 from meshkit.runtime.mesh import Mesh
-from meshkit.runtime.minute_window import MinuteWindow
 from meshkit.testing import FakeClock
-
-
-def test_the_minute_window_slides_by_the_second() -> None:
-    clock = FakeClock()
-    start = clock.now()
-    window = MinuteWindow()
-    window.add(start, requests=1, tokens=10)
-    window.add(start + timedelta(seconds=0.5), requests=1, tokens=5)
-    window.add(start + timedelta(seconds=30), requests=2, tokens=100)
-    assert window.totals(start + timedelta(seconds=59.9)) == (4, 115)
-    assert window.totals(start + timedelta(seconds=60)) == (2, 100)  # the first second has left
-    assert window.totals(start + timedelta(seconds=89)) == (2, 100)
-    assert window.totals(start + timedelta(seconds=90)) == (0, 0)
-    window.add(start + timedelta(seconds=91), requests=1)
-    assert window.totals(start + timedelta(seconds=91)) == (1, 0)
-
-
-def test_the_minute_window_keeps_at_most_a_minute_of_buckets() -> None:
-    clock = FakeClock()
-    window = MinuteWindow()
-    for second in range(1000):
-        window.add(clock.now() + timedelta(seconds=second), requests=1)
-    assert window.totals(clock.now() + timedelta(seconds=999)) == (60, 0)
-    assert len(window._buckets) == 60
 
 
 def rate_config(rotation_config: dict[str, Any] | None = None, **limits: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -301,3 +302,36 @@ def test_two_router_processes_share_state_through_the_file_storage(tmp_path: Pat
                     child.kill()
                     child.wait()
     assert [child.returncode for child in children] == [0, 0]
+
+
+@pytest.mark.anyio
+async def test_a_timestamp_without_an_offset_is_utc_when_decoded_and_when_merged(clock: FakeClock) -> None:
+    """One reading of a naive timestamp: decoding and the newer-status rule both take it as UTC."""
+    storage = MemoryStorage(clock=clock)
+    async with mesh("immediate", clock, storage) as one:
+        await one.complete(model="a.small", messages=USER)  # a.small's status never changed here
+        record = await stored(storage, "models/a.small")
+        changed = clock.now().replace(tzinfo=None)  # the same instant, written without an offset
+        until = (clock.now() + timedelta(minutes=10)).replace(tzinfo=None)
+        record.update(
+            status="standby",
+            reason="manual",
+            cooldown_until=until.isoformat(),
+            changed_at=changed.isoformat(),
+            changed_by="other-process",
+        )
+        envelope = json.loads(await storage.load(f"{KEY}/models/a.small") or b"{}")
+        envelope.update(data=record, rev="other-process:1")
+        await storage.save(f"{KEY}/models/a.small", json.dumps(envelope).encode())
+        await storage.save(f"{KEY}/epoch", b"moved")
+        await one.complete(model="chat", messages=USER)  # takes the stored status in first
+        model = one.state.models["a.small"]
+        assert (model.status, model.reason) == (ModelStatus.STANDBY, DeactivationReason.MANUAL)
+        assert model.cooldown_until == clock.now() + timedelta(minutes=10)
+        assert model.changed_at == clock.now()  # read as UTC, not rejected as corrupt
+        assert [k for k in await storage.list(KEY) if ".corrupt-" in k] == []
+
+    # A later local change (aware) beats the naive stored one by the same clock.
+    local = ModelState(model_id="m", provider_id="p")
+    local.restore({"changed_at": changed.isoformat()})
+    assert local.changed_at is not None and local.changed_at.tzinfo is not None
