@@ -282,7 +282,9 @@ class AllModelsExhaustedError(RoutingError):
         self.target = target
         self.attempts = list(attempts)
         lines = "\n".join(f"  {i}. {a.describe()}" for i, a in enumerate(self.attempts, 1))
-        super().__init__(f"every model for {target!r} failed ({len(self.attempts)} attempts):\n{lines}")
+        count = len(self.attempts)
+        tried = f"{count} attempt" if count == 1 else f"{count} attempts"
+        super().__init__(f"every model for {target!r} failed ({tried}):\n{lines}")
 
 
 class DeadlineExceeded(MeshkitError, TimeoutError):

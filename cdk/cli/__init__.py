@@ -7,15 +7,17 @@ not load the router and ``meshkit --help`` loads nothing but the parsers.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import connectors, demo, doctor, new, serve, status
+from . import chat, config, connectors, demo, doctor, new, serve, status
 
 __all__ = ["build_parser", "main"]
 
 #: The subcommands in the order ``meshkit --help`` lists them.
-COMMANDS = (connectors, doctor, demo, status, new, serve)
+COMMANDS = (chat, config, connectors, doctor, demo, status, new, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,4 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``meshkit`` with ``argv`` (default: the command line); the exit status."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        # The reader went away (`meshkit connectors --json | head`): stop quietly, as `cat` does.
+        # Whatever is still buffered goes nowhere, so the interpreter's final flush cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command ended by a closed pipe

@@ -8,13 +8,24 @@ import json
 from ..enums import ConnectorType
 from ._common import Subparsers, print_table, registry_or_exit
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "connector_type", "run"]
+
+
+def connector_type(value: str) -> str:
+    """A connector type as typed on the command line: ``secret-store`` as well as ``secret_store``."""
+    normal = value.strip().lower().replace("-", "_")
+    if normal not in {t.value for t in ConnectorType}:
+        raise argparse.ArgumentTypeError(
+            f"unknown type {value!r}; choose from {', '.join(t.value for t in ConnectorType)}"
+        )
+    return normal
 
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``connectors`` to the ``meshkit`` subcommands."""
     p = sub.add_parser("connectors", help="list installed connectors")
-    p.add_argument("--type", choices=[t.value for t in ConnectorType], help="only this type")
+    types = ", ".join(t.value for t in ConnectorType)
+    p.add_argument("--type", type=connector_type, metavar="TYPE", help=f"only this type: {types}")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -40,12 +51,12 @@ def run(args: argparse.Namespace) -> int:
             e.connector_id,
             e.connector_type.value,
             e.version or "-",
-            f"{e.plugin} ({e.distribution or 'in-process'})",
+            e.plugin if e.distribution == e.plugin else f"{e.plugin} ({e.distribution or 'in-process'})",
             ", ".join(sorted(f.value for f in e.cls.features)) or "-",
         )
         for e in entries
     ]
-    print_table(("ID", "TYPE", "VERSION", "PLUGIN (DISTRIBUTION)", "FEATURES"), rows)
+    print_table(("ID", "TYPE", "VERSION", "PLUGIN", "FEATURES"), rows, keep=(0, 1, 2))
     if registry.failures:
         print(f"\n{len(registry.failures)} plugin problem(s); run `meshkit doctor` for details.")
     return 0

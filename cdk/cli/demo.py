@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from typing import Any
 
 import anyio
 
+from ..clock import Clock
+from ..enums import EventType
 from ..events import RoutingEvent
 from ..interfaces.observability import Observability
 from ._common import Subparsers
@@ -23,22 +26,56 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the router on an embedded default: no keys, no services to start."""
-    return run_demo()
+    return run_demo(_print_now)
+
+
+def _print_now(line: str) -> None:
+    print(line, flush=True)  # each line as it happens, also through a pipe
+
+
+_TRIGGERS = {
+    "cooldown_expired": "its cooldown is over",
+    "probe_success": "its cooldown is over and a health probe passed",
+    "quota_reset": "a new quota period began",
+    "manual": "activated by hand",
+    "startup_probe": "a probe at start passed",
+}
 
 
 class _EventPrinter(Observability):
-    """Prints each routing event as one readable line."""
+    """Prints each routing event as one line a newcomer can read."""
 
     connector_id = "meshkit.demo-printer.v1"
 
-    def __init__(self, out: Printer) -> None:
+    def __init__(self, out: Printer, clock: Clock) -> None:
         super().__init__()
         self._out = out
+        self._clock = clock
 
     def handle_event(self, event: RoutingEvent) -> None:
-        details = ", ".join(f"{k}={v}" for k, v in event.metadata.items() if v not in (None, [], {}))
+        meta = event.metadata
         subject = event.model_id or event.provider_id or event.pool_id or "-"
-        self._out(f"    event  {event.event_type.value:<24} {subject}  {details}")
+        kind = event.event_type.value
+        if event.event_type is EventType.MODEL_ROTATED:
+            line = (
+                f"{meta.get('from')} -> {meta.get('to')} after {meta.get('error_type')}: {meta.get('error')}"
+            )
+        elif event.event_type is EventType.MODEL_DEACTIVATED:
+            line = f"{subject} set aside ({meta.get('reason')})"
+            until = meta.get("cooldown_until")
+            if until:
+                wait = datetime.fromisoformat(str(until)) - self._clock.now()
+                line += (
+                    f"; cooldown {wait.total_seconds():.0f}s: the pool skips it until then, "
+                    "and then it is active again"
+                )
+        elif event.event_type is EventType.MODEL_ACTIVATED:
+            trigger = str(meta.get("trigger"))
+            line = f"{subject} is back ({trigger}: {_TRIGGERS.get(trigger, 'recovered')})"
+        else:
+            details = ", ".join(f"{k}={v}" for k, v in meta.items() if v not in (None, [], {}))
+            line = f"{subject}  {details}"
+        self._out(f"    event  {kind:<18} {line}")
 
 
 def demo_config(base_url: str) -> dict[str, Any]:
@@ -106,18 +143,31 @@ def run_demo(out: Printer = print) -> int:
 
 def _route_demo(config: dict[str, Any], out: Printer) -> None:
     from ..runtime.mesh import Mesh
+    from ..testing.fake_clock import FakeClock
+
+    # A simulated clock: the cooldown passes at once instead of after a minute of waiting.
+    clock = FakeClock()
+
+    async def request(mesh: Mesh, n: int) -> None:
+        pick = mesh.select("chat")
+        out(f"request {n}: the policy picks {pick.model_id}")
+        reply = await mesh.complete(model="chat", messages=[{"role": "user", "content": f"hi #{n}"}])
+        out(f"  -> answered by {reply.model}: {reply.text!r} ({reply.usage.total_tokens} tokens)")
 
     async def main() -> None:
-        printer = _EventPrinter(out)
-        mesh = Mesh.from_config(config, observability=[printer])
+        printer = _EventPrinter(out, clock)
+        mesh = Mesh.from_config(config, observability=[printer], clock=clock)
         out("pool 'chat' (rotation: priority) holds primary.fast, backup.steady and local.tiny;")
-        out("primary.fast is scripted to answer 503, then 429 with Retry-After: 30.\n")
+        out("primary.fast is scripted to answer 503, then 429 with Retry-After: 30.")
+        out("The demo runs on a simulated clock, so its cooldowns pass without waiting.\n")
         async with mesh:
             for n in range(1, 6):
-                pick = mesh.select("chat")
-                out(f"request {n}: the policy picks {pick.model_id}")
-                reply = await mesh.complete(model="chat", messages=[{"role": "user", "content": f"hi #{n}"}])
-                out(f"  -> answered by {reply.model}: {reply.text!r} ({reply.usage.total_tokens} tokens)")
+                await request(mesh, n)
+            cooldown = 60
+            out(f"\n{cooldown} seconds later (on the simulated clock), primary.fast's cooldown is over:")
+            await clock.advance(cooldown)
+            await mesh.check()
+            await request(mesh, 6)
             out("\nfinal status:")
             print_status(mesh.status(), out)
 

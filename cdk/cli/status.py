@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
 
-from ..errors import ConfigError, MeshkitError
-from ._common import Subparsers
+from ..errors import ConfigError, MeshkitError, SecretNotFoundError
+from ..interfaces.secret_store import SecretStore
+from ..types import Secret
+from ._common import Printer, Subparsers, print_table, short_time
 
 __all__ = ["Printer", "add_parser", "print_status", "run", "run_status"]
-
-#: Where a command writes its lines (``print`` unless a test captures them).
-Printer = Callable[[str], None]
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -32,10 +31,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_status(status: Mapping[str, Any], out: Printer = print) -> None:
-    """``mesh.status()`` as readable tables."""
+    """``mesh.status()`` as a table that fits the terminal; times shown relative to now."""
+    now = status.get("time")
     for pool_id, pool in status["pools"].items():
         out(f"  pool {pool_id}: {pool['active']}/{pool['size']} active, rotation {pool['rotation']}")
-    rows = [("MODEL", "STATUS", "REASON", "REQUESTS", "OK", "FAILED", "COOLDOWN UNTIL")]
+    rows = []
     for model_id, model in status["models"].items():
         c = model["counters"]
         rows.append(
@@ -46,30 +46,44 @@ def print_status(status: Mapping[str, Any], out: Printer = print) -> None:
                 str(c["requests"]),
                 str(c["successes"]),
                 str(c["failures"]),
-                model["cooldown_until"] or model["resets_at"] or "-",
+                short_time(model["cooldown_until"] or model["resets_at"], now),
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        out("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    header = ("MODEL", "STATUS", "REASON", "REQ", "OK", "FAIL", "BACK")
+    print_table(header, rows, out=out, keep=(0, 1), indent=2)
     for provider_id, provider in status["providers"].items():
         if provider["status"] != "active":
             out(f"  provider {provider_id}: {provider['status']} ({provider['reason']})")
 
 
 def run_status(path: str, *, as_json: bool = False, out: Printer = print) -> int:
-    """Load a mesh configuration and its stored state, and print the status."""
+    """Load a mesh configuration and its stored state, and print the status.
+
+    No provider is called, so the secrets they need may be unset: each missing one is
+    named, and the status is printed all the same.
+    """
     from ..runtime.mesh import Mesh
+    from ..runtime.plan import load_config_file
 
     try:
-        mesh = Mesh.from_config(path)
+        config = load_config_file(path)
+        config["startup_probe"] = False  # a status read calls no provider
+        plain = Mesh.from_config(config, source=path)
+        spec = plain.plan.secret_store
+        inner = spec.cls(spec.cls.build_config(spec.data, path=spec.path), name=spec.name)
+        assert isinstance(inner, SecretStore)
+        secrets = _LenientSecrets(inner)
+        mesh = Mesh.from_config(config, source=path, secret_store=secrets)
     except ConfigError as exc:
         out(f"meshkit: {exc}")
         return 2
 
     async def main() -> dict[str, Any]:
-        async with mesh:
-            return mesh.status()
+        try:
+            async with mesh:
+                return mesh.status()
+        finally:
+            await secrets.aclose()
 
     try:
         status = anyio.run(main)
@@ -78,6 +92,50 @@ def run_status(path: str, *, as_json: bool = False, out: Printer = print) -> int
         return 2
     if as_json:
         out(json.dumps(status, indent=2))
-    else:
-        print_status(status, out)
+        return 0
+    print_status(status, out)
+    for note in _notes(mesh, secrets.missing):
+        out(f"  note: {note}")
     return 0
+
+
+def _notes(mesh: Any, missing: list[str]) -> list[str]:
+    from ..enums import StorageFeature, SyncPolicy
+
+    notes = []
+    storage = mesh.settings.storage
+    persistent = StorageFeature.PERSISTENT in type(mesh.storage).features
+    if storage.sync_policy is SyncPolicy.IN_MEMORY or not persistent:
+        why = "sync_policy is in-memory" if persistent else f"storage {storage.connector!r} does not persist"
+        notes.append(
+            f"{why}, so these counters start at zero in every process; configure e.g. "
+            "storage: {connector: file, config: {path: .meshkit/state}} to keep them"
+        )
+    if missing:
+        names = ", ".join(sorted(set(missing)))
+        notes.append(f"not set: {names} (status calls no provider; requests will need them)")
+    return notes
+
+
+class _LenientSecrets(SecretStore):
+    """The configured secret store, answering a placeholder for a secret that is not set."""
+
+    connector_id = "meshkit.status-secrets.v1"
+
+    def __init__(self, inner: SecretStore) -> None:
+        super().__init__()
+        self.inner = inner
+        self.missing: list[str] = []
+
+    async def _start(self) -> None:
+        await self.inner.start()
+
+    async def _aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def get(self, name: str) -> Secret:
+        try:
+            return await self.inner.get(name)
+        except SecretNotFoundError:
+            self.missing.append(name)
+            return Secret("<not set>")

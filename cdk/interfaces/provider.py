@@ -486,6 +486,10 @@ class HTTPProvider(Provider):
                 raise
             if body and isinstance(mapped, ProviderUnavailableError):
                 mapped = ProviderProtocolError(f"response cut short: {mapped.message}")
+            elif isinstance(mapped, ProviderUnavailableError | ProviderTimeoutError):
+                url = _url_of(exc) or getattr(self.config, "base_url", None)
+                if url:  # say where: a wrong base_url or port is the usual cause
+                    mapped.message = f"could not reach {url}: {mapped.message}"
             mapped.provider_id = self.name
             mapped.message = self.redact(mapped.message)
             mapped.args = (mapped.message,)
@@ -539,6 +543,16 @@ def _map_transport_exception(exc: BaseException) -> ProviderError | None:
         return ProviderTimeoutError("timed out")
     if isinstance(exc, ConnectionError | OSError):
         return ProviderUnavailableError(f"connection failed: {type(exc).__name__}: {exc}")
+    return None
+
+
+def _url_of(exc: BaseException) -> str | None:
+    """The URL an httpx error was about, when it knows."""
+    if isinstance(exc, httpx.RequestError):
+        try:
+            return str(exc.request.url)
+        except RuntimeError:  # an error raised outside a request has none
+            return None
     return None
 
 

@@ -188,6 +188,11 @@ def test_all_models_exhausted_lists_every_attempt() -> None:
     ]
 
 
+def test_one_attempt_reads_as_one_attempt() -> None:
+    err = AllModelsExhaustedError("chat", [Attempt("local.small", "local", RateLimitError("HTTP 429"), 1.0)])
+    assert str(err).splitlines()[0] == "every model for 'chat' failed (1 attempt):"
+
+
 @pytest.mark.parametrize(
     ("status", "body", "expected"),
     [

@@ -126,7 +126,7 @@ def test_connectors_json_reports_every_broken_plugin(venv: ThrowawayVenv) -> Non
 
 
 def test_connectors_table(venv: ThrowawayVenv) -> None:
-    done = meshkit(venv, "connectors", "--type", "provider")
+    done = meshkit(venv, "connectors", "--type", "provider", COLUMNS="300")
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:] if line.strip()}
     assert rows["acme.echo.v2"][1:5] == ["provider", "1.2.3", "acme", "(acme-meshkit)"]
