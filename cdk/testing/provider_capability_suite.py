@@ -17,7 +17,6 @@ import pytest
 from ..enums import ProviderFeature
 from ..errors import (
     BadRequestError,
-    FeatureNotSupportedError,
     ProviderError,
     ProviderProtocolError,
     ProviderUnavailableError,
@@ -129,6 +128,7 @@ class ProviderCapabilityTests:
 
     # --- embeddings ----------------------------------------------------------------------
 
+    @pytest.mark.meshkit_feature(ProviderFeature.EMBEDDINGS)
     @pytest.mark.anyio
     async def test_embed_returns_one_vector_per_input_in_input_order(
         self: _Suite, conformance_target: ConformanceTarget
@@ -155,6 +155,7 @@ class ProviderCapabilityTests:
                     "the vectors must come back in input order (by the answer's index)"
                 )
 
+    @pytest.mark.meshkit_feature(ProviderFeature.EMBEDDINGS)
     @pytest.mark.anyio
     async def test_embed_usage_counts_prompt_tokens_only(
         self: _Suite, conformance_target: ConformanceTarget
@@ -166,7 +167,9 @@ class ProviderCapabilityTests:
             assert usage.completion_tokens == 0, f"an embedding produces no completion tokens: {usage}"
             assert usage.total_tokens == usage.prompt_tokens > 0, f"usage: {usage}"
 
+    @pytest.mark.meshkit_feature(ProviderFeature.EMBEDDINGS)
     @pytest.mark.anyio
+    @pytest.mark.meshkit_http
     async def test_embed_sends_one_request_carrying_every_input(
         self: _Suite, conformance_target: ConformanceTarget
     ) -> None:
@@ -203,6 +206,8 @@ class ProviderCapabilityTests:
         ],
         ids=["429", "503", "connect-error", "malformed"],
     )
+    @pytest.mark.meshkit_feature(ProviderFeature.EMBEDDINGS)
+    @pytest.mark.meshkit_http
     async def test_embed_faults_are_mapped(
         self: _Suite,
         conformance_target: ConformanceTarget,
@@ -218,20 +223,9 @@ class ProviderCapabilityTests:
         if isinstance(err, RateLimitError):
             assert err.retry_after == pytest.approx(7.0), f"Retry-After: 7 must give 7, got {err.retry_after}"
 
-    @pytest.mark.anyio
-    async def test_embed_without_the_feature_is_refused_before_any_io(
-        self: _Suite, conformance_target: ConformanceTarget
-    ) -> None:
-        if ProviderFeature.EMBEDDINGS in conformance_target.cls.features:
-            pytest.skip(f"{conformance_target} declares 'embeddings'")
-        async with self.provider(conformance_target) as (provider, transport):
-            with pytest.raises(FeatureNotSupportedError):
-                await provider.embed(_embedding_request(conformance_target))
-            if transport is not None:
-                assert not transport.requests, "an undeclared operation must not reach the upstream"
-
     # --- JSON schema ---------------------------------------------------------------------
 
+    @pytest.mark.meshkit_feature(ProviderFeature.JSON_SCHEMA)
     @pytest.mark.anyio
     async def test_json_schema_goes_upstream_and_the_answer_parses(
         self: _Suite, conformance_target: ConformanceTarget
@@ -249,7 +243,9 @@ class ProviderCapabilityTests:
                     "the schema (its name and properties) must reach the upstream"
                 )
 
+    @pytest.mark.meshkit_feature(ProviderFeature.JSON_SCHEMA)
     @pytest.mark.anyio
+    @pytest.mark.meshkit_http
     async def test_a_refused_schema_is_a_bad_request(
         self: _Suite, conformance_target: ConformanceTarget
     ) -> None:
@@ -263,6 +259,7 @@ class ProviderCapabilityTests:
 
     # --- vision --------------------------------------------------------------------------
 
+    @pytest.mark.meshkit_feature(ProviderFeature.VISION)
     @pytest.mark.anyio
     async def test_an_image_goes_upstream_and_the_answer_parses(
         self: _Suite, conformance_target: ConformanceTarget
@@ -276,7 +273,9 @@ class ProviderCapabilityTests:
             if transport is not None:
                 assert IMAGE_DATA in _sent(transport), "the image must reach the upstream"
 
+    @pytest.mark.meshkit_feature(ProviderFeature.VISION)
     @pytest.mark.anyio
+    @pytest.mark.meshkit_http
     async def test_an_image_the_upstream_refuses_is_a_bad_request(
         self: _Suite, conformance_target: ConformanceTarget
     ) -> None:

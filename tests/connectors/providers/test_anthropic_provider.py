@@ -26,7 +26,7 @@ from meshkit.errors import (
     RateLimitError,
 )
 from meshkit.testing.mock_server import Fault, MockOpenAIServer, Reply
-from meshkit.types import CompletionRequest
+from meshkit.types import CompletionRequest, EmbeddingRequest
 
 pytestmark = pytest.mark.anyio
 
@@ -511,3 +511,10 @@ async def test_the_messages_api_refuses_a_tool_result_without_its_tool_use(
     async with provider(server, transport) as p:
         with pytest.raises(BadRequestError, match="unknown tool_use_id"):
             await p.complete(request)
+
+
+async def test_embeddings_are_refused_before_any_io(server: MockOpenAIServer, transport: str) -> None:
+    async with provider(server, transport) as p:
+        with pytest.raises(FeatureNotSupportedError, match="embeddings"):
+            await p.embed(EmbeddingRequest(model="small", input="x"))
+    assert server.requests == []
