@@ -42,6 +42,7 @@ from ..types import (
     ProbeResult,
     Secret,
 )
+from .redaction import scrubber
 
 __all__ = [
     "HTTPProvider",
@@ -79,6 +80,8 @@ class Provider(Connector):
     connector_type: ClassVar[ConnectorType] = ConnectorType.PROVIDER
     interface_version: ClassVar[int] = INTERFACE_VERSION
     auth_method: ClassVar[AuthMethod] = AuthMethod.API_KEY
+    #: The secrets last scrubbed for, and the scrubber built for them.
+    _scrub: tuple[tuple[str, ...], Callable[[str], str]] | None = None
 
     @abstractmethod
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
@@ -142,10 +145,16 @@ class Provider(Connector):
         return found
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret this provider holds replaced by asterisks."""
-        for secret in self.secrets():
-            text = text.replace(secret, "**********")
-        return text
+        """``text`` with every secret this provider holds masked, in each form it takes on the wire.
+
+        Raw, URL-encoded, JSON-escaped and base64 spellings are all masked (see ``scrubber``).
+        """
+        secrets = tuple(self.secrets())
+        cached = self._scrub
+        if cached is None or cached[0] != secrets:
+            cached = (secrets, scrubber(secrets))
+            self._scrub = cached
+        return cached[1](text)
 
 
 def _positive_duration(value: timedelta) -> bool:
@@ -243,6 +252,16 @@ class HTTPProvider(Provider):
                 return aiohttp_transport
         self.transport_name = "httpx"
         return httpx.AsyncHTTPTransport(limits=limits)
+
+    def secrets(self) -> list[str]:
+        """The config's secrets, and the credentials of the ``Authorization`` header as sent."""
+        found = super().secrets()
+        for name, value in self.auth_headers().items():
+            if name.lower() == "authorization":
+                credentials = value.partition(" ")[2] or value
+                if credentials not in found:
+                    found.append(credentials)
+        return found
 
     def default_headers(self) -> dict[str, str]:
         """Headers sent with every request: configured ones plus authentication."""

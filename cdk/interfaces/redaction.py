@@ -7,8 +7,11 @@ so a secret never reaches a file, a webhook, a metric label or a span.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
@@ -27,6 +30,8 @@ __all__ = [
     "redact_entry",
     "redact_text",
     "report_record",
+    "scrubber",
+    "secret_forms",
     "trace_record",
 ]
 
@@ -64,6 +69,51 @@ def redact_text(text: str) -> str:
         return text
     text = _INLINE_AUTH.sub(lambda m: f"{m.group(1) or m.group(3)}{m.group(2) or m.group(4)}{REDACTED}", text)
     return _INLINE_PARAM.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The spellings ``secret`` takes on the wire: raw, URL-encoded, JSON-escaped and base64."""
+    if not secret:
+        return set()
+    forms = {secret}
+    for quoted in (
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote(secret),
+        urllib.parse.quote_plus(secret, safe=""),
+    ):
+        forms.add(quoted)
+        forms.add(re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quoted))
+    for escaped in (json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
+        forms.add(escaped)
+        forms.add(escaped.replace("/", "\\/"))
+    raw = secret.encode()
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        forms.add(encoded.decode())
+        forms.add(encoded.decode().rstrip("="))
+    return {form for form in forms if form}
+
+
+def scrubber(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function masking every form of every secret in a text.
+
+    A form that begins or ends with a letter or digit is masked only where it is not part of a
+    longer word, so that a very short key does not eat letters out of ordinary words.
+    """
+    forms = sorted({form for secret in secrets for form in secret_forms(secret)}, key=len, reverse=True)
+    if not forms:
+        return _unchanged
+    pattern = re.compile("|".join(_standalone(form) for form in forms))
+    return lambda text: pattern.sub(REDACTED, text) if text else text
+
+
+def _standalone(form: str) -> str:
+    head = r"(?<![^\W_])" if form[0].isalnum() else ""
+    tail = r"(?![^\W_])" if form[-1].isalnum() else ""
+    return head + re.escape(form) + tail
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def redact(value: Any) -> Any:

@@ -9,7 +9,10 @@ The request's ``model`` picks what happens:
 - ``stall-first``: a 200 stream that sends nothing, until released;
 - ``stall-mid``: a 200 stream that sends two chunks, then nothing, until released;
 - ``endless-line``: a 200 stream whose first line never ends;
-- ``ping-forever``: a 200 stream of keep-alive comments and no chunk, one per ``tick``.
+- ``ping-forever``: a 200 stream of keep-alive comments and no chunk, one per ``tick``;
+- ``echo-<form>``: a 500 whose body echoes the presented credentials (the ``Authorization``
+  header after its scheme) in one form: ``raw``, ``url``, ``url-lower``, ``json`` (escaped, in a
+  plain-text body so that the escapes survive), ``b64``, or ``header`` (the whole header).
 
 The server counts the bytes it wrote per model and records when a client hung up, so a test
 can tell that the client stopped reading and gave the connection back.
@@ -18,8 +21,11 @@ can tell that the client stopped reading and gave the connection back.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
 import threading
+import urllib.parse
 from collections import Counter
 from typing import Any, Self
 
@@ -80,9 +86,12 @@ class HostileServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         model = "?"
         try:
-            body = await _read_request(reader)
+            body, headers = await _read_request(reader)
             model = str(body.get("model", "?"))
-            await self._answer(model, bool(body.get("stream")), reader, writer)
+            if model.startswith("echo-"):
+                await self._write(model, writer, _echo(model.removeprefix("echo-"), headers))
+            else:
+                await self._answer(model, bool(body.get("stream")), reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             with self._changed:
                 self.hung_up[model] += 1
@@ -142,16 +151,40 @@ class HostileServer:
             raise ConnectionResetError("the client went away")
 
 
-async def _read_request(reader: asyncio.StreamReader) -> dict[str, Any]:
+async def _read_request(reader: asyncio.StreamReader) -> tuple[dict[str, Any], dict[str, str]]:
     head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
+    headers: dict[str, str] = {}
     for line in head.decode("latin-1").split("\r\n")[1:]:
         name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value.strip())
+        if name.strip():
+            headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
     raw = await reader.readexactly(length) if length else b"{}"
     data = json.loads(raw)
-    return data if isinstance(data, dict) else {}
+    return (data if isinstance(data, dict) else {}), headers
+
+
+def _echo(form: str, headers: dict[str, str]) -> bytes:
+    header = headers.get("authorization", "")
+    key = header.partition(" ")[2]
+    spelled = {
+        "raw": key,
+        "url": urllib.parse.quote(key, safe=""),
+        "url-lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), urllib.parse.quote(key, safe="")),
+        "json": json.dumps(key)[1:-1],
+        "b64": base64.b64encode(key.encode()).decode(),
+        "header": header,
+    }[form]
+    message = f"upstream trouble with key {spelled} (form {form})"
+    if form == "json":
+        raw, kind = f'proxy said: {{"key": "{spelled}"}}'.encode(), "text/plain"
+    else:
+        raw, kind = (
+            json.dumps({"error": {"message": message, "type": "server_error"}}).encode(),
+            "application/json",
+        )
+    head = f"HTTP/1.1 500 Internal Server Error\r\nContent-Type: {kind}\r\nConnection: close\r\n"
+    return f"{head}Content-Length: {len(raw)}\r\n\r\n".encode() + raw
 
 
 def _sse_chunk(text: str) -> bytes:
