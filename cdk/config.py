@@ -13,7 +13,8 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from enum import Enum, IntEnum, StrEnum
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from types import UnionType
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -24,7 +25,7 @@ from cattrs.errors import (
     IterableValidationError,
 )
 
-from .errors import ConfigError
+from .errors import ConfigError, SecretError
 from .types import Secret
 
 __all__ = [
@@ -45,12 +46,19 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, No
 SECRET_REF = re.compile(r"\$\{secrets:([^}]+)\}")
 
 
+#: The longest duration a configuration may ask for; anything longer is a typo, not a plan.
+MAX_DURATION = timedelta(days=3650)
+_DURATION_EXAMPLE = "a duration such as 500ms, 30s, 5m, 1h or 7d"
+#: The largest whole number a configuration may hold: what storage formats and clocks can take.
+MAX_INT = 2**63 - 1
+
+
 def parse_duration(value: object) -> timedelta:
     """``500ms``, ``30s``, ``5m``, ``1h``, ``7d``, a number of seconds, or a timedelta."""
     if isinstance(value, timedelta):
-        return value
+        return _bounded_duration(value, value)
     if isinstance(value, bool):
-        raise ValueError("expected a duration such as 500ms, 30s, 5m, 1h or 7d")
+        raise ValueError(f"expected {_DURATION_EXAMPLE}")
     seconds: float | None = None
     if isinstance(value, int | float):
         seconds = float(value)
@@ -61,11 +69,22 @@ def parse_duration(value: object) -> timedelta:
         if match:
             seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds is not None and math.isfinite(seconds):
-        try:
-            return timedelta(seconds=seconds)
-        except OverflowError:
-            raise ValueError(f"duration {value!r} is too long") from None
-    raise ValueError(f"expected a duration such as 500ms, 30s, 5m, 1h or 7d, got {value!r}")
+        if seconds > MAX_DURATION.total_seconds():
+            raise _too_long(value)
+        return timedelta(seconds=seconds)
+    if seconds is not None:  # inf, or a number too big for a float
+        raise _too_long(value)
+    raise ValueError(f"expected {_DURATION_EXAMPLE}, got {value!r}")
+
+
+def _bounded_duration(value: timedelta, given: object) -> timedelta:
+    if value > MAX_DURATION:
+        raise _too_long(given)
+    return value
+
+
+def _too_long(value: object) -> ValueError:
+    return ValueError(f"expected {_DURATION_EXAMPLE}, up to {MAX_DURATION.days} days, got {value!r}")
 
 
 def format_duration(value: timedelta) -> str:
@@ -102,15 +121,29 @@ def _structure_str(value: object, _: type) -> str:
 def _structure_int(value: object, _: type) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ValueError(f"expected a whole number, got {value!r}")
+            value = int(value)
+        else:
+            raise ValueError(f"expected a whole number, got {value!r}")
+    if abs(value) > MAX_INT:
+        raise ValueError(f"expected a whole number up to {MAX_INT}, got {_short_number(value)}")
     return value
+
+
+def _short_number(value: int) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else f"a number of {len(text)} digits"
 
 
 def _structure_float(value: object, _: type) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number, got {value!r}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"expected a number, got {_short_number(int(value))}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
 
 
 def _structure_bool(value: object, _: type) -> bool:
@@ -143,8 +176,8 @@ def _strict_list_factory(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any]
     return structure_list
 
 
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+def _make_converter(*, forbid_extra_keys: bool = True) -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=forbid_extra_keys, detailed_validation=True)
     conv.register_structure_hook(timedelta, lambda v, _: parse_duration(v))
     conv.register_unstructure_hook(timedelta, format_duration)
     conv.register_structure_hook(Secret, _structure_secret)
@@ -161,14 +194,24 @@ def _make_converter() -> cattrs.Converter:
 
 
 converter = _make_converter()
+# Builds what it can while unknown keys are reported, so that later checks still run.
+_lenient = _make_converter(forbid_extra_keys=False)
 
 
-def structure(data: Any, cls: type[T], *, path: str = "", source: str | None = None) -> T:
-    """Build ``cls`` from ``data``; raise :class:`ConfigError` naming every bad path."""
+def structure(
+    data: Any, cls: type[T], *, path: str = "", source: str | None = None, ignore_unknown: bool = False
+) -> T:
+    """Build ``cls`` from ``data``; raise :class:`ConfigError` naming every bad path.
+
+    ``ignore_unknown`` skips unknown keys instead of reporting them.
+    """
     if data is None:
         data = {}
     try:
-        return converter.structure(data, cls)
+        return (_lenient if ignore_unknown else converter).structure(data, cls)
+    except RecursionError:
+        problem = f"{path or 'config'}: nested too deeply to be a configuration"
+        raise ConfigError(problem, source=source) from None
     except Exception as exc:  # cattrs wraps everything; we turn it into paths
         raise ConfigError(_problems(exc, path, cls), source=source) from None
 
@@ -239,9 +282,16 @@ def check(predicate: Callable[[Any], bool], expected: str) -> Callable[[Any, Any
 
     def validate(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is not None and not predicate(value):
-            raise ValueError(f"{attribute.alias or attribute.name}: expected {expected}, got {value!r}")
+            raise ValueError(f"{attribute.alias or attribute.name}: expected {expected}, got {_shown(value)}")
 
     return validate
+
+
+def _shown(value: Any) -> str:
+    # A value as the user would have written it, not as Python spells it.
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    return repr(value)
 
 
 def _unoptional(tp: Any) -> Any:
@@ -263,42 +313,72 @@ def _describe(exc: BaseException, cls: Any) -> str:
     return f"expected {_type_name(cls)}"
 
 
+_FRIENDLY_NAMES: dict[Any, str] = {
+    timedelta: _DURATION_EXAMPLE,
+    int: "a whole number",
+    float: "a number",
+    str: "a string",
+    bool: "true or false",
+    Secret: "a string or a ${secrets:NAME} reference",
+}
+
+
 def _type_name(tp: Any) -> str:
     origin = get_origin(tp)
     if origin in (list, tuple, set, frozenset):
         return "a list"
     if origin is dict:
         return "a mapping"
+    if origin in (Union, UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None))
     if origin is not None:
         args = ", ".join(_type_name(a) for a in get_args(tp))
         return f"{getattr(origin, '__name__', origin)}[{args}]"
     if isinstance(tp, type) and attrs.has(tp):
         return "a mapping"
+    if tp in _FRIENDLY_NAMES:
+        return _FRIENDLY_NAMES[tp]
     return getattr(tp, "__name__", str(tp))
 
 
-async def resolve_secret_refs(data: Any, lookup: Callable[[str], Awaitable[Secret]]) -> Any:
+async def resolve_secret_refs(
+    data: Any, lookup: Callable[[str], Awaitable[Secret]], *, path: str | None = None
+) -> Any:
     """Replace ``${secrets:NAME}`` references in strings anywhere in ``data``.
 
     A string that is exactly one reference becomes the :class:`Secret` itself, so the
-    value stays redacted; a reference inside a longer string is spliced in.
+    value stays redacted; a reference inside a longer string is spliced in. Every missing
+    secret is reported, each at the key that referenced it: with ``path`` (the config's own
+    path, e.g. ``providers.up.config``) as one ConfigError, else as one SecretError.
     """
+    missing: list[str] = []
+    resolved = await _resolve(data, lookup, "", missing)
+    if missing:
+        if path is not None:
+            raise ConfigError([f"{_join(path, line)}" for line in missing])
+        raise SecretError("; ".join(missing))
+    return resolved
+
+
+async def _resolve(
+    data: Any, lookup: Callable[[str], Awaitable[Secret]], where: str, missing: list[str]
+) -> Any:
     if isinstance(data, str):
+        names = dict.fromkeys(m.group(1).strip() for m in SECRET_REF.finditer(data))
+        found: dict[str, Secret] = {}
+        for name in names:
+            try:
+                found[name] = await lookup(name)
+            except SecretError as exc:
+                missing.append(f"{where or 'config'}: {exc}; set it, or remove the reference")
+        if len(found) < len(names) or not names:
+            return data  # nothing to replace, or a secret is missing and the caller raises
         whole = SECRET_REF.fullmatch(data.strip())
         if whole:
-            return await lookup(whole.group(1).strip())
-        parts: list[str] = []
-        last = 0
-        for match in SECRET_REF.finditer(data):
-            parts.append(data[last : match.start()])
-            parts.append((await lookup(match.group(1).strip())).reveal())
-            last = match.end()
-        if not parts:
-            return data
-        parts.append(data[last:])
-        return Secret("".join(parts))
+            return found[whole.group(1).strip()]
+        return Secret(SECRET_REF.sub(lambda m: found[m.group(1).strip()].reveal(), data))
     if isinstance(data, Mapping):
-        return {k: await resolve_secret_refs(v, lookup) for k, v in data.items()}
+        return {k: await _resolve(v, lookup, _join(where, str(k)), missing) for k, v in data.items()}
     if isinstance(data, list | tuple):
-        return [await resolve_secret_refs(v, lookup) for v in data]
+        return [await _resolve(v, lookup, _join(where, i), missing) for i, v in enumerate(data)]
     return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from abc import ABC
 from collections.abc import Mapping
@@ -55,6 +56,8 @@ class Connector(ABC):
     Config: ClassVar[type] = EmptyConfig
     #: One line shown by ``meshkit connectors``.
     description: ClassVar[str] = ""
+    #: Optional libraries the connector imports when it starts: module name → what to install.
+    requires: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
         self,
@@ -90,6 +93,15 @@ class Connector(ABC):
                 f"{path}: expected a mapping, got {type(config).__name__}", source=cls.connector_id
             )
         return structure(dict(config or {}), cls.Config, path=path, source=cls.connector_id)
+
+    @classmethod
+    def missing_requirements(cls) -> list[str]:
+        """What is missing for this connector to run, one line each (empty when nothing is)."""
+        return [
+            f"{cls.connector_id} needs the {module!r} library: pip install {install!r}"
+            for module, install in sorted(cls.requires.items())
+            if not module_available(module)
+        ]
 
     # --- features --------------------------------------------------------------
 
@@ -171,3 +183,11 @@ class Connector(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.connector_id} name={self.name!r}>"
+
+
+def module_available(module: str) -> bool:
+    """Whether ``module`` can be imported; found without importing it, so checking is cheap."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

@@ -1,4 +1,4 @@
-"""``meshkit doctor``: report the plugins and connectors that failed to load."""
+"""``meshkit doctor``: report the plugins and connectors that failed to load, and missing libraries."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Report plugin failures; exit 1 when there are any."""
+    """Report plugin failures (exit 1 when there are any) and connectors missing their library."""
     registry = registry_or_exit()
     failures = registry.failures
+    unusable = [(e.connector_id, line) for e in registry for line in e.cls.missing_requirements()]
     if args.json:
         print(
             json.dumps(
@@ -29,12 +30,18 @@ def run(args: argparse.Namespace) -> int:
                     "plugins": [p.to_dict() for p in registry.plugins],
                     "connectors": len(registry),
                     "failures": [f.to_dict() for f in failures],
+                    "missing_libraries": [{"connector": c, "problem": line} for c, line in unusable],
                 },
                 indent=2,
             )
         )
         return 1 if failures else 0
     print(f"{len(registry.plugins)} plugin(s) loaded, {len(registry)} connector(s) available.")
+    if unusable:
+        # Optional extras: not a failure, but such a connector fails when a configuration names it.
+        print(f"\n{len(unusable)} connector(s) installed without the library they need:")
+        for _, line in unusable:
+            print(f"  - {line}")
     if not failures:
         print("No problems found.")
         return 0

@@ -18,8 +18,8 @@ import attrs
 import yaml
 
 from ..config import structure
-from ..connector import Connector
-from ..enums import ConnectorType, SyncAction
+from ..connector import Connector, module_available
+from ..enums import ConnectorType, SerializationFormat, SyncAction
 from ..errors import ConfigError, ConnectorError
 from ..plugins import ConnectorRegistry
 from .capabilities import CapabilityTree
@@ -60,27 +60,109 @@ class Plan:
     discovery: ConnectorSpec | None
 
 
+#: How deep a configuration may nest; a mesh needs a handful of levels, a hostile file thousands.
+MAX_DEPTH = 64
+
+
 def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a YAML configuration file; ConfigError with the file and line when it is wrong."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise ConfigError("the file does not exist", source=source) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror or exc}", source=source) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{where}{problem}", source=source) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"line {line}, column {column}: byte 0x{raw[exc.start]:02x} is not UTF-8 text; "
+            "save the file as UTF-8",
+            source=source,
+        ) from None
+    data = _parse_yaml(text, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"config: expected a mapping of sections, got {type(data).__name__}", source=source)
     return data
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problems = _node_problems(node)
+        if problems:
+            raise ConfigError(problems, source=source)
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{where}{problem}", source=source) from None
+    except RecursionError:
+        raise ConfigError(_too_deep("config"), source=source) from None
+    finally:
+        loader.dispose()
+
+
+def _node_problems(root: yaml.Node) -> list[str]:
+    # Walked without recursion, so that depth is reported, not a RecursionError; a repeated key
+    # would otherwise silently replace the first one.
+    problems: list[str] = []
+    todo: list[tuple[yaml.Node, str, int]] = [(root, "", 0)]
+    while todo:
+        node, path, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            problems.append(_too_deep(path or "config", line=node.start_mark.line + 1))
+            break
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+                child = f"{path}.{name}" if path else name
+                line = key.start_mark.line + 1
+                if isinstance(key, yaml.ScalarNode) and name != "<<":
+                    if name in seen:
+                        problems.append(
+                            f"{child}: given twice, on line {seen[name]} and line {line}; "
+                            "keep one (the second would silently replace the first)"
+                        )
+                    else:
+                        seen[name] = line
+                todo.append((value, child, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                todo.append((item, f"{path}[{i}]", depth + 1))
+    return sorted(problems)
+
+
+def _too_deep(path: str, *, line: int | None = None) -> str:
+    where = f" (line {line})" if line is not None else ""
+    return (
+        f"{path}{where}: nested more than {MAX_DEPTH} levels deep; a mesh configuration needs a "
+        "handful of levels, so this is likely a generated or damaged file"
+    )
+
+
+def depth_problem(data: Any) -> str | None:
+    """The first place ``data`` nests deeper than MAX_DEPTH, as a problem line, or None."""
+    todo: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while todo:
+        value, path, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return _too_deep(path or "config")
+        if isinstance(value, Mapping):
+            todo.extend((v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            todo.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value))
+    return None
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
@@ -106,6 +188,7 @@ class _Checker:
         except ConnectorError as exc:
             self.problems.append(f"{path}.connector: {exc}")
             return None
+        self.problems.extend(f"{path}.connector: {line}" for line in cls.missing_requirements())
         data = cls.config_defaults(data or {})
         try:
             cls.build_config(data, path=f"{path}.config")
@@ -123,6 +206,7 @@ def make_plan(
     source: str | None = None,
 ) -> Plan:
     """Check ``raw`` completely; ConfigError listing every problem, or a Plan."""
+    shape_problems: list[str] = []
     if isinstance(raw, MeshSettings):
         settings = raw
     else:
@@ -130,12 +214,22 @@ def make_plan(
             raise ConfigError(
                 f"config: expected a mapping of sections, got {type(raw).__name__}", source=source
             )
+        too_deep = depth_problem(raw)
+        if too_deep is not None:
+            raise ConfigError(too_deep, source=source)
         try:
             settings = structure(dict(raw), MeshSettings)
         except ConfigError as exc:
-            raise ConfigError(exc.problems, source=source) from None
+            # Unknown keys aside, the rest may still be whole: check it too, so that one typo
+            # does not hide the reference and connector problems behind it.
+            shape_problems = exc.problems
+            try:
+                settings = structure(dict(raw), MeshSettings, ignore_unknown=True)
+            except ConfigError:
+                raise ConfigError(shape_problems, source=source) from None
     check = _Checker(registry)
     problems = check.problems
+    problems.extend(shape_problems)
 
     tree = CapabilityTree()
     for i, path in enumerate(settings.capabilities):
@@ -227,9 +321,21 @@ def make_plan(
         node = None
         if pool.capability is not None:
             node = _resolve_capability(tree, pool.capability, f"{path}.capability", problems)
+        if pool.models is not None and not pool.models:
+            problems.append(
+                f"{path}.models: the list is empty; name at least one model, or give 'capability' instead"
+            )
+        first_at: dict[str, int] = {}
         for i, mid in enumerate(pool.models or ()):
             if mid not in settings.models:
                 problems.append(f"{path}.models[{i}]: no model named {mid!r}{_suggest(mid, settings.models)}")
+            elif mid in first_at:
+                problems.append(
+                    f"{path}.models[{i}]: {mid!r} is already listed at models[{first_at[mid]}]; "
+                    "list each model once (use 'weight' or 'priority' to favour one)"
+                )
+            else:
+                first_at[mid] = i
         for i, pid in enumerate(pool.providers or ()):
             if pid not in provider_names:
                 problems.append(
@@ -265,6 +371,10 @@ def make_plan(
     )
     if secret_store is not None:
         secret_store = attrs.evolve(secret_store, path="secrets.config")
+    if settings.storage.format is SerializationFormat.MSGPACK and not module_available("msgpack"):
+        problems.append(
+            "storage.format: the msgpack format needs the 'msgpack' library: pip install 'meshkit[msgpack]'"
+        )
     storage = None
     if ConnectorType.STORAGE not in injected:
         storage = check.connector(

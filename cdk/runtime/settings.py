@@ -12,6 +12,7 @@ from typing import Any, Literal
 import attrs
 
 from ..config import check
+from ..connector import module_available
 from ..enums import (
     DeprecationAction,
     EventType,
@@ -52,6 +53,8 @@ __all__ = [
     "TracingSettings",
 ]
 
+#: The most calls one request may make; more is a typo, and would hold a request for hours.
+MAX_ATTEMPTS = 1000
 DEFAULT_CAPABILITY = "generation.text-generation.chat-completion"
 
 #: The features a request can need that a model's ``features`` list may name.
@@ -125,11 +128,20 @@ class LimitSettings:
     tokens_per_minute: int | None = attrs.field(default=None, validator=check(_positive, "at least 1"))
 
 
+def _cron_library(_: Any, attribute: attrs.Attribute[Any], __: Any) -> None:
+    if not module_available("cronsim"):
+        raise ValueError(
+            f"{attribute.name}: maintenance windows need the 'cronsim' library: pip install 'meshkit[cron]'"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class MaintenanceSettings:
     """A recurring maintenance window: starts at each cron time, lasts ``duration``."""
 
-    cron: str = attrs.field(validator=check(validate_cron, "a cron expression such as '0 3 * * *'"))
+    cron: str = attrs.field(
+        validator=[_cron_library, check(validate_cron, "a cron expression such as '0 3 * * *'")]
+    )
     duration: timedelta = attrs.field(validator=check(_positive_duration, "a positive duration"))
 
 
@@ -165,8 +177,14 @@ class RotationSettings:
 class RetrySettings:
     """The failover loop: how many calls, how long to wait between them, the overall deadline."""
 
-    max_attempts: int = attrs.field(default=3, validator=check(_positive, "at least 1"))
-    same_model_retries: int = attrs.field(default=0, validator=check(_non_negative, "0 or more"))
+    max_attempts: int = attrs.field(
+        default=3,
+        validator=check(lambda n: 1 <= n <= MAX_ATTEMPTS, f"a whole number from 1 to {MAX_ATTEMPTS}"),
+    )
+    same_model_retries: int = attrs.field(
+        default=0,
+        validator=check(lambda n: 0 <= n <= MAX_ATTEMPTS, f"a whole number from 0 to {MAX_ATTEMPTS}"),
+    )
     backoff: Literal["exponential", "constant"] = "exponential"
     initial_delay: timedelta = timedelta(milliseconds=200)
     max_delay: timedelta = timedelta(seconds=5)

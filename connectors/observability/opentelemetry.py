@@ -79,6 +79,7 @@ class OpenTelemetryObservability(Observability):
 
     connector_id = "meshkit.opentelemetry.v1"
     description = "OpenTelemetry spans: one per request, an event per attempt"
+    requires = {"opentelemetry": "meshkit[otel]"}
     Config = OpenTelemetryConfig
 
     def __init__(self, config: Any = None, *, tracer_provider: Any = None, **kwargs: Any) -> None:

@@ -62,6 +62,7 @@ class PrometheusObservability(Observability):
 
     connector_id = "meshkit.prometheus.v1"
     description = "Prometheus metrics, optional /metrics endpoint"
+    requires = {"prometheus_client": "meshkit[prometheus]"}
     features = frozenset({ObservabilityFeature.METRICS})  # type: ignore[assignment]
     Config = PrometheusConfig
 

@@ -37,6 +37,7 @@ class DotenvSecretStore(FileBackedSecretStore):
     connector_id = "meshkit.dotenv.v1"
     Config = DotenvSecretsConfig
     description = "Secrets from a .env file (extra: dotenv)"
+    requires = {"dotenv": "meshkit[dotenv]"}
     file_kind = ".env file"
 
     def _read_secrets(self) -> dict[str, Secret]:

@@ -38,6 +38,7 @@ class KeyringSecretStore(SecretStore):
     connector_id = "meshkit.keyring.v1"
     Config = KeyringSecretsConfig
     description = "Secrets from the system keyring (extra: keyring)"
+    requires = {"keyring": "meshkit[keyring]"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

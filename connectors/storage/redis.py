@@ -69,6 +69,7 @@ class RedisStorage(PolledLockStorage):
         {StorageFeature.LOCKING, StorageFeature.PERSISTENT, StorageFeature.SHARED}
     )
     description = "Redis: shared across processes; atomic writes, SET NX locks (extra: redis)"
+    requires = {"redis": "meshkit[redis]"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -18,7 +18,7 @@ from meshkit.config import (
     unstructure,
 )
 from meshkit.enums import SyncPolicy
-from meshkit.errors import ConfigError, SecretNotFoundError
+from meshkit.errors import ConfigError, SecretError, SecretNotFoundError
 from meshkit.types import Secret
 
 
@@ -238,8 +238,23 @@ class TestSecretRefs:
 
     @pytest.mark.anyio
     async def test_missing_secret_raises_naming_it(self) -> None:
-        with pytest.raises(SecretNotFoundError, match="'MISSING'"):
+        with pytest.raises(SecretError, match="k: secret 'MISSING' not found"):
             await resolve_secret_refs({"k": "${secrets:MISSING}"}, secret_store({}))
+
+    @pytest.mark.anyio
+    async def test_every_missing_secret_is_named_with_the_key_that_referenced_it(self) -> None:
+        data = {
+            "api_key": "${secrets:ONE}",
+            "headers": {"x": "a ${secrets:TWO} b"},
+            "more": ["${secrets:ONE}"],
+        }
+        with pytest.raises(ConfigError) as info:
+            await resolve_secret_refs(data, secret_store({}), path="providers.up.config")
+        assert [p.split(": ")[0] for p in info.value.problems] == [
+            "providers.up.config.api_key",
+            "providers.up.config.headers.x",
+            "providers.up.config.more[0]",
+        ]
 
     @pytest.mark.anyio
     async def test_resolved_secret_structures_into_a_secret_field(self) -> None:

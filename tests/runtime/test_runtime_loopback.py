@@ -32,7 +32,7 @@ def config(server: MockOpenAIServer, **retry: Any) -> dict[str, Any]:
         "providers": {
             "local": {
                 "connector": "openai-compatible",
-                "config": {"base_url": server.base_url, "timeout": "400ms", "connect_timeout": "2s"},
+                "config": {"base_url": server.base_url, "timeout": "1s", "connect_timeout": "2s"},
             }
         },
         "models": {"local.small": {"provider": "local"}, "local.large": {"provider": "local"}},
