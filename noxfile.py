@@ -29,7 +29,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy (strict) on the kit."""
+    """mypy (strict) on the kit and the built-in connectors."""
     session.install("-e", ".[dev]")
     session.run("mypy")
 

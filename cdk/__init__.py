@@ -32,6 +32,7 @@ from .enums import (
 from .errors import (
     AllModelsExhaustedError,
     AmbiguousConnectorError,
+    Attempt,
     AuthenticationError,
     BadRequestError,
     ConfigError,
@@ -74,6 +75,8 @@ from .interfaces import (
 from .plugins import ConnectorRegistry, get_registry
 from .types import (
     ChatMessage,
+    Choice,
+    ChunkChoice,
     CompletionChunk,
     CompletionRequest,
     CompletionResponse,
@@ -86,6 +89,7 @@ from .types import (
     FunctionCallDelta,
     HealthReport,
     Lock,
+    ModelChange,
     ModelInfo,
     ModelPricing,
     ModelSnapshot,
@@ -112,10 +116,13 @@ except PackageNotFoundError:  # a checkout put on sys.path by hand, never instal
 __all__ = [
     "AllModelsExhaustedError",
     "AmbiguousConnectorError",
+    "Attempt",
     "AuthMethod",
     "AuthenticationError",
     "BadRequestError",
     "ChatMessage",
+    "Choice",
+    "ChunkChoice",
     "Clock",
     "CompletionChunk",
     "CompletionRequest",
@@ -153,6 +160,7 @@ __all__ = [
     "LogLevel",
     "Mesh",
     "MeshkitError",
+    "ModelChange",
     "ModelInfo",
     "ModelPricing",
     "ModelSnapshot",

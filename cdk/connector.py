@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from abc import ABC
 from collections.abc import Mapping
 from enum import Enum
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, get_args, get_origin
 
 import attrs
 
@@ -17,7 +18,16 @@ from .config import structure
 from .enums import FEATURES_BY_TYPE, ConnectorType
 from .errors import ConfigError, FeatureNotSupportedError
 
-__all__ = ["CONNECTOR_ID_PATTERN", "Connector", "EmptyConfig", "parse_connector_id"]
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # a TypeVar default (PEP 696) needs the backport before 3.13
+    from typing_extensions import TypeVar
+
+__all__ = ["CONNECTOR_ID_PATTERN", "ConfigT", "Connector", "EmptyConfig", "parse_connector_id"]
+
+#: The type of a connector's ``config``. A connector names its own (``Storage[MyConfig]``);
+#: a bare ``Storage`` in an annotation means "any storage", whatever its configuration.
+ConfigT = TypeVar("ConfigT", default=Any)
 
 #: ``vendor.name.vN``: lowercase segments, hyphens allowed inside a segment.
 CONNECTOR_ID_PATTERN = re.compile(
@@ -41,12 +51,13 @@ class EmptyConfig:
     """The configuration of a connector that takes none."""
 
 
-class Connector(ABC):
+class Connector(ABC, Generic[ConfigT]):
     """Base class of every connector.
 
     A subclass sets the class attributes below and overrides ``_start``/``_aclose``
     when it holds resources. ``start``/``aclose`` take care of idempotence, so
-    ``aclose()`` may be called any number of times.
+    ``aclose()`` may be called any number of times. ``Connector[MyConfig]`` with
+    ``Config = MyConfig`` types ``self.config`` as ``MyConfig``.
     """
 
     connector_id: ClassVar[str]
@@ -66,7 +77,7 @@ class Connector(ABC):
         name: str | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.config = self.build_config(config)
+        self.config: ConfigT = self.build_config(config)
         self.name = name or type(self).connector_id
         self.clock: Clock = clock or SystemClock()
         self._started = False
@@ -133,6 +144,23 @@ class Connector(ABC):
             raise TypeError(f"{cls.connector_id}: features {wrong!r} are not {allowed.__name__} members")
         if not attrs.has(cls.Config):
             raise TypeError(f"{cls.connector_id}: Config must be an attrs class")
+        declared = cls.declared_config()
+        if declared is not None and not issubclass(cls.Config, declared):
+            raise TypeError(
+                f"{cls.connector_id}: Config is {cls.Config.__qualname__}, but the class is declared "
+                f"over {declared.__qualname__}; make them the same class"
+            )
+
+    @classmethod
+    def declared_config(cls) -> type | None:
+        """The configuration class named by the nearest ``Base[SomeConfig]`` among the bases."""
+        for klass in cls.__mro__:
+            for base in getattr(klass, "__orig_bases__", ()):
+                origin, args = get_origin(base), get_args(base)
+                connector_base = isinstance(origin, type) and issubclass(origin, Connector)
+                if connector_base and args and isinstance(args[0], type):
+                    return args[0]
+        return None
 
     # --- lifecycle -------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from meshkit.hookspecs import hookimpl
+from meshkit import hookimpl
 
 
 def _subpackages() -> list[ModuleType]:

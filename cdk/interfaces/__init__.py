@@ -1,19 +1,44 @@
-"""One abstract base per connector type, with the helpers a subclass reuses."""
+"""What a connector author builds on: one abstract base per connector type, and its helpers.
 
+Applications import from ``meshkit``; connectors (the built-in ones, and those ``meshkit new``
+generates) import from ``meshkit`` (the shared vocabulary: enums, data types, errors, the
+clock) and from here (the bases and what a subclass reuses). The modules behind both are
+private: their layout may change between releases.
+"""
+
+from ..config import check, format_duration, parse_duration
+from ..connector import ConfigT, Connector, EmptyConfig
 from .buffered import BufferedConfig, BufferedObservability
 from .discovery import Discovery, DiscoveryContext, StaticContext, diff_catalogue
 from .observability import Observability, ObservabilityConfig
 from .provider import HTTPProvider, HTTPProviderConfig, Provider, error_for_status, parse_retry_after
-from .rotation import RotationPolicy, ThresholdConfig
+from .redaction import (
+    REDACTED,
+    event_record,
+    is_secret_key,
+    log_record,
+    redact,
+    redact_entry,
+    redact_text,
+    report_record,
+    trace_record,
+)
+from .rotation import TIMED_REASONS, RotationPolicy, ThresholdConfig
 from .secret_store import SecretStore
-from .storage import Storage, validate_key
+from .storage import MAX_KEY_LENGTH, Storage, as_seconds, validate_key, validate_prefix, validate_value
 
 __all__ = [
     "BASE_BY_TYPE",
+    "MAX_KEY_LENGTH",
+    "REDACTED",
+    "TIMED_REASONS",
     "BufferedConfig",
     "BufferedObservability",
+    "ConfigT",
+    "Connector",
     "Discovery",
     "DiscoveryContext",
+    "EmptyConfig",
     "HTTPProvider",
     "HTTPProviderConfig",
     "Observability",
@@ -24,10 +49,24 @@ __all__ = [
     "StaticContext",
     "Storage",
     "ThresholdConfig",
+    "as_seconds",
+    "check",
     "diff_catalogue",
     "error_for_status",
+    "event_record",
+    "format_duration",
+    "is_secret_key",
+    "log_record",
+    "parse_duration",
     "parse_retry_after",
+    "redact",
+    "redact_entry",
+    "redact_text",
+    "report_record",
+    "trace_record",
     "validate_key",
+    "validate_prefix",
+    "validate_value",
 ]
 
 from ..enums import ConnectorType

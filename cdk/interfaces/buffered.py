@@ -17,6 +17,7 @@ flushes (within ``close_timeout``), stops the worker and releases the sink.
 from __future__ import annotations
 
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
@@ -41,6 +42,11 @@ from .redaction import (
     report_record,
     trace_record,
 )
+
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # a TypeVar default (PEP 696) needs the backport before 3.13
+    from typing_extensions import TypeVar
 
 __all__ = [
     "REDACTED",
@@ -79,7 +85,11 @@ class BufferedConfig(ObservabilityConfig):
     )
 
 
-class BufferedObservability(Observability):
+#: The configuration of a buffered sink: BufferedConfig or a subclass of it.
+BufferedConfigT = TypeVar("BufferedConfigT", bound=BufferedConfig, default=BufferedConfig)
+
+
+class BufferedObservability(Observability[BufferedConfigT]):
     """An observability sink that buffers records and delivers them in the background.
 
     Subclasses implement :meth:`deliver` (and :meth:`close_sink` when they hold a

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import attrs
 
-from ..connector import Connector
+from ..connector import ConfigT, Connector
 from ..enums import ConnectorType
 from ..types import HealthReport, ModelChange, ModelInfo, ProbeResult, SyncResult
 
@@ -45,7 +45,7 @@ class StaticContext:
         return self.models
 
 
-class Discovery(Connector):
+class Discovery(Connector[ConfigT]):
     """Keeps the catalogue in step with the providers and watches their health.
 
     The runtime calls ``attach`` once, then schedules ``sync`` and ``health``. Provider

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ..connector import Connector
+from ..connector import ConfigT, Connector
 from ..enums import ConnectorType, LogLevel, Severity
 from ..events import RoutingEvent
 from ..types import RequestLogEntry, TraceEntry
@@ -25,7 +25,7 @@ class ObservabilityConfig:
     log_level: LogLevel = LogLevel.METADATA
 
 
-class Observability(Connector):
+class Observability(Connector[ConfigT]):
     """Receives events, request logs, traces and stats.
 
     ``emit``/``log``/``trace``/``report`` are synchronous and must return at once: a

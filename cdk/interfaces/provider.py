@@ -6,18 +6,19 @@ import contextlib
 import email.utils
 import json
 import math
+import sys
 import time
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
 import anyio
 import attrs
 import httpx
 
 from ..config import check
-from ..connector import Connector
+from ..connector import ConfigT, Connector
 from ..enums import AuthMethod, ConnectorType, ProviderFeature
 from ..errors import (
     AuthenticationError,
@@ -43,6 +44,11 @@ from ..types import (
     Secret,
 )
 from .redaction import scrubber
+
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # a TypeVar default (PEP 696) needs the backport before 3.13
+    from typing_extensions import TypeVar
 
 __all__ = [
     "HTTPProvider",
@@ -74,7 +80,7 @@ _CONTEXT_MARKERS = (
 )
 
 
-class Provider(Connector):
+class Provider(Connector[ConfigT]):
     """Talks to one AI service. Providers never retry: the router is the one retry loop."""
 
     connector_type: ClassVar[ConnectorType] = ConnectorType.PROVIDER
@@ -137,9 +143,10 @@ class Provider(Connector):
     def secrets(self) -> list[str]:
         """Plain secret values this provider holds, so that messages can be scrubbed."""
         found: list[str] = []
-        if attrs.has(type(self.config)):
-            for a in attrs.fields(type(self.config)):
-                value = getattr(self.config, a.name)
+        config: Any = self.config  # any attrs class: only its Secret fields matter here
+        if attrs.has(type(config)):
+            for a in attrs.fields(type(config)):
+                value = getattr(config, a.name)
                 if isinstance(value, Secret) and value.reveal():
                     found.append(value.reveal())
         return found
@@ -193,7 +200,11 @@ class HTTPProviderConfig:
     max_connections: int = attrs.field(default=100, validator=check(_positive, "at least 1"))
 
 
-class HTTPProvider(Provider):
+#: The configuration of an HTTP provider: HTTPProviderConfig or a subclass of it.
+HTTPConfigT = TypeVar("HTTPConfigT", bound=HTTPProviderConfig, default=HTTPProviderConfig)
+
+
+class HTTPProvider(Provider[HTTPConfigT]):
     """A provider over HTTP: one long-lived ``httpx.AsyncClient``, injectable transport.
 
     A subclass usually overrides only ``build_request``, ``parse_response``,

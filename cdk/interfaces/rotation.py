@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -13,6 +14,11 @@ from ..config import check
 from ..connector import Connector
 from ..enums import ConnectorType, DeactivationReason, ModelStatus, RecoveryTrigger
 from ..types import CompletionRequest, ModelSnapshot
+
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # a TypeVar default (PEP 696) needs the backport before 3.13
+    from typing_extensions import TypeVar
 
 __all__ = ["TIMED_REASONS", "RotationPolicy", "ThresholdConfig"]
 
@@ -35,7 +41,11 @@ class ThresholdConfig:
     cooldown: timedelta = timedelta(seconds=60)
 
 
-class RotationPolicy(Connector):
+#: The configuration of a rotation policy: ThresholdConfig or a subclass of it.
+ThresholdConfigT = TypeVar("ThresholdConfigT", bound=ThresholdConfig, default=ThresholdConfig)
+
+
+class RotationPolicy(Connector[ThresholdConfigT]):
     """Decides the lifecycle of models in a pool and picks one per request. No I/O.
 
     The runtime owns the counters and hands the policy immutable snapshots; a policy

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import ClassVar
 
-from ..connector import Connector
+from ..connector import ConfigT, Connector
 from ..enums import ConnectorType, SecretStoreFeature
 from ..errors import FeatureNotSupportedError
 from ..types import Secret
@@ -15,7 +15,7 @@ __all__ = ["SecretStore"]
 INTERFACE_VERSION = 1
 
 
-class SecretStore(Connector):
+class SecretStore(Connector[ConfigT]):
     """Resolves secret names to values. ``set``/``delete``/``list`` need MANAGEMENT."""
 
     connector_type: ClassVar[ConnectorType] = ConnectorType.SECRET_STORE

@@ -6,12 +6,12 @@ from abc import abstractmethod
 from datetime import timedelta
 from typing import ClassVar
 
-from ..connector import Connector
+from ..connector import ConfigT, Connector
 from ..enums import ConnectorType, StorageFeature
 from ..errors import FeatureNotSupportedError
 from ..types import EntryMetadata, Lock
 
-__all__ = ["MAX_KEY_LENGTH", "Storage", "validate_key", "validate_prefix", "validate_value"]
+__all__ = ["MAX_KEY_LENGTH", "Storage", "as_seconds", "validate_key", "validate_prefix", "validate_value"]
 
 INTERFACE_VERSION = 1
 MAX_KEY_LENGTH = 512
@@ -49,7 +49,7 @@ def as_seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class Storage(Connector):
+class Storage(Connector[ConfigT]):
     """Async key → bytes. A save is atomic: readers see the old value or the new, never a mix.
 
     Keys are non-empty strings of at most 512 characters without NUL; ``list`` returns

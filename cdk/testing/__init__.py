@@ -15,6 +15,7 @@ from .faults import Fault
 from .payloads import openai_payloads
 from .spec import DISCOVERY_CONTEXT_WINDOW, DISCOVERY_SCENARIO, ConformanceSpec, Delivered, HTTPPayloads
 from .target import ConformanceTarget
+from .vectors import fake_embedding
 
 if TYPE_CHECKING:
     from .base import ConformanceSuite, UndeclaredFeatureWarning
@@ -44,6 +45,7 @@ __all__ = [
     "SecretStoreSuite",
     "StorageSuite",
     "UndeclaredFeatureWarning",
+    "fake_embedding",
     "openai_payloads",
 ]
 

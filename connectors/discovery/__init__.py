@@ -15,7 +15,7 @@ def conformance_spec(connector_id: str) -> Any:
     """The static catalogue is configured with the models the suite's providers offer."""
     if connector_id != StaticDiscovery.connector_id:
         return None
-    from meshkit.testing.spec import DISCOVERY_SCENARIO, ConformanceSpec
+    from meshkit.testing import DISCOVERY_SCENARIO, ConformanceSpec
 
     return ConformanceSpec(
         config={"models": {provider: list(models) for provider, models in DISCOVERY_SCENARIO.items()}},

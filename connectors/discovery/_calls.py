@@ -7,8 +7,8 @@ from typing import TypeVar
 
 import anyio
 
-from meshkit.clock import Clock
-from meshkit.interfaces.provider import Provider
+from meshkit import Clock
+from meshkit.interfaces import Provider
 
 T = TypeVar("T")
 

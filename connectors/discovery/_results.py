@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from meshkit.interfaces.discovery import diff_catalogue
-from meshkit.types import ModelChange, ModelInfo, ProbeResult, SyncResult
+from meshkit import ModelChange, ModelInfo, ProbeResult, SyncResult
+from meshkit.interfaces import diff_catalogue
 
 
 def sync_result(

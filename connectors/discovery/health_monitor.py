@@ -11,9 +11,8 @@ import anyio
 import attrs
 from anyio.abc import TaskStatus
 
-from meshkit.config import check
-from meshkit.enums import DiscoveryFeature
-from meshkit.types import HealthReport, ProbeResult
+from meshkit import DiscoveryFeature, HealthReport, ProbeResult
+from meshkit.interfaces import check
 
 from .registry_sync import RegistrySync, RegistrySyncConfig, _positive_duration, _unprobed
 
@@ -46,7 +45,7 @@ class _Track:
     successes: int = 0  # in a row
 
 
-class HealthMonitor(RegistrySync):
+class HealthMonitor(RegistrySync[HealthMonitorConfig]):
     """Probes providers and keeps a rolling verdict on each.
 
     ``probe_all`` runs one round (every provider concurrently, each within ``timeout``)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import attrs
 
-from meshkit.config import check, format_duration
-from meshkit.enums import DiscoveryFeature, ProviderFeature
-from meshkit.interfaces.discovery import Discovery
-from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
+from meshkit import DiscoveryFeature, HealthReport, ModelInfo, ProbeResult, ProviderFeature, SyncResult
+from meshkit.interfaces import Discovery, check, format_duration
 
 from ._calls import CallTimedOut, call_with_timeout, describe_failure
 from ._results import failed_probe, sync_result, unknown_provider_probe
@@ -32,7 +30,11 @@ class RegistrySyncConfig:
     concurrency: int = attrs.field(default=8, validator=check(lambda v: v >= 1, "at least 1"))
 
 
-class RegistrySync(Discovery):
+#: The configuration of a registry sync: RegistrySyncConfig or a subclass of it.
+SyncConfigT = TypeVar("SyncConfigT", bound=RegistrySyncConfig)
+
+
+class RegistrySync(Discovery[SyncConfigT]):
     """Asks every provider for its model list, concurrently, and diffs it with the catalogue.
 
     A provider that fails or does not answer within ``timeout`` is reported in

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import attrs
 
-from meshkit.enums import DiscoveryFeature
-from meshkit.interfaces.discovery import Discovery
-from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
+from meshkit import DiscoveryFeature, HealthReport, ModelInfo, ProbeResult, SyncResult
+from meshkit.interfaces import Discovery
 
 from ._results import failed_probe, sync_result, unknown_provider_probe
 
@@ -20,7 +19,7 @@ class StaticDiscoveryConfig:
     models: dict[str, list[str]] = attrs.field(factory=dict)
 
 
-class StaticDiscovery(Discovery):
+class StaticDiscovery(Discovery[StaticDiscoveryConfig]):
     """Reports the configured model lists as the providers' catalogues; probes on demand."""
 
     connector_id = "meshkit.static.v1"

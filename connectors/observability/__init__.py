@@ -4,7 +4,7 @@ The modules that need an optional library (prometheus-client, opentelemetry-api)
 it only when a connector is built, so listing the connectors stays cheap.
 """
 
-from meshkit.interfaces.observability import Observability
+from meshkit.interfaces import Observability
 
 from .callback import CallbackObservability
 from .console import ConsoleObservability

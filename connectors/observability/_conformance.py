@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from meshkit.events import RoutingEvent
-from meshkit.testing.spec import ConformanceSpec, Delivered
-from meshkit.types import RequestLogEntry, TraceEntry
+from meshkit import RequestLogEntry, RoutingEvent, TraceEntry
+from meshkit.testing import ConformanceSpec, Delivered
 
 from .callback import CallbackObservability
 from .console import ConsoleObservability

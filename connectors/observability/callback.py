@@ -10,11 +10,8 @@ from typing import Any
 
 import attrs
 
-from meshkit.errors import ConfigError
-from meshkit.events import RoutingEvent
-from meshkit.interfaces.observability import Observability, ObservabilityConfig
-from meshkit.interfaces.redaction import redact, redact_entry, redact_text
-from meshkit.types import RequestLogEntry, TraceEntry
+from meshkit import ConfigError, RequestLogEntry, RoutingEvent, TraceEntry
+from meshkit.interfaces import Observability, ObservabilityConfig, redact, redact_entry, redact_text
 
 from ._kinds import Kind, all_kinds
 
@@ -39,7 +36,7 @@ class CallbackConfig(ObservabilityConfig):
     kinds: list[Kind] = attrs.field(factory=all_kinds)
 
 
-class CallbackObservability(Observability):
+class CallbackObservability(Observability[CallbackConfig]):
     """Calls ``callback(record)`` synchronously, in the router's task.
 
     ``record`` is a :class:`RoutingEvent`, a :class:`RequestLogEntry` (trimmed to the

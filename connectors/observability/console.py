@@ -12,11 +12,8 @@ from typing import IO, Any, Literal
 
 import attrs
 
-from meshkit.enums import EventType, Severity
-from meshkit.events import RoutingEvent
-from meshkit.interfaces.observability import Observability, ObservabilityConfig
-from meshkit.interfaces.redaction import redact, redact_entry
-from meshkit.types import RequestLogEntry, TraceEntry
+from meshkit import EventType, RequestLogEntry, RoutingEvent, Severity, TraceEntry
+from meshkit.interfaces import Observability, ObservabilityConfig, redact, redact_entry
 
 from ._kinds import Kind, all_kinds
 
@@ -59,7 +56,7 @@ class ConsoleConfig(ObservabilityConfig):
     kinds: list[Kind] = attrs.field(factory=all_kinds)
 
 
-class ConsoleObservability(Observability):
+class ConsoleObservability(Observability[ConsoleConfig]):
     """Writes each record as one line, synchronously, like a logging StreamHandler.
 
     Lines are short and go to a terminal or a pipe that a supervisor drains, so a

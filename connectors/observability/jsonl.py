@@ -17,8 +17,7 @@ from typing import IO, Any
 import anyio
 import attrs
 
-from meshkit.config import check
-from meshkit.interfaces.buffered import BufferedConfig, BufferedObservability
+from meshkit.interfaces import BufferedConfig, BufferedObservability, check
 
 _MIB = 1024 * 1024
 
@@ -41,7 +40,7 @@ class JsonlConfig(BufferedConfig):
     backups: int = attrs.field(default=5, validator=check(lambda v: v >= 0, "0 or more"))
 
 
-class JsonlObservability(BufferedObservability):
+class JsonlObservability(BufferedObservability[JsonlConfig]):
     """Appends events, logs, traces and reports, tagged by ``kind``, to a JSON Lines file."""
 
     connector_id = "meshkit.jsonl.v1"

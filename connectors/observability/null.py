@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from meshkit.interfaces.observability import Observability
+from meshkit.interfaces import Observability, ObservabilityConfig
 
 
-class NullObservability(Observability):
+class NullObservability(Observability[ObservabilityConfig]):
     """Receives and drops; the default when no observability is configured."""
 
     connector_id = "meshkit.null.v1"

@@ -34,11 +34,8 @@ from typing import Any
 import anyio
 import attrs
 
-from meshkit.config import check
-from meshkit.enums import LogLevel
-from meshkit.interfaces.observability import Observability, ObservabilityConfig
-from meshkit.interfaces.redaction import redact_entry, redact_text
-from meshkit.types import RequestLogEntry
+from meshkit import LogLevel, RequestLogEntry
+from meshkit.interfaces import Observability, ObservabilityConfig, check, redact_entry, redact_text
 
 logger = logging.getLogger("meshkit.observability")
 
@@ -74,7 +71,7 @@ class _Pending:
     attempts: list[RequestLogEntry] = attrs.field(factory=list)
 
 
-class OpenTelemetryObservability(Observability):
+class OpenTelemetryObservability(Observability[OpenTelemetryConfig]):
     """Turns the request log into OpenTelemetry spans."""
 
     connector_id = "meshkit.opentelemetry.v1"

@@ -14,12 +14,16 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import attrs
 
-from meshkit.config import check
-from meshkit.enums import EventType, LogLevel, ModelStatus, ObservabilityFeature
-from meshkit.errors import ConnectorError
-from meshkit.events import RoutingEvent
-from meshkit.interfaces.observability import Observability, ObservabilityConfig
-from meshkit.types import RequestLogEntry
+from meshkit import (
+    ConnectorError,
+    EventType,
+    LogLevel,
+    ModelStatus,
+    ObservabilityFeature,
+    RequestLogEntry,
+    RoutingEvent,
+)
+from meshkit.interfaces import Observability, ObservabilityConfig, check
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -52,7 +56,7 @@ class PrometheusConfig(ObservabilityConfig):
     )
 
 
-class PrometheusObservability(Observability):
+class PrometheusObservability(Observability[PrometheusConfig]):
     """Counts requests, failures, tokens and cost, times latency, tracks model status.
 
     Request metrics come from ``log`` entries (one per attempt), model status and
@@ -256,6 +260,8 @@ class PrometheusObservability(Observability):
         if self._server is None:
             return None
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # an address family that reports bytes; ours reports str
+            host = host.decode()
         return f"http://{host}:{port}/metrics"
 
     async def _start(self) -> None:

@@ -11,10 +11,8 @@ from urllib.parse import urlsplit
 import attrs
 import httpx
 
-from meshkit.config import check
-from meshkit.interfaces.buffered import BufferedConfig, BufferedObservability
-from meshkit.interfaces.provider import parse_retry_after
-from meshkit.types import Secret
+from meshkit import Secret
+from meshkit.interfaces import BufferedConfig, BufferedObservability, check, parse_retry_after
 
 logger = logging.getLogger("meshkit.observability")
 
@@ -87,7 +85,7 @@ class WebhookDeliveryError(Exception):
     """A batch could not be delivered; the message never holds the URL or a header value."""
 
 
-class WebhookObservability(BufferedObservability):
+class WebhookObservability(BufferedObservability[WebhookConfig]):
     """POSTs ``{"source", "sent_at", "records": [...]}`` batches to a URL.
 
     Start it (``async with`` or the mesh) for background delivery; ``flush()`` delivers

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from meshkit.testing.payloads import openai_payloads
-from meshkit.testing.spec import ConformanceSpec, HTTPPayloads
+from meshkit.testing import ConformanceSpec, HTTPPayloads, openai_payloads
 
 
 def _sse(data: Any, event: str | None = None) -> str:
@@ -23,7 +22,7 @@ def openai_compatible_spec() -> ConformanceSpec:
 
 def anthropic_spec() -> ConformanceSpec:
     """Messages API payloads, its SSE event types ending in ``message_stop``, a model list."""
-    start = {
+    start: dict[str, Any] = {
         "id": "msg_1",
         "type": "message",
         "role": "assistant",

@@ -8,10 +8,8 @@ from typing import Any
 
 import httpx
 
-from meshkit.config import check
-from meshkit.errors import BadRequestError, ProviderProtocolError
-from meshkit.interfaces.provider import HTTPProvider
-from meshkit.types import CompletionRequest, EmbeddingRequest
+from meshkit import BadRequestError, CompletionRequest, EmbeddingRequest, ProviderProtocolError
+from meshkit.interfaces import HTTPProvider, check
 
 
 def is_http_url(value: str) -> bool:
@@ -24,7 +22,7 @@ HTTP_URL = check(is_http_url, "an http:// or https:// URL")
 
 
 def model_for(
-    provider: HTTPProvider, request: CompletionRequest | EmbeddingRequest, default: str | None
+    provider: HTTPProvider[Any], request: CompletionRequest | EmbeddingRequest, default: str | None
 ) -> str:
     """The model a call asks for: the request's, else the provider's ``default``; neither is a bad request."""
     model = request.model or default
@@ -43,7 +41,7 @@ def request_timeout(request: CompletionRequest | EmbeddingRequest, connect_timeo
     return httpx.Timeout(request.timeout, connect=min(connect_timeout.total_seconds(), request.timeout))
 
 
-def json_object(provider: HTTPProvider, response: httpx.Response) -> dict[str, Any]:
+def json_object(provider: HTTPProvider[Any], response: httpx.Response) -> dict[str, Any]:
     """A 2xx response's body, which must be a JSON object."""
     data = response.json()
     if not isinstance(data, dict):
@@ -67,7 +65,7 @@ def status_text(status: int, detail: str) -> str:
 
 
 def malformed_model_list(
-    provider: HTTPProvider, response: httpx.Response, exc: Exception
+    provider: HTTPProvider[Any], response: httpx.Response, exc: Exception
 ) -> ProviderProtocolError:
     """The error for a model list that is not what the API documents."""
     return ProviderProtocolError(

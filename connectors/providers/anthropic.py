@@ -23,32 +23,29 @@ from urllib.parse import urlsplit
 import attrs
 import httpx
 
-from meshkit.config import check
-from meshkit.enums import ProviderFeature
-from meshkit.errors import (
+from meshkit import (
     AuthenticationError,
     BadRequestError,
-    ConfigError,
-    ContextWindowExceededError,
-    FeatureNotSupportedError,
-    ProviderError,
-    ProviderProtocolError,
-    ProviderUnavailableError,
-    QuotaExhaustedError,
-    RateLimitError,
-)
-from meshkit.interfaces.provider import HTTPProvider, HTTPProviderConfig, error_for_status, parse_retry_after
-from meshkit.types import (
     ChatMessage,
     Choice,
     ChunkChoice,
     CompletionChunk,
     CompletionRequest,
     CompletionResponse,
+    ConfigError,
+    ContextWindowExceededError,
     Delta,
+    FeatureNotSupportedError,
     ModelInfo,
+    ProviderError,
+    ProviderFeature,
+    ProviderProtocolError,
+    ProviderUnavailableError,
+    QuotaExhaustedError,
+    RateLimitError,
     TokenUsage,
 )
+from meshkit.interfaces import HTTPProvider, HTTPProviderConfig, check, error_for_status, parse_retry_after
 
 from ._http import (
     HTTP_URL,
@@ -127,7 +124,7 @@ class _HeaderAuth(httpx.Auth):
         return "_HeaderAuth('**********')"
 
 
-class AnthropicProvider(HTTPProvider):
+class AnthropicProvider(HTTPProvider[AnthropicConfig]):
     """Claude models through the Messages API: completion, streaming, tools, images and model listing."""
 
     connector_id = "meshkit.anthropic.v1"

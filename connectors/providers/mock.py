@@ -24,35 +24,33 @@ from typing import Literal
 
 import attrs
 
-from meshkit.enums import ProviderFeature
-from meshkit.errors import (
+from meshkit import (
     AuthenticationError,
     BadRequestError,
-    ContextWindowExceededError,
-    ProviderError,
-    ProviderProtocolError,
-    ProviderTimeoutError,
-    ProviderUnavailableError,
-    QuotaExhaustedError,
-    RateLimitError,
-)
-from meshkit.interfaces.provider import Provider
-from meshkit.testing.vectors import fake_embedding
-from meshkit.types import (
     ChatMessage,
     Choice,
     ChunkChoice,
     CompletionChunk,
     CompletionRequest,
     CompletionResponse,
+    ContextWindowExceededError,
     Delta,
     Embedding,
     EmbeddingRequest,
     EmbeddingResponse,
     ModelInfo,
     ModelPricing,
+    ProviderError,
+    ProviderFeature,
+    ProviderProtocolError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    QuotaExhaustedError,
+    RateLimitError,
     TokenUsage,
 )
+from meshkit.interfaces import Provider
+from meshkit.testing import fake_embedding
 
 ErrorKind = Literal[
     "rate_limit", "quota", "unavailable", "timeout", "auth", "bad_request", "context_window", "protocol"
@@ -96,7 +94,7 @@ class MockConfig:
     healthy: bool = True
 
 
-class MockProvider(Provider):
+class MockProvider(Provider[MockConfig]):
     """Answers from a script; records every completion in ``calls``, every embedding in ``embed_calls``.
 
     Embeddings are deterministic unit vectors (``meshkit.testing.vectors``): the same text and

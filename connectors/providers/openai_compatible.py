@@ -23,31 +23,29 @@ from typing import Any, Literal
 import attrs
 import httpx
 
-from meshkit.enums import ProviderFeature
-from meshkit.errors import (
-    ConfigError,
-    ContextWindowExceededError,
-    ProviderError,
-    ProviderProtocolError,
-    QuotaExhaustedError,
-)
-from meshkit.interfaces.provider import HTTPProvider, HTTPProviderConfig, error_for_status, parse_retry_after
-from meshkit.types import (
+from meshkit import (
     ChatMessage,
     Choice,
     ChunkChoice,
     CompletionChunk,
     CompletionRequest,
     CompletionResponse,
+    ConfigError,
+    ContextWindowExceededError,
     Delta,
     Embedding,
     EmbeddingRequest,
     EmbeddingResponse,
     ModelInfo,
+    ProviderError,
+    ProviderFeature,
+    ProviderProtocolError,
+    QuotaExhaustedError,
     TokenUsage,
     ToolCall,
     ToolCallDelta,
 )
+from meshkit.interfaces import HTTPProvider, HTTPProviderConfig, error_for_status, parse_retry_after
 
 from ._http import (
     HTTP_URL,
@@ -72,7 +70,8 @@ class OpenAICompatibleConfig(HTTPProviderConfig):
     #: A known service (fills ``base_url`` and says whether a key is needed).
     preset: PresetName | None = None
     #: Overrides the preset's URL; without either, a local server on port 8000.
-    base_url: str | None = attrs.field(default=None, validator=HTTP_URL)
+    # None until build_config fills it from the preset, so never None on a built provider.
+    base_url: str | None = attrs.field(default=None, validator=HTTP_URL)  # type: ignore[assignment]
     #: The model to ask for when a request names none.
     model: str | None = None
     #: Ask for token usage in the last stream chunk (``stream_options.include_usage``).
@@ -81,7 +80,7 @@ class OpenAICompatibleConfig(HTTPProviderConfig):
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
 
 
-class OpenAICompatibleProvider(HTTPProvider):
+class OpenAICompatibleProvider(HTTPProvider[OpenAICompatibleConfig]):
     """Chat completions (streaming, tools, JSON mode and schemas, images), embeddings and model listing.
 
     Tools, ``tool_choice``, ``response_format`` and image content parts are OpenAI's own

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from meshkit.enums import ModelStatus
-from meshkit.types import ModelSnapshot
+from meshkit import ModelSnapshot, ModelStatus
 
 #: Bound once: reading an enum member off its class costs more than the rest of a check.
 ACTIVE = ModelStatus.ACTIVE

@@ -9,9 +9,8 @@ from typing import Any, Literal
 
 import attrs
 
-from meshkit.config import check
-from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
-from meshkit.types import CompletionRequest, ModelSnapshot
+from meshkit import CompletionRequest, ModelSnapshot
+from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
 from ._common import ACTIVE
 
@@ -25,7 +24,7 @@ class CostFirstConfig(ThresholdConfig):
     unpriced: Literal["last", "free"] = "last"
 
 
-class CostFirst(RotationPolicy):
+class CostFirst(RotationPolicy[CostFirstConfig]):
     """Picks the model whose estimated cost for this request is lowest.
 
     The estimate is the prompt's estimated tokens at the input price plus ``max_tokens``

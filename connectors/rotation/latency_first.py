@@ -8,9 +8,8 @@ from typing import Any
 
 import attrs
 
-from meshkit.config import check
-from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
-from meshkit.types import CompletionRequest, ModelSnapshot
+from meshkit import CompletionRequest, ModelSnapshot
+from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
 from ._common import ACTIVE, pool_of
 
@@ -47,7 +46,7 @@ def needs_measuring(candidate: ModelSnapshot) -> bool:
     return measured is None or measured < candidate.activated_at
 
 
-class LatencyFirst(RotationPolicy):
+class LatencyFirst(RotationPolicy[LatencyFirstConfig]):
     """Picks the active model with the lowest latency EWMA.
 
     A model with no measurement, or none since it recovered, is sent one request first

@@ -8,9 +8,8 @@ from typing import Any
 
 import attrs
 
-from meshkit.config import check
-from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
-from meshkit.types import CompletionRequest, ModelSnapshot
+from meshkit import CompletionRequest, ModelSnapshot
+from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
 from ._common import ACTIVE, most_preferred
 
@@ -27,7 +26,7 @@ class PriorityConfig(ThresholdConfig):
     providers: list[str] = attrs.field(factory=list, validator=check(_unique, "a list without duplicates"))
 
 
-class Priority(RotationPolicy):
+class Priority(RotationPolicy[PriorityConfig]):
     """Always the most preferred active model: listed models first, in the listed order.
 
     Models not listed come next, ordered by their provider's place in ``providers``;

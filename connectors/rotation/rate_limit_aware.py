@@ -7,10 +7,8 @@ from datetime import datetime
 
 import attrs
 
-from meshkit.config import check
-from meshkit.enums import RotationFeature
-from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
-from meshkit.types import CompletionRequest, ModelSnapshot
+from meshkit import CompletionRequest, ModelSnapshot, RotationFeature
+from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
 from ._common import ACTIVE
 
@@ -47,7 +45,7 @@ class RateLimitAwareConfig(ThresholdConfig):
     default_output_tokens: int = attrs.field(default=256, validator=check(lambda v: v >= 0, "0 or more"))
 
 
-class RateLimitAware(RotationPolicy):
+class RateLimitAware(RotationPolicy[RateLimitAwareConfig]):
     """Uses the most preferred model (lowest ``priority``, then pool order) that has room.
 
     A model has room when this request would keep it within the thresholds of its

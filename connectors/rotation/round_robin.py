@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from meshkit.interfaces.rotation import RotationPolicy
-from meshkit.types import CompletionRequest, ModelSnapshot
+from meshkit import CompletionRequest, ModelSnapshot
+from meshkit.interfaces import RotationPolicy, ThresholdConfig
 
 from ._common import RoundRobinCursor, pool_of
 
 
-class RoundRobin(RotationPolicy):
+class RoundRobin(RotationPolicy[ThresholdConfig]):
     """Hands requests to the active models one after another, in the pool's order.
 
     The turn follows the model last served, so models leaving or rejoining the pool

@@ -9,10 +9,8 @@ from typing import Any
 
 import attrs
 
-from meshkit.config import check
-from meshkit.enums import RotationFeature
-from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
-from meshkit.types import CompletionRequest, ModelSnapshot
+from meshkit import CompletionRequest, ModelSnapshot, RotationFeature
+from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
 from ._common import RoundRobinCursor, find_active, pool_of
 
@@ -33,7 +31,7 @@ class _Binding:
     last_seen: datetime
 
 
-class SessionSticky(RotationPolicy):
+class SessionSticky(RotationPolicy[SessionStickyConfig]):
     """Sends every request of a ``session_id`` to the same model while it stays active.
 
     New sessions, and requests without a session, are spread round-robin. When a

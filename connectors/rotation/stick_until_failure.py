@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from meshkit.interfaces.rotation import RotationPolicy
-from meshkit.types import CompletionRequest, ModelSnapshot
+from meshkit import CompletionRequest, ModelSnapshot
+from meshkit.interfaces import RotationPolicy, ThresholdConfig
 
 from ._common import find_active, most_preferred, pool_of
 
 
-class StickUntilFailure(RotationPolicy):
+class StickUntilFailure(RotationPolicy[ThresholdConfig]):
     """Sticks to the current model while it is active, then moves to the next one.
 
     The next one is the highest-priority candidate (lowest ``priority`` number), ties

@@ -8,10 +8,8 @@ from typing import Any, Literal
 
 import attrs
 
-from meshkit.config import check
-from meshkit.enums import RotationFeature
-from meshkit.interfaces.rotation import RotationPolicy, ThresholdConfig
-from meshkit.types import CompletionRequest, ModelSnapshot
+from meshkit import CompletionRequest, ModelSnapshot, RotationFeature
+from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
 from ._common import ACTIVE, pool_of
 
@@ -45,7 +43,7 @@ class WeightedConfig(ThresholdConfig):
     quota: Literal["requests", "tokens"] = "requests"
 
 
-class Weighted(RotationPolicy):
+class Weighted(RotationPolicy[WeightedConfig]):
     """Smooth weighted round-robin (as in nginx): deterministic, and fair at every scale.
 
     Over any run of selections each model's share follows its weight, and picks are
@@ -85,9 +83,9 @@ class Weighted(RotationPolicy):
         """The active candidates with their weights, in pool order."""
         if self.config.weight_by == "weight":
             configured = self.config.weights
-            pairs = [(c, configured.get(c.model_id, c.weight)) for c in candidates if c.status is ACTIVE]
+            chosen = [(c, configured.get(c.model_id, c.weight)) for c in candidates if c.status is ACTIVE]
             # Quota-aware in this mode too: a model that has used up a quota gets no share.
-            return [(c, 0.0) if c.limits and _quota_used_up(c) else (c, w) for c, w in pairs]
+            return [(c, 0.0) if c.limits and _quota_used_up(c) else (c, w) for c, w in chosen]
         pairs: list[tuple[ModelSnapshot, float]] = []
         unlimited: list[int] = []
         roomiest = 0.0

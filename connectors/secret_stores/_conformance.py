@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from meshkit.testing.spec import ConformanceSpec
+from meshkit.testing import ConformanceSpec
 
 __all__ = ["dotenv_spec", "env_spec", "file_spec", "keyring_spec"]
 

@@ -5,20 +5,29 @@ from __future__ import annotations
 import os
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import anyio
 
-from meshkit.errors import SecretError, SecretNotFoundError
-from meshkit.interfaces.secret_store import SecretStore
-from meshkit.types import Secret
+from meshkit import Secret, SecretError, SecretNotFoundError
+from meshkit.interfaces import SecretStore
 
 from .names import validate_name
 
 __all__ = ["FileBackedSecretStore"]
 
 
-class FileBackedSecretStore(SecretStore):
+class FileConfig(Protocol):
+    """What a file-backed store's config has: the file's path."""
+
+    @property
+    def path(self) -> str: ...
+
+
+FileConfigT = TypeVar("FileConfigT", bound=FileConfig)
+
+
+class FileBackedSecretStore(SecretStore[FileConfigT]):
     """Secrets from the file at ``config.path``, read when first needed and again whenever it changes.
 
     A subclass parses the file in :meth:`_read_secrets` and may vet it in :meth:`_check_file`.

@@ -12,9 +12,8 @@ from typing import Any
 
 import attrs
 
-from meshkit.config import check
-from meshkit.errors import SecretError
-from meshkit.types import Secret
+from meshkit import Secret, SecretError
+from meshkit.interfaces import check
 
 from ._file_backed import FileBackedSecretStore
 
@@ -31,7 +30,7 @@ class DotenvSecretsConfig:
     interpolate: bool = True
 
 
-class DotenvSecretStore(FileBackedSecretStore):
+class DotenvSecretStore(FileBackedSecretStore[DotenvSecretsConfig]):
     """Each secret is a ``NAME=value`` line of the file."""
 
     connector_id = "meshkit.dotenv.v1"

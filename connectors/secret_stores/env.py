@@ -6,9 +6,8 @@ import os
 
 import attrs
 
-from meshkit.errors import SecretNotFoundError
-from meshkit.interfaces.secret_store import SecretStore
-from meshkit.types import Secret
+from meshkit import Secret, SecretNotFoundError
+from meshkit.interfaces import SecretStore
 
 
 @attrs.frozen(kw_only=True)
@@ -18,7 +17,7 @@ class EnvSecretsConfig:
     prefix: str = ""
 
 
-class EnvSecretStore(SecretStore):
+class EnvSecretStore(SecretStore[EnvSecretsConfig]):
     """Reads each secret from the environment variable of the same name."""
 
     connector_id = "meshkit.env.v1"

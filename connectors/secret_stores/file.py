@@ -16,9 +16,8 @@ from typing import Literal
 import attrs
 import yaml
 
-from meshkit.config import check
-from meshkit.errors import SecretError
-from meshkit.types import Secret
+from meshkit import Secret, SecretError
+from meshkit.interfaces import check
 
 from ._file_backed import FileBackedSecretStore
 
@@ -37,7 +36,7 @@ class FileSecretsConfig:
     allow_insecure_permissions: bool = False
 
 
-class FileSecretStore(FileBackedSecretStore):
+class FileSecretStore(FileBackedSecretStore[FileSecretsConfig]):
     """Each secret is a top-level ``name: value`` entry of the file."""
 
     connector_id = "meshkit.file-secrets.v1"

@@ -12,10 +12,8 @@ from typing import Any
 import anyio
 import attrs
 
-from meshkit.config import check
-from meshkit.errors import SecretError, SecretNotFoundError
-from meshkit.interfaces.secret_store import SecretStore
-from meshkit.types import Secret
+from meshkit import Secret, SecretError, SecretNotFoundError
+from meshkit.interfaces import SecretStore, check
 
 from .names import validate_name
 
@@ -32,7 +30,7 @@ class KeyringSecretsConfig:
     backend: str | None = None
 
 
-class KeyringSecretStore(SecretStore):
+class KeyringSecretStore(SecretStore[KeyringSecretsConfig]):
     """Reads ``keyring.get_password(service, name)`` on a worker thread (backends may block)."""
 
     connector_id = "meshkit.keyring.v1"

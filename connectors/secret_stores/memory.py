@@ -7,11 +7,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from meshkit.config import check
-from meshkit.enums import SecretStoreFeature
-from meshkit.errors import SecretNotFoundError
-from meshkit.interfaces.secret_store import SecretStore
-from meshkit.types import Secret
+from meshkit import Secret, SecretNotFoundError, SecretStoreFeature
+from meshkit.interfaces import SecretStore, check
 
 from .names import validate_name
 
@@ -27,7 +24,7 @@ class MemorySecretsConfig:
     )
 
 
-class MemorySecretStore(SecretStore):
+class MemorySecretStore(SecretStore[MemorySecretsConfig]):
     """A dict of secrets; ``set``, ``delete`` and ``list`` work, nothing outlives the process."""
 
     connector_id = "meshkit.memory-secrets.v1"

@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 
-from meshkit.testing.spec import ConformanceSpec
+from meshkit.testing import ConformanceSpec
 
 from .redis_server import RedisServer, RedisServerNotFoundError, start_redis_server
 

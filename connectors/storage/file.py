@@ -26,11 +26,8 @@ from typing import Any, ClassVar
 import anyio
 import attrs
 
-from meshkit.config import check
-from meshkit.enums import StorageFeature
-from meshkit.errors import StorageCorruptError, StorageError
-from meshkit.interfaces.storage import validate_key, validate_prefix, validate_value
-from meshkit.types import EntryMetadata, Lock
+from meshkit import EntryMetadata, Lock, StorageCorruptError, StorageError, StorageFeature
+from meshkit.interfaces import check, validate_key, validate_prefix, validate_value
 
 from .filenames import (
     LONG_PREFIX,
@@ -62,7 +59,7 @@ class FileStorageConfig:
     lock_poll_interval: timedelta = attrs.field(default=LOCK_POLL_INTERVAL, validator=POSITIVE_DURATION)
 
 
-class FileStorage(PolledLockStorage):
+class FileStorage(PolledLockStorage[FileStorageConfig]):
     """One file per key under ``path``; safe for several processes on one machine."""
 
     connector_id = "meshkit.file.v1"

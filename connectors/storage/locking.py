@@ -6,16 +6,15 @@ import secrets
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
-from meshkit.clock import Clock
-from meshkit.config import check
-from meshkit.errors import LockNotHeldError, LockTimeoutError
-from meshkit.interfaces.storage import Storage, as_seconds, validate_key
-from meshkit.types import Lock
+from meshkit import Clock, Lock, LockNotHeldError, LockTimeoutError
+from meshkit.interfaces import Storage, as_seconds, check, validate_key
 
 __all__ = [
     "LOCK_POLL_INTERVAL",
     "POSITIVE_DURATION",
+    "PolledLockConfig",
     "PolledLockStorage",
     "TryAcquire",
     "acquire_lock",
@@ -85,7 +84,17 @@ async def acquire_lock(
         await clock.sleep(poll_interval if remaining is None else min(poll_interval, remaining))
 
 
-class PolledLockStorage(Storage):
+class PolledLockConfig(Protocol):
+    """What a polled-lock backend's config has: how often a waiting ``acquire`` retries."""
+
+    @property
+    def lock_poll_interval(self) -> timedelta: ...
+
+
+PolledLockConfigT = TypeVar("PolledLockConfigT", bound=PolledLockConfig)
+
+
+class PolledLockStorage(Storage[PolledLockConfigT]):
     """A storage whose lock is one atomic attempt, retried on the clock until ``acquire``'s timeout.
 
     A subclass implements :meth:`_attempt_lock`, :meth:`_release_lock` and :meth:`_lock_location`;

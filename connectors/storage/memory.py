@@ -8,15 +8,13 @@ from typing import ClassVar
 
 import anyio
 
-from meshkit.enums import StorageFeature
-from meshkit.errors import LockNotHeldError, LockTimeoutError
-from meshkit.interfaces.storage import Storage, as_seconds, validate_key, validate_prefix, validate_value
-from meshkit.types import EntryMetadata, Lock
+from meshkit import EntryMetadata, Lock, LockNotHeldError, LockTimeoutError, StorageFeature
+from meshkit.interfaces import EmptyConfig, Storage, as_seconds, validate_key, validate_prefix, validate_value
 
 from .locking import check_lock
 
 
-class MemoryStorage(Storage):
+class MemoryStorage(Storage[EmptyConfig]):
     """Keeps everything in a dict; gone when the process ends."""
 
     connector_id = "meshkit.memory.v1"

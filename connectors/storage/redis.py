@@ -21,11 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio
 import attrs
 
-from meshkit.config import check
-from meshkit.enums import StorageFeature
-from meshkit.errors import StorageError
-from meshkit.interfaces.storage import validate_key, validate_prefix, validate_value
-from meshkit.types import EntryMetadata, Lock, Secret
+from meshkit import EntryMetadata, Lock, Secret, StorageError, StorageFeature
+from meshkit.interfaces import check, validate_key, validate_prefix, validate_value
 
 from .filenames import key_bytes
 from .locking import LOCK_POLL_INTERVAL, POSITIVE_DURATION, PolledLockStorage
@@ -60,7 +57,7 @@ class RedisStorageConfig:
     lock_poll_interval: timedelta = attrs.field(default=LOCK_POLL_INTERVAL, validator=POSITIVE_DURATION)
 
 
-class RedisStorage(PolledLockStorage):
+class RedisStorage(PolledLockStorage[RedisStorageConfig]):
     """Keys in a Redis namespace; one state for every process that points at the same server."""
 
     connector_id = "meshkit.redis.v1"
@@ -120,7 +117,7 @@ class RedisStorage(PolledLockStorage):
         found: set[bytes] = set()  # SCAN may return a key more than once
         cursor: int = 0
         while True:
-            cursor, names = await self._call(lambda r, at=cursor: r.scan(at, match=pattern, count=1000))
+            cursor, names = await self._call(_scan_page(cursor, pattern))
             found.update(bytes(n) for n in names)
             if int(cursor) == 0:
                 break
@@ -205,6 +202,11 @@ def _in_asyncio() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _scan_page(cursor: int, pattern: bytes) -> Callable[[Any], Any]:
+    """The command that reads one page of SCAN from ``cursor``."""
+    return lambda client: client.scan(cursor, match=pattern, count=1000)
 
 
 def _glob_escape(raw: bytes) -> bytes:

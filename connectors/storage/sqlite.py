@@ -20,11 +20,8 @@ from typing import Any, ClassVar, Literal, TypeVar
 import anyio
 import attrs
 
-from meshkit.config import check
-from meshkit.enums import StorageFeature
-from meshkit.errors import StorageError
-from meshkit.interfaces.storage import validate_key, validate_prefix, validate_value
-from meshkit.types import EntryMetadata, Lock
+from meshkit import EntryMetadata, Lock, StorageError, StorageFeature
+from meshkit.interfaces import check, validate_key, validate_prefix, validate_value
 
 from .filenames import key_bytes
 from .locking import LOCK_POLL_INTERVAL, POSITIVE_DURATION, PolledLockStorage
@@ -71,7 +68,7 @@ class SqliteStorageConfig:
     lock_poll_interval: timedelta = attrs.field(default=LOCK_POLL_INTERVAL, validator=POSITIVE_DURATION)
 
 
-class SqliteStorage(PolledLockStorage):
+class SqliteStorage(PolledLockStorage[SqliteStorageConfig]):
     """Keys and values in a SQLite table; safe for several processes on one machine."""
 
     connector_id = "meshkit.sqlite.v1"

@@ -116,6 +116,42 @@ class TestIds:
             bad.validate_class()
 
 
+class TestGenericConfig:
+    def test_the_config_named_by_the_base_types_self_config(self) -> None:
+        class Typed(Connector[SinkConfig]):
+            connector_id = "test.typed.v1"
+            connector_type = ConnectorType.STORAGE
+            Config = SinkConfig
+
+        Typed.validate_class()
+        assert Typed.declared_config() is SinkConfig
+        assert Typed({"path": "a.jsonl"}).config.path == "a.jsonl"
+
+    def test_a_config_other_than_the_declared_one_is_refused(self) -> None:
+        class Mismatched(Connector[SinkConfig]):
+            connector_id = "test.mismatched.v1"
+            connector_type = ConnectorType.STORAGE
+            Config = EmptyConfig
+
+        with pytest.raises(
+            TypeError, match="Config is EmptyConfig, but the class is declared over SinkConfig"
+        ):
+            Mismatched.validate_class()
+
+    def test_every_built_in_connector_declares_its_config(self) -> None:
+        from meshkit.connectors import _plugin
+
+        # A built-in that others extend (registry-sync) stays generic, bound to its config class.
+        undeclared = [
+            cls.connector_id
+            for cls in _plugin.meshkit_connectors()
+            if cls.declared_config() is None and not getattr(cls, "__parameters__", ())
+        ]
+        assert undeclared == []
+        for cls in _plugin.meshkit_connectors():
+            cls.validate_class()  # the declared config and Config agree
+
+
 class TestConfig:
     def test_defaults_without_config(self) -> None:
         assert Recorder().config == SinkConfig()

@@ -22,10 +22,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-from meshkit.config import check
-from meshkit.enums import DiscoveryFeature
-from meshkit.interfaces import Discovery, diff_catalogue
-from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
+from meshkit import DiscoveryFeature, HealthReport, ModelInfo, ProbeResult, SyncResult
+from meshkit.interfaces import Discovery, check, diff_catalogue
 
 __all__ = ["{{ cookiecutter.__class_name }}", "{{ cookiecutter.__class_name }}Config"]
 
@@ -59,7 +57,9 @@ class _Health:
     last: ProbeResult | None = None
 
 
-class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
+class {{ cookiecutter.__class_name }}(
+    {{ cookiecutter.__base_class }}[{{ cookiecutter.__class_name }}Config],
+):
     """{{ cookiecutter.description }}."""
 
     connector_id = "{{ cookiecutter.__connector_id }}"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from meshkit.errors import ConfigError
+from meshkit import ConfigError, ModelInfo
 from meshkit.interfaces import StaticContext
-from meshkit.types import ModelInfo
 
 from {{ cookiecutter.__package_name }} import {{ cookiecutter.__class_name }}
 

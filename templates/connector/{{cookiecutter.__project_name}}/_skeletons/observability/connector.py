@@ -24,11 +24,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from meshkit.config import check
-from meshkit.events import RoutingEvent
-from meshkit.interfaces import Observability, ObservabilityConfig
-from meshkit.interfaces.redaction import event_record, log_record, report_record, trace_record
-from meshkit.types import RequestLogEntry, TraceEntry
+from meshkit import RequestLogEntry, RoutingEvent, TraceEntry
+from meshkit.interfaces import (
+    Observability,
+    ObservabilityConfig,
+    check,
+    event_record,
+    log_record,
+    report_record,
+    trace_record,
+)
 
 __all__ = ["{{ cookiecutter.__class_name }}", "{{ cookiecutter.__class_name }}Config"]
 
@@ -41,7 +46,9 @@ class {{ cookiecutter.__class_name }}Config(ObservabilityConfig):
     capacity: int = attrs.field(default=10_000, validator=check(lambda v: v >= 1, "at least 1"))
 
 
-class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
+class {{ cookiecutter.__class_name }}(
+    {{ cookiecutter.__base_class }}[{{ cookiecutter.__class_name }}Config],
+):
     """{{ cookiecutter.description }}."""
 
     connector_id = "{{ cookiecutter.__connector_id }}"

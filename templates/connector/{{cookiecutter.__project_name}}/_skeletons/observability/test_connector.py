@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from meshkit.enums import EventType
-from meshkit.errors import ConfigError
-from meshkit.events import RoutingEvent
+from meshkit import ConfigError, EventType, RoutingEvent
 
 from {{ cookiecutter.__package_name }} import {{ cookiecutter.__class_name }}
 

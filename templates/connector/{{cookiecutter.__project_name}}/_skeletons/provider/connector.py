@@ -22,10 +22,8 @@ from typing import Any, Literal
 
 import attrs
 import httpx
-from meshkit.enums import ProviderFeature
-from meshkit.errors import BadRequestError, ProviderProtocolError
-from meshkit.interfaces import HTTPProvider, HTTPProviderConfig
-from meshkit.types import (
+from meshkit import (
+    BadRequestError,
     ChatMessage,
     Choice,
     ChunkChoice,
@@ -34,8 +32,11 @@ from meshkit.types import (
     CompletionResponse,
     Delta,
     ModelInfo,
+    ProviderFeature,
+    ProviderProtocolError,
     TokenUsage,
 )
+from meshkit.interfaces import HTTPProvider, HTTPProviderConfig
 
 __all__ = ["{{ cookiecutter.__class_name }}", "{{ cookiecutter.__class_name }}Config"]
 
@@ -50,7 +51,9 @@ class {{ cookiecutter.__class_name }}Config(HTTPProviderConfig):
     model: str | None = None
 
 
-class {{ cookiecutter.__class_name }}(HTTPProvider):
+class {{ cookiecutter.__class_name }}(
+    HTTPProvider[{{ cookiecutter.__class_name }}Config],
+):
     """{{ cookiecutter.description }}."""
 
     connector_id = "{{ cookiecutter.__connector_id }}"

@@ -9,9 +9,8 @@ import json
 
 import httpx
 import pytest
-from meshkit.errors import BadRequestError
+from meshkit import BadRequestError, CompletionRequest
 from meshkit.testing import FaultTransport
-from meshkit.types import CompletionRequest
 
 from {{ cookiecutter.__package_name }} import {{ cookiecutter.__class_name }}
 from {{ cookiecutter.__package_name }}.conformance import MODEL, conformance_spec

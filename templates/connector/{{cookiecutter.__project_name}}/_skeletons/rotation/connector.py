@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
+from meshkit import CompletionRequest, ModelSnapshot
 from meshkit.interfaces import RotationPolicy, ThresholdConfig
-from meshkit.types import CompletionRequest, ModelSnapshot
 
 __all__ = ["{{ cookiecutter.__class_name }}", "{{ cookiecutter.__class_name }}Config"]
 
@@ -39,7 +39,9 @@ class {{ cookiecutter.__class_name }}Config(ThresholdConfig):
     # prefer_cheaper: bool = False
 
 
-class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
+class {{ cookiecutter.__class_name }}(
+    {{ cookiecutter.__base_class }}[{{ cookiecutter.__class_name }}Config],
+):
     """{{ cookiecutter.description }}."""
 
     connector_id = "{{ cookiecutter.__connector_id }}"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from meshkit.enums import ModelStatus
-from meshkit.types import CompletionRequest, ModelSnapshot
+from meshkit import CompletionRequest, ModelSnapshot, ModelStatus
 
 from {{ cookiecutter.__package_name }} import {{ cookiecutter.__class_name }}
 

@@ -16,10 +16,8 @@ mesh.yaml::
 from __future__ import annotations
 
 import attrs
-from meshkit.config import check
-from meshkit.errors import SecretNotFoundError
-from meshkit.interfaces import SecretStore
-from meshkit.types import Secret
+from meshkit import Secret, SecretNotFoundError
+from meshkit.interfaces import SecretStore, check
 
 __all__ = ["{{ cookiecutter.__class_name }}", "{{ cookiecutter.__class_name }}Config"]
 
@@ -34,7 +32,9 @@ class {{ cookiecutter.__class_name }}Config:
     )
 
 
-class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
+class {{ cookiecutter.__class_name }}(
+    {{ cookiecutter.__base_class }}[{{ cookiecutter.__class_name }}Config],
+):
     """{{ cookiecutter.description }}."""
 
     connector_id = "{{ cookiecutter.__connector_id }}"

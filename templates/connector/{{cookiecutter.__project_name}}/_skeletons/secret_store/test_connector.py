@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from meshkit.errors import ConfigError, SecretNotFoundError
+from meshkit import ConfigError, SecretNotFoundError
 
 from {{ cookiecutter.__package_name }} import {{ cookiecutter.__class_name }}
 

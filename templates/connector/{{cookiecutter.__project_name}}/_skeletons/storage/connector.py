@@ -19,8 +19,8 @@ import builtins
 from typing import Any
 
 import attrs
+from meshkit import EntryMetadata
 from meshkit.interfaces import Storage, validate_key
-from meshkit.types import EntryMetadata
 
 __all__ = ["{{ cookiecutter.__class_name }}", "{{ cookiecutter.__class_name }}Config"]
 
@@ -30,7 +30,9 @@ class {{ cookiecutter.__class_name }}Config:
     """REPLACE: how to reach your backend (an address, a bucket, credentials as Secret)."""
 
 
-class {{ cookiecutter.__class_name }}({{ cookiecutter.__base_class }}):
+class {{ cookiecutter.__class_name }}(
+    {{ cookiecutter.__base_class }}[{{ cookiecutter.__class_name }}Config],
+):
     """{{ cookiecutter.description }}."""
 
     connector_id = "{{ cookiecutter.__connector_id }}"
