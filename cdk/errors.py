@@ -25,8 +25,9 @@ MeshkitError
 │   └── ProviderProtocolError        the answer was malformed or the stream was cut
 ├── RoutingError
 │   ├── NoModelAvailableError        nothing to route to (empty or all standby)
-│   │   └── UnknownTargetError       the request names no pool, model or capability
-│   └── AllModelsExhaustedError      every attempt failed; ``attempts`` lists them
+│   │   ├── UnknownTargetError       the request names no pool, model or capability
+│   │   └── NoCapableModelError      no model of the target has what the request needs
+│   └── AllModelsExhaustedError      the models tried failed; ``attempts``, ``not_tried``
 ├── DeadlineExceeded                 a call outlasted its request's deadline (the router's own signal)
 └── ScaffoldError                    `meshkit new` cannot generate the package
 """
@@ -55,7 +56,9 @@ __all__ = [
     "LockNotHeldError",
     "LockTimeoutError",
     "MeshkitError",
+    "NoCapableModelError",
     "NoModelAvailableError",
+    "NotTried",
     "PluginLoadError",
     "ProviderError",
     "ProviderProtocolError",
@@ -260,31 +263,77 @@ class UnknownTargetError(NoModelAvailableError, LookupError):
 
 @attrs.frozen
 class Attempt:
-    """One try of a routed request."""
+    """One try of a routed request, or a model passed over because it lacks what the request needs."""
 
     model_id: str
     provider_id: str
     error: BaseException
     latency_ms: float
+    #: Why the model was passed over without a call (``lacks tools``); None for a call.
+    skipped: str | None = None
 
     def describe(self) -> str:
-        """``model (provider): ErrorType: message [123 ms]``."""
+        """``model (provider): ErrorType: message [123 ms]``, or ``model (provider): skipped, why``."""
+        if self.skipped is not None:
+            return f"{self.model_id} ({self.provider_id}): skipped, {self.skipped}"
         return (
             f"{self.model_id} ({self.provider_id}): {type(self.error).__name__}: "
             f"{self.error} [{self.latency_ms:.0f} ms]"
         )
 
 
-class AllModelsExhaustedError(RoutingError):
-    """Every model the router tried failed; ``attempts`` holds each try in order."""
+@attrs.frozen
+class NotTried:
+    """A model of the target that the router did not call, and why."""
 
-    def __init__(self, target: str, attempts: Sequence[Attempt]) -> None:
+    model_id: str
+    reason: str
+
+    def describe(self) -> str:
+        """``model (why)``."""
+        return f"{self.model_id} ({self.reason})"
+
+
+class AllModelsExhaustedError(RoutingError):
+    """The models tried all failed; ``attempts`` holds each try in order, ``not_tried`` the rest."""
+
+    # The message says "every model failed" only when every model of the target was tried;
+    # otherwise it names the models that were not, and why (attempt cap, deadline, standby,
+    # a missing feature).
+
+    def __init__(self, target: str, attempts: Sequence[Attempt], not_tried: Sequence[NotTried] = ()) -> None:
         self.target = target
         self.attempts = list(attempts)
+        self.not_tried = list(not_tried)
+        calls = [a for a in self.attempts if a.skipped is None]
         lines = "\n".join(f"  {i}. {a.describe()}" for i, a in enumerate(self.attempts, 1))
-        count = len(self.attempts)
-        tried = f"{count} attempt" if count == 1 else f"{count} attempts"
-        super().__init__(f"every model for {target!r} failed ({tried}):\n{lines}")
+        tried = f"{len(calls)} attempt" if len(calls) == 1 else f"{len(calls)} attempts"
+        if not self.not_tried:
+            head = f"every model for {target!r} failed ({tried})"
+        else:
+            failed = len(dict.fromkeys(a.model_id for a in calls))
+            rest = "; ".join(n.describe() for n in self.not_tried)
+            models = "1 model" if failed == 1 else f"{failed} models"
+            head = f"{models} for {target!r} failed ({tried}); not tried: {rest}"
+        super().__init__(f"{head}:\n{lines}")
+
+
+class NoCapableModelError(NoModelAvailableError):
+    """No model of the target has every feature the request needs; nothing was called."""
+
+    # ``missing`` names the features (and operations) some model lacked, ``skipped`` each
+    # model with what it lacks.
+
+    def __init__(self, target: str, needs: str, skipped: Sequence[NotTried], missing: Sequence[str]) -> None:
+        self.target = target
+        self.needs = needs
+        self.skipped = list(skipped)
+        self.missing = tuple(sorted(set(missing)))
+        models = "; ".join(n.describe() for n in self.skipped) or "the target has no models"
+        super().__init__(
+            f"no model for {target!r} can serve a {needs} request (missing: {', '.join(self.missing)}): "
+            f"{models}; add a model that has them, or drop what the request asks for"
+        )
 
 
 class DeadlineExceeded(MeshkitError, TimeoutError):

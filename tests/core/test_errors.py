@@ -26,7 +26,9 @@ from meshkit.errors import (
     LockNotHeldError,
     LockTimeoutError,
     MeshkitError,
+    NoCapableModelError,
     NoModelAvailableError,
+    NotTried,
     PluginLoadError,
     ProviderError,
     ProviderProtocolError,
@@ -72,6 +74,7 @@ TREE: dict[type[BaseException], type[BaseException]] = {
     RoutingError: MeshkitError,
     NoModelAvailableError: RoutingError,
     UnknownTargetError: NoModelAvailableError,
+    NoCapableModelError: NoModelAvailableError,
     AllModelsExhaustedError: RoutingError,
     DeadlineExceeded: MeshkitError,
     ScaffoldError: MeshkitError,
@@ -251,3 +254,36 @@ class TestParseRetryAfter:
     @pytest.mark.parametrize("value", [None, "", "   ", "soon", "nan", "inf", "Mon, 99 Foo 2026"])
     def test_absent_or_unreadable_is_none(self, value: str | None) -> None:
         assert parse_retry_after(value, now=self.NOW) is None
+
+
+def test_exhausted_says_every_model_only_when_every_model_was_tried() -> None:
+    attempts = [
+        Attempt("a.m", "a", FeatureNotSupportedError("a.m lacks tools"), 0.0, skipped="lacks tools"),
+        Attempt("b.m", "b", RateLimitError("HTTP 429"), 3.0),
+    ]
+    not_tried = [NotTried("a.m", "lacks tools"), NotTried("c.m", "attempt cap reached (max_attempts=1)")]
+    err = AllModelsExhaustedError("chat", attempts, not_tried)
+    assert err.not_tried == not_tried
+    assert str(err).splitlines() == [
+        "1 model for 'chat' failed (1 attempt); not tried: a.m (lacks tools); "
+        "c.m (attempt cap reached (max_attempts=1)):",
+        "  1. a.m (a): skipped, lacks tools",
+        "  2. b.m (b): RateLimitError: HTTP 429 [3 ms]",
+    ]
+    assert "every model" not in str(err)
+
+
+def test_no_capable_model_names_what_is_missing_and_each_model_skipped() -> None:
+    skipped = [NotTried("local.m1", "lacks tools, vision"), NotTried("claude.m2", "lacks json_schema")]
+    err = NoCapableModelError(
+        "chat", "chat with json_schema, tools, vision", skipped, ["tools", "vision", "json_schema"]
+    )
+    assert isinstance(err, NoModelAvailableError) and isinstance(err, RoutingError)
+    assert err.missing == ("json_schema", "tools", "vision")
+    assert err.skipped == skipped
+    assert str(err) == (
+        "no model for 'chat' can serve a chat with json_schema, tools, vision request "
+        "(missing: json_schema, tools, vision): local.m1 (lacks tools, vision); "
+        "claude.m2 (lacks json_schema); "
+        "add a model that has them, or drop what the request asks for"
+    )
