@@ -8,21 +8,21 @@ that would not change anything emits nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import attrs
-
 from ..clock import Clock
 from ..enums import DeactivationReason, EventType, ModelStatus, RecoveryTrigger, Severity
-from ..errors import AuthenticationError, ProviderError, QuotaExhaustedError
-from ..events import EventEmitter, RoutingEvent
+from ..errors import AuthenticationError, QuotaExhaustedError
+from ..events import RoutingEvent
 from ..interfaces.rotation import RotationPolicy
 from ..types import ModelSnapshot, TokenUsage
+from .caps import Breach, find_breach
 from .catalogue import ModelEntry
-from .maintenance import active_window_end, next_window_start
-from .periods import Period, next_boundary
+from .maintenance import MaintenanceCalendar
+from .periods import next_boundary
+from .pool import Pool
 from .settings import BudgetSettings
 from .state import (
     LEDGERS,
@@ -30,13 +30,13 @@ from .state import (
     LedgerKind,
     MeshState,
     ModelState,
-    PeriodUsage,
     ProviderState,
     ledger_scope,
     record_name,
 )
+from .telemetry import Telemetry
 
-__all__ = ["HEALTH_ERRORS", "Lifecycle", "Scope"]
+__all__ = ["HEALTH_ERRORS", "Lifecycle"]
 
 logger = logging.getLogger("meshkit.runtime.lifecycle")
 
@@ -49,25 +49,6 @@ _PROBE_RECOVERABLE = frozenset({DeactivationReason.ERROR_THRESHOLD})
 _STARTUP_RECOVERABLE = frozenset({DeactivationReason.ERROR_THRESHOLD, DeactivationReason.QUOTA_EXHAUSTED})
 _EWMA_ALPHA = 0.3
 
-TraceSink = Callable[[Severity, str, dict[str, Any]], None]
-
-
-@attrs.frozen
-class Scope:
-    """A pool as the lifecycle sees it: its id, policy and budget."""
-
-    id: str | None
-    policy: RotationPolicy
-    budget: BudgetSettings | None = None
-    members: tuple[str, ...] = ()
-
-
-@attrs.frozen
-class _Breach:
-    reason: DeactivationReason
-    detail: str
-    resets_at: datetime
-
 
 class Lifecycle:
     """Owns the rules that move models between ACTIVE and STANDBY."""
@@ -79,8 +60,7 @@ class Lifecycle:
         entries: Mapping[str, ModelEntry],
         provider_budgets: Mapping[str, BudgetSettings | None],
         clock: Clock,
-        events: EventEmitter,
-        trace: TraceSink,
+        telemetry: Telemetry,
         error_window: timedelta,
         default_policy: RotationPolicy,
     ) -> None:
@@ -88,23 +68,24 @@ class Lifecycle:
         self.entries = entries
         self.provider_budgets = provider_budgets
         self.clock = clock
-        self.events = events
-        self._trace = trace
+        self.telemetry = telemetry
+        self._trace = telemetry.tracer(__name__)
         self.error_window = error_window
         self.default_policy = default_policy
-        self.pool_scopes: dict[str, Scope] = {}
-        self._home: dict[str, Scope] = {}
-        self._maintenance: dict[str, tuple[datetime | None, datetime]] = {}
+        self.pools: dict[str, Pool] = {}
+        self._home: dict[str, Pool] = {}
+        self._homeless = Pool(None, default_policy)
+        self._calendar = MaintenanceCalendar()
 
     # --- wiring ----------------------------------------------------------------
 
-    def set_pools(self, scopes: Iterable[Scope]) -> None:
+    def set_pools(self, pools: Iterable[Pool]) -> None:
         """The configured pools; a model's first pool decides its scheduled recoveries."""
-        self.pool_scopes = {s.id: s for s in scopes if s.id is not None}
+        self.pools = {p.id: p for p in pools if p.id is not None}
         self._home = {}
-        for scope in self.pool_scopes.values():
-            for model_id in scope.members:
-                self._home.setdefault(model_id, scope)
+        for pool in self.pools.values():
+            for model_id in pool.members:
+                self._home.setdefault(model_id, pool)
 
     def ensure(self, entry: ModelEntry) -> ModelState:
         """The state of ``entry``'s model, created on first use."""
@@ -115,9 +96,9 @@ class Lifecycle:
             )
         return found
 
-    def home_scope(self, model_id: str) -> Scope:
-        """The scope used outside any request: the model's first pool, or the default policy."""
-        return self._home.get(model_id) or Scope(None, self.default_policy)
+    def home_pool(self, model_id: str) -> Pool:
+        """The pool used outside any request: the model's first pool, or the default policy."""
+        return self._home.get(model_id) or self._homeless
 
     # --- views -----------------------------------------------------------------
 
@@ -303,7 +284,7 @@ class Lifecycle:
         self.state.touch_model(model_id)
 
     def succeeded(
-        self, model_id: str, scope: Scope, *, latency_ms: float, usage: TokenUsage | None, cost: float
+        self, model_id: str, pool: Pool, *, latency_ms: float, usage: TokenUsage | None, cost: float
     ) -> None:
         """Count a success: counters, latency, spend; enforce caps and budgets."""
         now = self.clock.now()
@@ -330,16 +311,16 @@ class Lifecycle:
             self.state.ledger(ledger).add(now, requests=1, tokens=tokens, cost=cost)
             self.state.touch(record_name(LEDGERS, ledger))
             affected.update(m for m, e in self.entries.items() if e.provider_id == model.provider_id)
-        if scope.id is not None and scope.budget is not None:
-            ledger = ledger_scope(LedgerKind.POOL, scope.id)
+        if pool.id is not None and pool.budget is not None:
+            ledger = ledger_scope(LedgerKind.POOL, pool.id)
             self.state.ledger(ledger).add(now, requests=1, tokens=tokens, cost=cost)
-            affected.update(scope.members)
+            affected.update(pool.members)
             self.state.touch(record_name(LEDGERS, ledger))
         self.state.touch_model(model_id)
         for other in sorted(affected):
-            self._enforce_caps(other, pool_id=scope.id)
+            self._enforce_caps(other, pool_id=pool.id)
 
-    def failed(self, model_id: str, scope: Scope, error: BaseException, *, latency_ms: float) -> None:
+    def failed(self, model_id: str, pool: Pool, error: BaseException, *, latency_ms: float) -> None:
         """Count a failure and apply what it implies (threshold, quota, provider-wide)."""
         now = self.clock.now()
         model = self.state.models[model_id]
@@ -360,7 +341,7 @@ class Lifecycle:
                 self.deactivate(
                     model_id,
                     DeactivationReason.QUOTA_EXHAUSTED,
-                    pool_id=scope.id,
+                    pool_id=pool.id,
                     cooldown=timedelta(seconds=retry_after),
                     detail="until Retry-After",
                     error=error,
@@ -369,18 +350,18 @@ class Lifecycle:
                 self.deactivate(
                     model_id,
                     DeactivationReason.QUOTA_EXHAUSTED,
-                    pool_id=scope.id,
+                    pool_id=pool.id,
                     resets_at=next_boundary(now, entry.quota_reset),
                     detail=f"until the {entry.quota_reset} quota reset",
                     error=error,
                 )
             else:
-                snapshot = self.snapshot(model_id, scope.id)
-                cooldown = scope.policy.cooldown_for(snapshot, DeactivationReason.QUOTA_EXHAUSTED)
+                snapshot = self.snapshot(model_id, pool.id)
+                cooldown = pool.policy.cooldown_for(snapshot, DeactivationReason.QUOTA_EXHAUSTED)
                 self.deactivate(
                     model_id,
                     DeactivationReason.QUOTA_EXHAUSTED,
-                    pool_id=scope.id,
+                    pool_id=pool.id,
                     cooldown=cooldown,
                     error=error,
                 )
@@ -389,21 +370,21 @@ class Lifecycle:
             return  # the request's fault (bad request, context window), not the model's health
         model.consecutive_failures += 1
         model.outcomes.add(now, requests=1, amount=1)
-        snapshot = self.snapshot(model_id, scope.id)
-        reason = scope.policy.should_deactivate(snapshot, now)
+        snapshot = self.snapshot(model_id, pool.id)
+        reason = pool.policy.should_deactivate(snapshot, now)
         if reason is None:
             return
-        cooldown = scope.policy.cooldown_for(snapshot, reason)
+        cooldown = pool.policy.cooldown_for(snapshot, reason)
         retry_after = getattr(error, "retry_after", None)
         if cooldown is not None and retry_after is not None:
             cooldown = max(cooldown, timedelta(seconds=retry_after))
-        self.deactivate(model_id, reason, pool_id=scope.id, cooldown=cooldown, error=error)
+        self.deactivate(model_id, reason, pool_id=pool.id, cooldown=cooldown, error=error)
 
     # --- scheduled checks --------------------------------------------------------
 
-    def evaluate(self, model_id: str, scope: Scope | None = None) -> None:
+    def evaluate(self, model_id: str, pool: Pool | None = None) -> None:
         """Apply time-based rules now: maintenance windows, caps, resets, cooldowns."""
-        scope = scope or self.home_scope(model_id)
+        pool = pool or self.home_pool(model_id)
         model = self.state.models[model_id]
         now = self.clock.now()
         window_end = self._maintenance_end(model_id, now)
@@ -412,12 +393,12 @@ class Lifecycle:
                 self.deactivate(
                     model_id,
                     DeactivationReason.MAINTENANCE_WINDOW,
-                    pool_id=scope.id,
+                    pool_id=pool.id,
                     cooldown_until=window_end,
                     detail="scheduled maintenance",
                 )
                 return
-            self._enforce_caps(model_id, pool_id=scope.id)
+            self._enforce_caps(model_id, pool_id=pool.id)
             return
         reason = model.reason
         if reason is DeactivationReason.MANUAL:
@@ -429,7 +410,7 @@ class Lifecycle:
             return  # nothing recovers during maintenance
         if reason is DeactivationReason.MAINTENANCE_WINDOW:
             if model.cooldown_until is None or model.cooldown_until <= now:
-                self.activate(model_id, RecoveryTrigger.COOLDOWN_EXPIRED, pool_id=scope.id)
+                self.activate(model_id, RecoveryTrigger.COOLDOWN_EXPIRED, pool_id=pool.id)
             return
         if model.resets_at is not None:
             if now < model.resets_at:
@@ -442,11 +423,16 @@ class Lifecycle:
                     model.detail = breach.detail
                     self._changed(model, model_id)
                     return
-            self.activate(model_id, RecoveryTrigger.QUOTA_RESET, pool_id=scope.id)
+            self.activate(model_id, RecoveryTrigger.QUOTA_RESET, pool_id=pool.id)
             return
-        trigger = scope.policy.should_recover(self.snapshot(model_id, scope.id), now)
+        trigger = pool.policy.should_recover(self.snapshot(model_id, pool.id), now)
         if trigger is not None:
-            self.activate(model_id, trigger, pool_id=scope.id)
+            self.activate(model_id, trigger, pool_id=pool.id)
+
+    def evaluate_all(self) -> None:
+        """Apply time-based rules to every model now."""
+        for model_id in list(self.entries):
+            self.evaluate(model_id)
 
     def probe_succeeded(self, provider_id: str, trigger: RecoveryTrigger) -> list[str]:
         """A provider answered its probe: recover it and its models set aside for errors."""
@@ -478,63 +464,13 @@ class Lifecycle:
                 model_id, breach.reason, pool_id=pool_id, resets_at=breach.resets_at, detail=breach.detail
             )
 
-    def _breach(self, model_id: str, now: datetime) -> _Breach | None:
+    def _breach(self, model_id: str, now: datetime) -> Breach | None:
         entry = self.entries[model_id]
-        model = self.state.models[model_id]
-        usage = model.usage
-        usage.roll(now)
-        limits = entry.limits
-        if limits is not None:
-            window = limits.window
-            if limits.requests is not None and usage.requests(window) >= limits.requests:
-                return _Breach(
-                    DeactivationReason.REQUEST_LIMIT,
-                    f"{usage.requests(window)} of {limits.requests} {window} requests used",
-                    next_boundary(now, window),
-                )
-            if limits.tokens is not None and usage.tokens(window) >= limits.tokens:
-                return _Breach(
-                    DeactivationReason.TOKEN_LIMIT,
-                    f"{usage.tokens(window)} of {limits.tokens} {window} tokens used",
-                    next_boundary(now, window),
-                )
-        budgets: list[tuple[str, BudgetSettings | None, PeriodUsage | None]] = [
-            (f"model {model_id}", entry.budget, usage),
-            (
-                f"provider {entry.provider_id}",
-                self.provider_budgets.get(entry.provider_id),
-                self.state.ledgers.get(ledger_scope(LedgerKind.PROVIDER, entry.provider_id)),
-            ),
-        ]
-        for pool_id, scope in self.pool_scopes.items():
-            if scope.budget is not None and model_id in scope.members:
-                spent = self.state.ledgers.get(ledger_scope(LedgerKind.POOL, pool_id))
-                budgets.append((f"pool {pool_id}", scope.budget, spent))
-        for label, budget, ledger in budgets:
-            if budget is None or ledger is None:
-                continue
-            ledger.roll(now)
-            # Monthly first: when both are spent, the stay lasts until the month turns.
-            for window, cap in ((Period.MONTHLY, budget.monthly), (Period.DAILY, budget.daily)):
-                if cap is not None and ledger.cost(window) >= cap:
-                    return _Breach(
-                        DeactivationReason.BUDGET_EXCEEDED,
-                        f"{label} {window} budget spent ({ledger.cost(window):.4f} of {cap:g})",
-                        next_boundary(now, window),
-                    )
-        return None
+        budget = self.provider_budgets.get(entry.provider_id)
+        return find_breach(entry, self.state, provider_budget=budget, pools=self.pools.values(), now=now)
 
     def _maintenance_end(self, model_id: str, now: datetime) -> datetime | None:
-        windows = self.entries[model_id].maintenance
-        if not windows:
-            return None
-        cached = self._maintenance.get(model_id)
-        if cached is not None and cached[1] > now:
-            return cached[0] if cached[0] is not None and cached[0] > now else None
-        end = active_window_end(windows, now)
-        valid_until = end if end is not None else next_window_start(windows, now)
-        self._maintenance[model_id] = (end, valid_until)
-        return end
+        return self._calendar.window_end(model_id, self.entries[model_id].maintenance, now)
 
     # --- change marks ------------------------------------------------------------------
 
@@ -559,7 +495,7 @@ class Lifecycle:
         pool_id: str | None,
         metadata: dict[str, Any],
     ) -> None:
-        self.events.emit(
+        self.telemetry.emit(
             RoutingEvent(
                 event_type=event_type,
                 timestamp=self.clock.now(),
@@ -569,8 +505,3 @@ class Lifecycle:
                 metadata=metadata,
             )
         )
-
-
-def provider_error_category(error: BaseException) -> str:
-    """The category string of a provider error, ``unknown`` for anything else."""
-    return str(error.category) if isinstance(error, ProviderError) else "unknown"

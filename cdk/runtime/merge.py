@@ -1,6 +1,6 @@
 """Merging one stored record with this process's copy of it, for state shared between processes.
 
-The rules come from each field's declaration in :mod:`.state` (:class:`~.state.Merge`),
+The rules come from each field's declaration in :mod:`.state` (:class:`~.schema.Merge`),
 applied to the plain-data form of a record:
 
 * **Status** fields (a model's status, reason, cooldown and resets; a provider's
@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .state import Merge, ModelState, PeriodUsage, ProviderState, parse_time, persisted_fields
+from .schema import Merge, parse_time, persisted_fields
+from .state import ModelState, PeriodUsage, ProviderState
 
 __all__ = ["merge_model", "merge_provider", "merge_usage", "status_newer", "takes_status"]
 

@@ -1,51 +1,96 @@
-"""Pools: the models a request may go to, and the policy that picks among them."""
+"""Pools: the models a request may go to, the policy that picks among them, how failover retries.
+
+A pool is configured (``pools:`` in the configuration) or implicit (a request named a
+capability or a model id). :func:`members` is the one rule for which models a pool holds.
+"""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
+from ..interfaces.rotation import RotationPolicy
 from ..types import CompletionRequest
 from .capabilities import CapabilityTree
 from .catalogue import ModelEntry
-from .lifecycle import Lifecycle, Scope
-from .settings import PoolSettings, RetrySettings
+from .settings import BudgetSettings, PoolSettings, RetrySettings
 
-__all__ = ["Pool", "members_for"]
+if TYPE_CHECKING:
+    from .lifecycle import Lifecycle
+
+__all__ = ["Pool", "members"]
 
 
-def members_for(
-    settings: PoolSettings, entries: Mapping[str, ModelEntry], tree: CapabilityTree
+def members(
+    entries: Mapping[str, ModelEntry],
+    tree: CapabilityTree,
+    *,
+    capability: str | None = None,
+    models: Sequence[str] | None = None,
+    providers: Collection[str] | None = None,
 ) -> tuple[str, ...]:
-    """The models a configured pool holds, in configuration order."""
-    if settings.models is not None:
-        chosen = [m for m in settings.models if m in entries]
+    """The models a pool holds, in configuration order.
+
+    Named ``models`` (those that exist), else every model not deprecated whose capabilities
+    fall under the ``capability`` node; then only those of ``providers``, when given.
+    """
+    if models is not None:
+        chosen = [m for m in models if m in entries]
     else:
-        node = tree.resolve(settings.capability or "") or ""
+        node = capability or ""
         chosen = [
             model_id
             for model_id, entry in entries.items()
             if not entry.deprecated and any(tree.covers(node, c) for c in entry.capabilities)
         ]
-    if settings.providers is not None:
-        chosen = [m for m in chosen if entries[m].provider_id in settings.providers]
+    if providers is not None:
+        chosen = [m for m in chosen if entries[m].provider_id in providers]
     return tuple(chosen)
 
 
-@attrs.define
+@attrs.frozen
 class Pool:
-    """A set of models, a rotation policy over them, and how failover retries."""
+    """A set of models, a rotation policy over them, a budget, and how failover retries.
 
-    id: str
-    scope: Scope
-    retry: RetrySettings
+    ``id`` is None only for the stand-in a model's scheduled checks use when it belongs to no
+    configured pool.
+    """
+
+    id: str | None
+    policy: RotationPolicy
+    members: tuple[str, ...] = ()
+    budget: BudgetSettings | None = None
+    retry: RetrySettings = attrs.field(factory=RetrySettings)
     settings: PoolSettings | None = None  # None for the implicit pool of a capability or a model
-    target: str | None = None
+    target: str | None = None  # what the request named, for an implicit pool
+
+    @classmethod
+    def configured_from(
+        cls,
+        pool_id: str,
+        settings: PoolSettings,
+        policy: RotationPolicy,
+        entries: Mapping[str, ModelEntry],
+        tree: CapabilityTree,
+    ) -> Pool:
+        """The configured pool ``pool_id``."""
+        return cls(
+            pool_id,
+            policy,
+            members_of(settings, entries, tree),
+            settings.budget,
+            settings.retry,
+            settings,
+            target=pool_id,
+        )
 
     @property
-    def members(self) -> tuple[str, ...]:
-        return self.scope.members
+    def label(self) -> str:
+        """What a request named to reach this pool (for errors): its target, else its id."""
+        return self.target or self.id or ""
 
     @property
     def configured(self) -> bool:
@@ -58,17 +103,41 @@ class Pool:
         """Bring time-based state up to date, then let the policy pick an active member."""
         candidates = []
         for model_id in self.members:
-            lifecycle.evaluate(model_id, self.scope)
+            lifecycle.evaluate(model_id, self)
             if model_id in exclude or not lifecycle.usable(model_id):
                 continue
             candidates.append(lifecycle.snapshot(model_id, self.id))
         if not candidates:
             return None
-        chosen = self.scope.policy.select(candidates, request, lifecycle.clock.now())
+        chosen = self.policy.select(candidates, request, lifecycle.clock.now())
         if chosen is None:
             return None
         return chosen.model_id
 
     def with_members(self, members: Sequence[str]) -> Pool:
         """The same pool over another member list."""
-        return attrs.evolve(self, scope=attrs.evolve(self.scope, members=tuple(members)))
+        return attrs.evolve(self, members=tuple(members))
+
+    def detached(self) -> Pool:
+        """The same pool with a copy of its policy, whose cursors move without moving the original's."""
+        return attrs.evolve(self, policy=_detached(self.policy))
+
+
+def members_of(
+    settings: PoolSettings, entries: Mapping[str, ModelEntry], tree: CapabilityTree
+) -> tuple[str, ...]:
+    """The models the configured pool ``settings`` holds."""
+    node = tree.resolve(settings.capability or "") if settings.models is None else None
+    return members(entries, tree, capability=node, models=settings.models, providers=settings.providers)
+
+
+def _detached(policy: RotationPolicy) -> RotationPolicy:
+    dup = copy.copy(policy)
+    for name, value in vars(policy).items():
+        if name in ("clock", "config"):
+            continue
+        try:
+            setattr(dup, name, copy.deepcopy(value))
+        except Exception:  # an attribute that cannot be copied is shared; selection only reads most
+            pass
+    return dup

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import Any
 
@@ -22,7 +22,7 @@ from ..errors import (
     ProviderProtocolError,
     ProviderTimeoutError,
 )
-from ..events import EventEmitter, RoutingEvent
+from ..events import RoutingEvent
 from ..interfaces.provider import Provider
 from ..types import (
     CompletionChunk,
@@ -35,11 +35,10 @@ from .catalogue import ModelEntry
 from .deadline import call_within
 from .lifecycle import Lifecycle
 from .pool import Pool
+from .state_sync import StateSync
+from .telemetry import Telemetry
 
 __all__ = ["Router"]
-
-LogSink = Callable[[RequestLogEntry], None]
-TraceSink = Callable[[Severity, str, dict[str, Any]], None]
 
 _ids = itertools.count(1)
 #: Less time than this left before the deadline counts as none (float sums are not exact).
@@ -60,32 +59,29 @@ class _Failure:
 
 
 class Router:
-    """Runs one request against a pool: select, call, count, retry or rotate, give up."""
+    """Runs one request against a pool: select, call, count, retry or rotate, give up.
+
+    It counts outcomes through the ``lifecycle``, calls ``providers``, reports through
+    ``telemetry`` and lets ``sync`` take in and write shared state around each request.
+    """
 
     def __init__(
         self,
         *,
         lifecycle: Lifecycle,
         providers: Mapping[str, Provider],
-        entries: Mapping[str, ModelEntry],
+        telemetry: Telemetry,
+        sync: StateSync,
         clock: Clock,
-        events: EventEmitter,
-        log: LogSink,
-        trace: TraceSink,
-        after_change: Callable[[], Awaitable[None]],
-        wants_payloads: Callable[[], bool],
-        before_route: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.lifecycle = lifecycle
         self.providers = providers
-        self.entries = entries
+        self.entries: Mapping[str, ModelEntry] = lifecycle.entries
+        self.telemetry = telemetry
+        self.sync = sync
         self.clock = clock
-        self.events = events
-        self._log = log
-        self._trace = trace
-        self._after_change = after_change
-        self._wants_payloads = wants_payloads
-        self._before_route = before_route
+        self._log = telemetry.log
+        self._trace = telemetry.tracer(__name__)
 
     # --- completion ------------------------------------------------------------
 
@@ -93,65 +89,39 @@ class Router:
         self, pool: Pool, request: CompletionRequest, *, deadline: float | None = None
     ) -> CompletionResponse:
         """The first successful answer, failing over as the pool's retry settings allow."""
-        request_id = _request_id()
-        if self._before_route is not None:
-            await self._before_route()
+        await self.sync.before_route()
         try:
             async with aclosing(self._attempts(pool, request, deadline)) as attempts:
                 async for attempt in attempts:
-                    outcome = await self._call(
-                        pool, attempt.model_id, request, attempt.remaining, attempt.number, request_id
-                    )
+                    outcome = await self._call(attempt)
                     if isinstance(outcome, CompletionResponse):
                         return outcome
-                    attempt.fail(outcome)
+                    attempt.failure = outcome
         finally:
-            await self._after_change()
+            await self.sync.after_change()
         raise AssertionError("unreachable: the attempt loop raises when it runs out")  # pragma: no cover
 
-    async def _call(
-        self,
-        pool: Pool,
-        model_id: str,
-        request: CompletionRequest,
-        remaining: float,
-        number: int,
-        request_id: str,
-    ) -> CompletionResponse | _Failure:
-        entry = self.entries[model_id]
-        provider = self.providers[entry.provider_id]
-        upstream = attrs.evolve(request, model=entry.upstream)
-        self.lifecycle.begin(model_id)
-        started = self.clock.monotonic()
+    async def _call(self, attempt: _Attempt) -> CompletionResponse | _Failure:
+        entry, provider = attempt.entry, attempt.provider
+        upstream = attrs.evolve(attempt.request, model=entry.upstream)
+        self.lifecycle.begin(attempt.model_id)
+        attempt.started = self.clock.monotonic()
         try:
-            response = await call_within(self.clock, remaining, lambda: provider.complete(upstream))
+            response = await call_within(self.clock, attempt.remaining, lambda: provider.complete(upstream))
         except DeadlineExceeded:
-            return self._failed(
-                pool, model_id, _deadline_error(pool, entry), started, number, request_id, request
-            )
+            return self._failed(attempt, _deadline_error(entry))
         except Exception as exc:
-            error = provider.classify_error(exc)
-            return self._failed(pool, model_id, error, started, number, request_id, request)
+            return self._failed(attempt, provider.classify_error(exc))
         except BaseException:
-            self._cancelled(pool, model_id, started, number, request_id, request)
+            self._cancelled(attempt)
             raise
-        latency_ms = (self.clock.monotonic() - started) * 1000.0
-        cost = self._cost(entry, response.usage, response.cost)
-        self.lifecycle.succeeded(model_id, pool.scope, latency_ms=latency_ms, usage=response.usage, cost=cost)
-        reply = attrs.evolve(response, model=model_id, provider_id=entry.provider_id, cost=cost)
-        self._log(
-            self._entry(
-                request_id,
-                pool,
-                model_id,
-                number,
-                latency_ms,
-                request,
-                usage=response.usage,
-                cost=cost,
-                reply=reply,
-            )
+        latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
+        cost = _cost(entry, response.usage, response.cost)
+        self.lifecycle.succeeded(
+            attempt.model_id, attempt.pool, latency_ms=latency_ms, usage=response.usage, cost=cost
         )
+        reply = attrs.evolve(response, model=attempt.model_id, provider_id=entry.provider_id, cost=cost)
+        self._log(self._entry(attempt, latency_ms, usage=response.usage, cost=cost, reply=reply))
         return reply
 
     # --- streaming -------------------------------------------------------------
@@ -160,26 +130,20 @@ class Router:
         self, pool: Pool, request: CompletionRequest, *, deadline: float | None = None
     ) -> AsyncGenerator[CompletionChunk, None]:
         """Chunks from the first model whose stream starts; no failover once a chunk is out."""
-        request_id = _request_id()
-        if self._before_route is not None:
-            await self._before_route()
-        opened: tuple[str, int, list[CompletionChunk], AsyncIterator[CompletionChunk], float] | None = None
+        await self.sync.before_route()
+        opened: tuple[_Attempt, list[CompletionChunk], AsyncIterator[CompletionChunk]] | None = None
         try:
             async with aclosing(self._attempts(pool, request, deadline)) as attempts:
                 async for attempt in attempts:
-                    outcome = await self._open_stream(
-                        pool, attempt.model_id, request, attempt.remaining, attempt.number, request_id
-                    )
+                    outcome = await self._open_stream(attempt)
                     if isinstance(outcome, _Failure):
-                        attempt.fail(outcome)
+                        attempt.failure = outcome
                         continue
-                    first, rest, started = outcome
-                    opened = (attempt.model_id, attempt.number, first, rest, started)
+                    opened = (attempt, *outcome)
                     break
             assert opened is not None  # the loop either opened a stream or raised
-            model_id, number, first, rest, started = opened
-            entry = self.entries[model_id]
-            provider = self.providers[entry.provider_id]
+            attempt, first, rest = opened
+            model_id, provider_id = attempt.model_id, attempt.entry.provider_id
             usage: TokenUsage | None = None
             words = 0
             try:
@@ -195,86 +159,66 @@ class Router:
                     if chunk.usage is not None:
                         usage = chunk.usage
                     words += len(chunk.text.split())
-                    yield attrs.evolve(chunk, model=model_id, provider_id=entry.provider_id)
+                    yield attrs.evolve(chunk, model=model_id, provider_id=provider_id)
             except GeneratorExit:
                 # The caller stopped reading: the model did serve, so it counts as a success.
-                self._stream_succeeded(pool, model_id, request, usage, words, started, number, request_id)
+                self._stream_succeeded(attempt, usage, words)
                 await _close(rest)
                 raise
             except Exception as exc:
-                error = provider.classify_error(exc)
-                failure = self._failed(pool, model_id, error, started, number, request_id, request)
+                error = attempt.provider.classify_error(exc)
+                failure = self._failed(attempt, error)
                 self._send(failure, "failed")  # chunks were handed out: no failover, the request is over
                 await _close(rest)
                 raise error from exc
             except BaseException:
-                self._cancelled(pool, model_id, started, number, request_id, request)
+                self._cancelled(attempt)
                 await _close(rest)
                 raise
-            self._stream_succeeded(pool, model_id, request, usage, words, started, number, request_id)
+            self._stream_succeeded(attempt, usage, words)
         finally:
-            await self._after_change()
+            await self.sync.after_change()
 
     async def _open_stream(
-        self,
-        pool: Pool,
-        model_id: str,
-        request: CompletionRequest,
-        remaining: float,
-        number: int,
-        request_id: str,
-    ) -> tuple[list[CompletionChunk], AsyncIterator[CompletionChunk], float] | _Failure:
-        entry = self.entries[model_id]
-        provider = self.providers[entry.provider_id]
-        upstream = attrs.evolve(request, model=entry.upstream)
-        self.lifecycle.begin(model_id)
-        started = self.clock.monotonic()
+        self, attempt: _Attempt
+    ) -> tuple[list[CompletionChunk], AsyncIterator[CompletionChunk]] | _Failure:
+        entry, provider = attempt.entry, attempt.provider
+        upstream = attrs.evolve(attempt.request, model=entry.upstream)
+        self.lifecycle.begin(attempt.model_id)
+        attempt.started = self.clock.monotonic()
         chunks: AsyncIterator[CompletionChunk] | None = None
         try:
             chunks = provider.stream(upstream)
             stream = chunks
-            first = await call_within(self.clock, remaining, lambda: _first_meaningful(stream))
+            first = await call_within(self.clock, attempt.remaining, lambda: _first_meaningful(stream))
         except DeadlineExceeded:
             await _close(chunks)
-            return self._failed(
-                pool, model_id, _deadline_error(pool, entry), started, number, request_id, request
-            )
+            return self._failed(attempt, _deadline_error(entry))
         except StopAsyncIteration:
             error = ProviderProtocolError(
                 "the stream ended before its first chunk", provider_id=entry.provider_id
             )
-            return self._failed(pool, model_id, error, started, number, request_id, request)
+            return self._failed(attempt, error)
         except Exception as exc:
             await _close(chunks)
-            return self._failed(
-                pool, model_id, provider.classify_error(exc), started, number, request_id, request
-            )
+            return self._failed(attempt, provider.classify_error(exc))
         except BaseException:
-            self._cancelled(pool, model_id, started, number, request_id, request)
+            self._cancelled(attempt)
             await _close(chunks)
             raise
-        return first, chunks, started
+        return first, chunks
 
-    def _stream_succeeded(
-        self,
-        pool: Pool,
-        model_id: str,
-        request: CompletionRequest,
-        usage: TokenUsage | None,
-        words: int,
-        started: float,
-        number: int,
-        request_id: str,
-    ) -> None:
-        entry = self.entries[model_id]
+    def _stream_succeeded(self, attempt: _Attempt, usage: TokenUsage | None, words: int) -> None:
         if usage is None:  # the provider did not report usage: estimate it
-            usage = TokenUsage(prompt_tokens=request.estimated_prompt_tokens(), completion_tokens=words)
-        latency_ms = (self.clock.monotonic() - started) * 1000.0
-        cost = self._cost(entry, usage, None)
-        self.lifecycle.succeeded(model_id, pool.scope, latency_ms=latency_ms, usage=usage, cost=cost)
-        self._log(
-            self._entry(request_id, pool, model_id, number, latency_ms, request, usage=usage, cost=cost)
+            usage = TokenUsage(
+                prompt_tokens=attempt.request.estimated_prompt_tokens(), completion_tokens=words
+            )
+        latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
+        cost = _cost(attempt.entry, usage, None)
+        self.lifecycle.succeeded(
+            attempt.model_id, attempt.pool, latency_ms=latency_ms, usage=usage, cost=cost
         )
+        self._log(self._entry(attempt, latency_ms, usage=usage, cost=cost))
 
     # --- the loop shared by both -----------------------------------------------------
 
@@ -282,6 +226,7 @@ class Router:
         self, pool: Pool, request: CompletionRequest, deadline: float | None
     ) -> AsyncGenerator[_Attempt, None]:
         """Yield one attempt after another until one succeeds (the caller stops) or all fail."""
+        request_id = _request_id()
         retry = pool.retry
         limit = deadline if deadline is not None else retry.deadline.total_seconds()
         started = self.clock.monotonic()
@@ -290,7 +235,7 @@ class Router:
         calls = 0
         previous: tuple[str, ProviderError] | None = None
         pending: _Failure | None = None  # the last failure, until we know whether it was the last
-        target = pool.target or pool.id
+        target = pool.label
         while calls < retry.max_attempts:
             model_id = pool.select(self.lifecycle, request, exclude=tried)
             if model_id is None:
@@ -300,12 +245,14 @@ class Router:
                 pending = None
             if previous is not None:
                 self._rotated(pool, previous[0], model_id, previous[1])
+            entry = self.entries[model_id]
+            provider = self.providers[entry.provider_id]
             same_retries = 0
             failure: _Failure | None = None
             while True:
                 calls += 1
                 remaining = limit - (self.clock.monotonic() - started)
-                attempt = _Attempt(model_id, calls, remaining)
+                attempt = _Attempt(pool, request, request_id, model_id, entry, provider, calls, remaining)
                 yield attempt
                 failure = attempt.failure
                 if failure is None:
@@ -314,7 +261,7 @@ class Router:
                 attempts.append(
                     Attempt(
                         model_id=model_id,
-                        provider_id=self.entries[model_id].provider_id,
+                        provider_id=entry.provider_id,
                         error=error,
                         latency_ms=failure.latency_ms,
                     )
@@ -368,41 +315,22 @@ class Router:
 
     # --- bookkeeping ---------------------------------------------------------------
 
-    def _failed(
-        self,
-        pool: Pool,
-        model_id: str,
-        error: ProviderError,
-        started: float,
-        number: int,
-        request_id: str,
-        request: CompletionRequest,
-    ) -> _Failure:
-        latency_ms = (self.clock.monotonic() - started) * 1000.0
-        self.lifecycle.failed(model_id, pool.scope, error, latency_ms=latency_ms)
-        entry = self._entry(request_id, pool, model_id, number, latency_ms, request, error=error)
-        return _Failure(error, latency_ms, entry)
+    def _failed(self, attempt: _Attempt, error: ProviderError) -> _Failure:
+        latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
+        self.lifecycle.failed(attempt.model_id, attempt.pool, error, latency_ms=latency_ms)
+        return _Failure(error, latency_ms, self._entry(attempt, latency_ms, error=error))
 
     def _send(self, failure: _Failure, status: str) -> None:
         """Log a failed attempt once its status is known."""
         self._log(attrs.evolve(failure.entry, status=status))
 
-    def _cancelled(
-        self,
-        pool: Pool,
-        model_id: str,
-        started: float,
-        number: int,
-        request_id: str,
-        request: CompletionRequest,
-    ) -> None:
-        self.lifecycle.cancelled(model_id)
-        latency_ms = (self.clock.monotonic() - started) * 1000.0
-        entry = self._entry(request_id, pool, model_id, number, latency_ms, request, status="cancelled")
-        self._log(entry)
+    def _cancelled(self, attempt: _Attempt) -> None:
+        self.lifecycle.cancelled(attempt.model_id)
+        latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
+        self._log(self._entry(attempt, latency_ms, status="cancelled"))
 
     def _rotated(self, pool: Pool, from_model: str, to_model: str, error: ProviderError) -> None:
-        self.events.emit(
+        self.telemetry.emit(
             RoutingEvent(
                 event_type=EventType.MODEL_ROTATED,
                 timestamp=self.clock.now(),
@@ -419,19 +347,10 @@ class Router:
             )
         )
 
-    def _cost(self, entry: ModelEntry, usage: TokenUsage | None, reported: float | None) -> float:
-        if entry.pricing is not None and usage is not None:
-            return entry.pricing.cost(usage)
-        return float(reported or 0.0)
-
     def _entry(
         self,
-        request_id: str,
-        pool: Pool,
-        model_id: str,
-        number: int,
+        attempt: _Attempt,
         latency_ms: float,
-        request: CompletionRequest,
         *,
         status: str | None = None,
         usage: TokenUsage | None = None,
@@ -439,14 +358,14 @@ class Router:
         error: ProviderError | None = None,
         reply: CompletionResponse | None = None,
     ) -> RequestLogEntry:
-        payloads = self._wants_payloads()
+        payloads = self.telemetry.wants_payloads
         return RequestLogEntry(
             timestamp=self.clock.now(),
-            request_id=request_id,
-            model_id=model_id,
-            provider_id=self.entries[model_id].provider_id,
-            pool_id=pool.id,
-            attempt=number,
+            request_id=attempt.request_id,
+            model_id=attempt.model_id,
+            provider_id=attempt.entry.provider_id,
+            pool_id=attempt.pool.id,
+            attempt=attempt.number,
             latency_ms=latency_ms,
             status=status or ("ok" if error is None else "error"),
             status_code=error.status_code if error is not None else None,
@@ -454,27 +373,60 @@ class Router:
             error=str(error) if error is not None else None,
             usage=usage,
             cost=cost,
-            request=_request_payload(request) if payloads else None,
+            request=_request_payload(attempt.request) if payloads else None,
             response=_reply_payload(reply) if payloads and reply is not None else None,
         )
 
 
 class _Attempt:
-    """One turn of the loop: the caller reports a failure, or says nothing on success."""
+    """One call of the loop, with everything about it: the request, the model, its number.
 
-    __slots__ = ("failure", "model_id", "number", "remaining")
+    The caller sets ``failure`` when the call failed and leaves it None on success.
+    """
 
-    def __init__(self, model_id: str, number: int, remaining: float) -> None:
+    __slots__ = (
+        "entry",
+        "failure",
+        "model_id",
+        "number",
+        "pool",
+        "provider",
+        "remaining",
+        "request",
+        "request_id",
+        "started",
+    )
+
+    def __init__(
+        self,
+        pool: Pool,
+        request: CompletionRequest,
+        request_id: str,
+        model_id: str,
+        entry: ModelEntry,
+        provider: Provider,
+        number: int,
+        remaining: float,
+    ) -> None:
+        self.pool = pool
+        self.request = request
+        self.request_id = request_id
         self.model_id = model_id
+        self.entry = entry
+        self.provider = provider
         self.number = number
         self.remaining = remaining
+        self.started = 0.0  # the clock's monotonic time when the call was sent
         self.failure: _Failure | None = None
 
-    def fail(self, failure: _Failure) -> None:
-        self.failure = failure
+
+def _cost(entry: ModelEntry, usage: TokenUsage | None, reported: float | None) -> float:
+    if entry.pricing is not None and usage is not None:
+        return entry.pricing.cost(usage)
+    return float(reported or 0.0)
 
 
-def _deadline_error(pool: Pool, entry: ModelEntry) -> ProviderTimeoutError:
+def _deadline_error(entry: ModelEntry) -> ProviderTimeoutError:
     return ProviderTimeoutError(
         f"the request's deadline ran out while {entry.model_id} was answering",
         provider_id=entry.provider_id,

@@ -1,9 +1,9 @@
 """The runtime's mutable state: per-model counters and status, spend ledgers, provider status.
 
 Each persisted field is declared once, here, with how it merges between processes
-(:class:`Merge`), and for a model whether rotation policies see it (``snapshot``) and
-whether the status report lists it among the counters (``counter``). Encoding, decoding
-(:data:`CONVERTER`), merging (:mod:`.merge`), snapshots and the report all read that
+(:class:`~.schema.Merge`), and for a model whether rotation policies see it (``snapshot``) and
+whether the status report lists it among the counters (``counter``). Encoding and decoding
+(:class:`~.schema.Codec`), merging (:mod:`.merge`), snapshots and the report all read that
 declaration. Each model, ledger and provider is one *record* (named ``models/<id>``,
 ``ledgers/<scope>``, ``providers/<id>``), and the state remembers which records changed
 since they were last written. Periods (daily, monthly) are UTC calendar periods.
@@ -13,43 +13,39 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
-from enum import Enum, StrEnum
-from typing import Any, get_args
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_unstructure_fn, override
 
 from ..enums import DeactivationReason, ModelStatus
 from ..errors import StateFormatError
 from ..types import ModelPricing, ModelSnapshot
 from .periods import Period, day_of, month_of, next_boundary
+from .schema import (
+    LOCAL_COUNTER,
+    Codec,
+    Merge,
+    persisted,
+    persisted_fields,
+)
 from .window import SlidingWindow
 
 __all__ = [
-    "CONVERTER",
     "LEDGERS",
-    "LOCAL_COUNTER",
     "MODELS",
     "PROVIDERS",
     "STATE_VERSION",
     "LedgerKind",
-    "Merge",
     "MeshState",
     "ModelState",
     "PeriodUsage",
-    "Persisted",
     "ProviderState",
     "RecordKind",
-    "counter_fields",
     "ledger_scope",
     "new_writer_id",
     "next_boundary",
-    "parse_time",
-    "persisted",
-    "persisted_fields",
     "record_name",
 ]
 
@@ -91,67 +87,6 @@ def record_name(kind: RecordKind, ident: str) -> str:
 def new_writer_id() -> str:
     """An id for this process's writes: breaks ties between changes made at the same instant."""
     return f"{os.getpid()}-{secrets.token_hex(4)}"
-
-
-# --- the schema -----------------------------------------------------------------------
-
-
-class Merge(Enum):
-    """How one persisted field of a stored record meets this process's copy of it."""
-
-    #: Follows the newer status change (``changed_at`` / ``changed_by``).
-    STATUS = "status"
-    #: What each process counted adds up (a number, or a mapping of counts by key).
-    SUM = "sum"
-    #: Follows the later of the two timestamps named by ``by``.
-    LATEST = "latest"
-    #: Counted within the UTC period named by ``by`` (the field holding the period's key).
-    PERIOD = "period"
-    #: This process's value stands (it comes from the configuration).
-    OURS = "ours"
-    #: A nested record, merged by its own fields' rules.
-    NESTED = "nested"
-
-
-@attrs.frozen
-class Persisted:
-    """The declaration of one persisted field."""
-
-    merge: Merge
-    by: str | None = None  # LATEST: the deciding timestamp; PERIOD: the period's key field
-    snapshot: str | None = None  # the ModelSnapshot field this one fills, as it is
-    counter: bool = False  # listed among the status report's counters
-
-
-_SCHEMA = "meshkit.state"
-
-
-def persisted(
-    merge: Merge, *, by: str | None = None, snapshot: str | None = None, counter: bool = False
-) -> dict[str, Any]:
-    """The ``metadata`` of a persisted field: ``attrs.field(default=0, metadata=persisted(Merge.SUM))``."""
-    return {_SCHEMA: Persisted(merge, by=by, snapshot=snapshot, counter=counter)}
-
-
-#: The ``metadata`` of a field this process keeps for itself but reports among the counters.
-LOCAL_COUNTER: dict[str, Any] = {"counter": True}
-
-
-def persisted_fields(cls: type) -> tuple[tuple[str, Persisted], ...]:
-    """The persisted fields of a state class with their declarations, in declaration order."""
-    return tuple(
-        (f.name, spec) for f in attrs.fields(cls) if isinstance(spec := f.metadata.get(_SCHEMA), Persisted)
-    )
-
-
-def counter_fields(cls: type) -> tuple[str, ...]:
-    """The fields the status report lists among a model's counters, in declaration order."""
-    out = []
-    for f in attrs.fields(cls):
-        spec = f.metadata.get(_SCHEMA)
-        if (isinstance(spec, Persisted) and spec.counter) or f.metadata.get("counter"):
-            out.append(f.name)
-    return tuple(out)
 
 
 # --- the state classes ---------------------------------------------------------------------
@@ -208,7 +143,7 @@ class PeriodUsage:
         return self.daily_cost if period == Period.DAILY else self.monthly_cost
 
     def to_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = _unstructure_usage(self)
+        data: dict[str, Any] = _CODEC.encode(self)
         return data
 
     @classmethod
@@ -219,7 +154,7 @@ class PeriodUsage:
 
     def restore(self, data: Any) -> None:
         """Take over persisted values; raises StateFormatError on a bad shape."""
-        _restore(self, data, "usage")
+        _CODEC.restore(self, data, "usage")
 
 
 @attrs.define
@@ -317,12 +252,12 @@ class ModelState:
         )
 
     def to_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = _unstructure_model(self)
+        data: dict[str, Any] = _CODEC.encode(self)
         return data
 
     def restore(self, data: Any) -> None:
         """Take over persisted values (all but ``provider_id``); raises StateFormatError on a bad shape."""
-        _restore(self, data, f"model {self.model_id}", keep=("provider_id",))
+        _CODEC.restore(self, data, f"model {self.model_id}", keep=("provider_id",))
 
 
 @attrs.define
@@ -337,7 +272,7 @@ class ProviderState:
     changed_by: str | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
 
     def to_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = _unstructure_provider(self)
+        data: dict[str, Any] = _CODEC.encode(self)
         return data
 
     @classmethod
@@ -348,89 +283,11 @@ class ProviderState:
 
     def restore(self, data: Any) -> None:
         """Take over persisted values; raises StateFormatError on a bad shape."""
-        _restore(self, data, "provider")
+        _CODEC.restore(self, data, "provider")
 
 
-# --- encoding and decoding, derived from the schema -------------------------------------------
-
-
-def parse_time(value: Any) -> datetime:
-    """A stored timestamp; one without an offset is read as UTC (the runtime writes UTC offsets)."""
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _structure_mapping_of_counts(value: Any, _: type) -> dict[str, int]:
-    if not isinstance(value, Mapping):
-        raise ValueError("expected a mapping of counts")
-    return {str(k): int(v) for k, v in value.items()}
-
-
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter()
-    conv.register_unstructure_hook(datetime, datetime.isoformat)
-    conv.register_unstructure_hook(StrEnum, lambda member: member.value)
-    conv.register_structure_hook(datetime, lambda value, _: parse_time(value))
-    conv.register_structure_hook(str, lambda value, _: str(value))
-    # The str hook would otherwise take the string enums (a StrEnum is a str).
-    conv.register_structure_hook(StrEnum, lambda value, cls: cls(value))
-    conv.register_structure_hook_func(lambda tp: tp == dict[str, int], _structure_mapping_of_counts)
-    for cls in (PeriodUsage, ModelState, ProviderState):
-        attrs.resolve_types(cls)
-        kept = {name for name, _ in persisted_fields(cls)}
-        omit = {f.name: override(omit=True) for f in attrs.fields(cls) if f.name not in kept}
-        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **omit))  # type: ignore[arg-type]
-    return conv
-
-
-#: The converter of the state's plain-data form (what storage holds).
-CONVERTER = _make_converter()
-_unstructure_usage = CONVERTER.get_unstructure_hook(PeriodUsage)
-_unstructure_model = CONVERTER.get_unstructure_hook(ModelState)
-_unstructure_provider = CONVERTER.get_unstructure_hook(ProviderState)
-
-
-_Decoder = tuple[str, Callable[[Any, Any], Any], Any, bool]
-
-
-def _decoders(cls: type) -> tuple[_Decoder, ...]:
-    out = []
-    for name, _ in persisted_fields(cls):
-        tp = attrs.fields_dict(cls)[name].type
-        optional = type(None) in get_args(tp)
-        out.append((name, CONVERTER.get_structure_hook(tp), tp, optional))
-    return tuple(out)
-
-
-_DECODERS: dict[type, tuple[_Decoder, ...]] = {
-    cls: _decoders(cls) for cls in (PeriodUsage, ModelState, ProviderState)
-}
-
-
-def _restore(target: Any, data: Any, label: str, keep: tuple[str, ...] = ()) -> None:
-    """Decode ``data`` onto ``target``, all or nothing; fields ``data`` lacks are left as they are."""
-    if not isinstance(data, Mapping):
-        raise StateFormatError(f"{label}: expected a mapping, got {type(data).__name__}")
-    values: dict[str, Any] = {}
-    try:
-        for name, decode, tp, optional in _DECODERS[type(target)]:
-            if name in keep or name not in data:
-                continue
-            value = data[name]
-            if value is None:
-                if not optional:
-                    raise ValueError(f"{name} cannot be empty")
-                values[name] = None
-            elif tp is PeriodUsage:
-                values[name] = PeriodUsage.from_data(value)
-            else:
-                values[name] = decode(value, tp)
-    except StateFormatError as exc:
-        raise StateFormatError(f"{label}: {exc}") from None
-    except (TypeError, ValueError, AttributeError, cattrs.BaseValidationError) as exc:
-        raise StateFormatError(f"{label}: {exc}") from None
-    for name, value in values.items():
-        setattr(target, name, value)
+#: Plain data ⇄ the state classes, derived from their declarations.
+_CODEC = Codec(PeriodUsage, ModelState, ProviderState)
 
 
 _SNAPSHOT_FIELDS = tuple(

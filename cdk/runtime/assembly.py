@@ -1,0 +1,135 @@
+"""The mesh's connectors: built from the plan (or handed in), started, and closed with the mesh."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from typing import Any
+
+from ..clock import Clock
+from ..config import resolve_secret_refs
+from ..connector import Connector
+from ..enums import Severity
+from ..errors import ConfigError, SecretError
+from ..events import EventEmitter
+from ..interfaces.discovery import Discovery
+from ..interfaces.observability import Observability
+from ..interfaces.provider import Provider
+from ..interfaces.rotation import RotationPolicy
+from ..interfaces.secret_store import SecretStore
+from ..interfaces.storage import Storage
+from .catalogue import ModelEntry
+from .plan import ConnectorSpec, Plan
+from .telemetry import Tracer
+
+__all__ = ["Assembly"]
+
+
+class Assembly:
+    """Every connector of one mesh.
+
+    A connector passed in belongs to the caller: it is started if need be and never closed
+    here. A connector built from the plan is started, and closed when the mesh closes.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        clock: Clock,
+        *,
+        source: str | None,
+        providers: Mapping[str, Provider],
+        storage: Storage | None,
+        observability: Sequence[Observability],
+        discovery: Discovery | None,
+        secret_store: SecretStore | None,
+    ) -> None:
+        self.plan = plan
+        self.clock = clock
+        self.source = source
+        self._injected_providers = dict(providers)
+        self.providers: dict[str, Provider] = dict(providers)
+        self.storage = storage
+        self.observability: list[Observability] = list(observability)
+        self.discovery = discovery
+        self.secret_store = secret_store
+
+    async def start(self, stack: AsyncExitStack, events: EventEmitter) -> None:
+        """Build and start what the plan names, start what was handed in, subscribe the sinks."""
+        plan = self.plan
+        # The plan resolved each name within its section's type, so each build is of that type.
+        if self.secret_store is None:
+            store = await self._build(plan.secret_store, stack, resolve=False)
+            assert isinstance(store, SecretStore)
+            self.secret_store = store
+        else:
+            await self._enter(self.secret_store, stack)
+        if self.storage is None:
+            storage = await self._build(plan.storage, stack)
+            assert isinstance(storage, Storage)
+            self.storage = storage
+        else:
+            await self._enter(self.storage, stack)
+        for spec in plan.observability:
+            sink = await self._build(spec, stack)
+            assert isinstance(sink, Observability)
+            self.observability.append(sink)
+        for observer in self.observability:
+            await self._enter(observer, stack)
+            events.subscribe(observer)
+        for injected in self._injected_providers.values():
+            await self._enter(injected, stack)
+        for name, spec in plan.providers.items():
+            provider = await self._build(spec, stack)
+            assert isinstance(provider, Provider)
+            self.providers[name] = provider
+        if self.discovery is None and plan.discovery is not None:
+            discovery = await self._build(plan.discovery, stack)
+            assert isinstance(discovery, Discovery)
+            self.discovery = discovery
+        elif self.discovery is not None:
+            await self._enter(self.discovery, stack)
+
+    def policy(self, spec: ConnectorSpec) -> RotationPolicy:
+        """A new rotation policy from ``spec`` (each pool gets its own, with its own cursors)."""
+        config = spec.cls.build_config(spec.data, path=spec.path)
+        policy = spec.cls(config, name=spec.name, clock=self.clock)
+        assert isinstance(policy, RotationPolicy)
+        return policy
+
+    async def fill_pricing(self, entries: Mapping[str, ModelEntry], trace: Tracer) -> None:
+        """Ask each provider the price of its models that the configuration does not price."""
+        for entry in entries.values():
+            if entry.pricing is not None:
+                continue
+            provider = self.providers.get(entry.provider_id)
+            if provider is None:
+                continue
+            try:
+                entry.pricing = await provider.pricing(entry.upstream)
+            except Exception as exc:  # pricing is a nicety; routing works without it
+                trace(
+                    Severity.WARNING,
+                    f"could not read the pricing of {entry.model_id}: {type(exc).__name__}: {exc}",
+                    {"model_id": entry.model_id},
+                )
+
+    async def _enter(self, connector: Connector, stack: AsyncExitStack) -> None:
+        if not connector.started:
+            await connector.start()
+        if isinstance(connector, Observability):
+            stack.push_async_callback(connector.flush)
+
+    async def _build(self, spec: ConnectorSpec, stack: AsyncExitStack, *, resolve: bool = True) -> Connector:
+        data: Any = spec.data
+        if resolve and self.secret_store is not None:
+            store = self.secret_store
+            try:
+                data = await resolve_secret_refs(data, store.get)
+            except SecretError as exc:
+                raise ConfigError(f"{spec.path}: {exc}", source=self.source) from None
+        config = spec.cls.build_config(data, path=spec.path)
+        connector = spec.cls(config, name=spec.name, clock=self.clock)
+        await connector.start()
+        stack.push_async_callback(connector.aclose)
+        return connector

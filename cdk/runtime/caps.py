@@ -1,0 +1,80 @@
+"""Caps and budgets: whether a model has used up its requests, tokens or spend for the period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import attrs
+
+from ..enums import DeactivationReason
+from .catalogue import ModelEntry
+from .periods import Period, next_boundary
+from .pool import Pool
+from .settings import BudgetSettings
+from .state import LedgerKind, MeshState, PeriodUsage, ledger_scope
+
+__all__ = ["Breach", "find_breach"]
+
+
+@attrs.frozen
+class Breach:
+    """A cap or budget reached: the reason to set the model aside, and when the period resets."""
+
+    reason: DeactivationReason
+    detail: str
+    resets_at: datetime
+
+
+def find_breach(
+    entry: ModelEntry,
+    state: MeshState,
+    *,
+    provider_budget: BudgetSettings | None,
+    pools: Iterable[Pool],
+    now: datetime,
+) -> Breach | None:
+    """The first cap or budget ``entry``'s model has reached: its own, its provider's, its pools'."""
+    model_id = entry.model_id
+    usage = state.models[model_id].usage
+    usage.roll(now)
+    limits = entry.limits
+    if limits is not None:
+        window = limits.window
+        if limits.requests is not None and usage.requests(window) >= limits.requests:
+            return Breach(
+                DeactivationReason.REQUEST_LIMIT,
+                f"{usage.requests(window)} of {limits.requests} {window} requests used",
+                next_boundary(now, window),
+            )
+        if limits.tokens is not None and usage.tokens(window) >= limits.tokens:
+            return Breach(
+                DeactivationReason.TOKEN_LIMIT,
+                f"{usage.tokens(window)} of {limits.tokens} {window} tokens used",
+                next_boundary(now, window),
+            )
+    budgets: list[tuple[str, BudgetSettings | None, PeriodUsage | None]] = [
+        (f"model {model_id}", entry.budget, usage),
+        (
+            f"provider {entry.provider_id}",
+            provider_budget,
+            state.ledgers.get(ledger_scope(LedgerKind.PROVIDER, entry.provider_id)),
+        ),
+    ]
+    for pool in pools:
+        if pool.id is not None and pool.budget is not None and model_id in pool.members:
+            spent = state.ledgers.get(ledger_scope(LedgerKind.POOL, pool.id))
+            budgets.append((f"pool {pool.id}", pool.budget, spent))
+    for label, budget, ledger in budgets:
+        if budget is None or ledger is None:
+            continue
+        ledger.roll(now)
+        # Monthly first: when both are spent, the stay lasts until the month turns.
+        for period, cap in ((Period.MONTHLY, budget.monthly), (Period.DAILY, budget.daily)):
+            if cap is not None and ledger.cost(period) >= cap:
+                return Breach(
+                    DeactivationReason.BUDGET_EXCEEDED,
+                    f"{label} {period} budget spent ({ledger.cost(period):.4f} of {cap:g})",
+                    next_boundary(now, period),
+                )
+    return None
