@@ -4,6 +4,9 @@
 mutants that sit inside a type annotation of a module with ``from __future__ import annotations``:
 such annotations are never evaluated, so no test can tell them apart.
 
+``python tools/mutation.py skip-definitions SESSION.sqlite NAME...`` marks as skipped (not reached)
+the mutants inside shared helpers that the connector under test never calls.
+
 ``python tools/mutation.py summary SESSION.sqlite`` prints, as JSON, the counts (killed, survived,
 equivalent, skipped, total) and each survivor's diff, for the triage in docs/conformance.md.
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:  # the test client must start fast: cosmic-ray is imported onl
     from cosmic_ray.work_db import WorkDB
 
 EQUIVALENT = "equivalent: inside an annotation, never evaluated (from __future__ import annotations)"
+UNREACHED = "not reached: a shared helper that this connector does not call"
 
 Span = tuple[tuple[int, int], tuple[int, int]]
 
@@ -84,11 +88,31 @@ def skip_annotations(db: WorkDB) -> int:
     return skipped
 
 
+def skip_definitions(db: WorkDB, names: set[str]) -> int:
+    """Mark the mutants inside the functions ``names`` (shared helpers other connectors use) as skipped."""
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    skipped = 0
+    for item in db.pending_work_items:
+        if item.mutations and all((m.definition_name or "") in names for m in item.mutations):
+            db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=UNREACHED))
+            skipped += 1
+    return skipped
+
+
 def summary(db: WorkDB) -> dict[str, Any]:
     """Counts by outcome, and the survivors with their diffs."""
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-    counts = {"killed": 0, "survived": 0, "equivalent": 0, "skipped": 0, "pending": 0, "total": 0}
+    counts = {
+        "killed": 0,
+        "survived": 0,
+        "equivalent": 0,
+        "unreached": 0,
+        "skipped": 0,
+        "pending": 0,
+        "total": 0,
+    }
     survivors: list[dict[str, Any]] = []
     done = dict((item.job_id, result) for item, result in db.completed_work_items)
     for item in db.work_items:
@@ -97,7 +121,8 @@ def summary(db: WorkDB) -> dict[str, Any]:
         if result is None:
             counts["pending"] += 1
         elif result.worker_outcome == WorkerOutcome.SKIPPED:
-            counts["equivalent" if result.output == EQUIVALENT else "skipped"] += 1
+            kind = {EQUIVALENT: "equivalent", UNREACHED: "unreached"}.get(result.output or "", "skipped")
+            counts[kind] += 1
         elif result.test_outcome == TestOutcome.SURVIVED:
             counts["survived"] += 1
             m = item.mutations[0]
@@ -200,6 +225,8 @@ def main(argv: list[str]) -> int:
     with use_db(path, WorkDB.Mode.open) as db:
         if command == "skip-annotations":
             print(f"{skip_annotations(db)} mutants inside annotations marked equivalent")
+        elif command == "skip-definitions":
+            print(f"{skip_definitions(db, set(argv[2:]))} mutants in helpers this connector does not call")
         elif command == "summary":
             print(json.dumps(summary(db), indent=2))
         else:
