@@ -52,7 +52,10 @@ async def _temp_file() -> AsyncIterator[Mapping[str, Any]]:
     global _folder
     if _folder is None:
         _folder = tempfile.TemporaryDirectory(prefix="meshkit-jsonl-")
-    yield {"path": str(Path(_folder.name) / f"{secrets.token_hex(8)}.jsonl")}
+    # Small files, many backups: the suite's records roll over several files, so rotation is
+    # exercised too (what it delivered is read back across the backups, oldest first).
+    path = str(Path(_folder.name) / f"{secrets.token_hex(8)}.jsonl")
+    yield {"path": path, "max_bytes": 4096, "backups": 500}
 
 
 def _jsonl_records(path: Path) -> list[dict[str, Any]]:
