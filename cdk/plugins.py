@@ -6,16 +6,23 @@ wrong (an import error, a raising hook, a class of the wrong base, a duplicate i
 interface-version mismatch) is recorded as a :class:`PluginFailure` and the rest
 still load. ``MESHKIT_STRICT_PLUGINS=1`` turns the first failure into an exception;
 ``MESHKIT_PLUGINS=a,b`` loads only those third-party plugins (the built-ins always load).
+
+A plugin's import may raise anything, ``KeyboardInterrupt`` and ``SystemExit`` included: it is
+recorded like any other failure. A Ctrl-C the operating system delivers while plugins load
+still stops the process: a SIGINT handler notes real interrupts for the time of the scan.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
+import signal
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from importlib import metadata
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 import attrs
@@ -30,12 +37,14 @@ __all__ = [
     "BUILTIN_MODULE",
     "BUILTIN_PLUGIN",
     "ENTRY_POINT_GROUP",
+    "SLOW_IMPORT_SECONDS",
     "ConnectorEntry",
     "ConnectorRegistry",
     "PluginFailure",
     "PluginInfo",
     "get_registry",
     "reset_registry",
+    "slow_import_seconds",
 ]
 
 ENTRY_POINT_GROUP = "meshkit"
@@ -51,6 +60,8 @@ class PluginInfo:
     name: str
     distribution: str | None
     version: str | None
+    #: How long importing the plugin's module took (0 for a plugin registered in process).
+    import_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """This record as plain JSON-ready values, as ``meshkit doctor --json`` prints it."""
@@ -155,25 +166,11 @@ class ConnectorRegistry:
         # Built-ins first, so that a third-party plugin reusing a built-in id is the one
         # reported as the duplicate, whatever order the entry points are found in.
         ordered = sorted(entry_points, key=lambda ep: not _is_builtin(ep))
-        for ep in ordered:
-            if only is not None and not _is_builtin(ep) and ep.name not in only:
-                continue
-            dist_name, version = _distribution_of(ep)
-            try:
-                module = ep.load()
-            except BaseException as exc:  # a plugin may even call sys.exit at import
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                self._fail(
-                    ep.name,
-                    dist_name,
-                    version,
-                    f"import failed: {type(exc).__name__}: {exc}",
-                    f"fix or reinstall {dist_name or ep.value}, or uninstall it; "
-                    f"MESHKIT_PLUGINS can exclude it meanwhile",
-                )
-                continue
-            self.register_plugin(module, ep.name, distribution=dist_name, version=version)
+        with _watching_interrupts() as interrupts:
+            for ep in ordered:
+                if only is not None and not _is_builtin(ep) and ep.name not in only:
+                    continue
+                self._load_one(ep, interrupts)
         if only is not None:
             installed = sorted({ep.name for ep in ordered})
             for name in sorted(only - set(installed)):
@@ -186,8 +183,35 @@ class ConnectorRegistry:
                     f"did you mean {close[0]!r}?" if close else f"installed plugins: {', '.join(installed)}",
                 )
 
+    def _load_one(self, ep: metadata.EntryPoint, interrupts: _Interrupts) -> None:
+        dist_name, version = _distribution_of(ep)
+        started = time.perf_counter()
+        try:
+            module = ep.load()
+        except BaseException as exc:  # a plugin may even call sys.exit or raise KeyboardInterrupt
+            if interrupts.delivered:
+                raise  # a real Ctrl-C: stop, whatever the plugin was doing
+            self._fail(
+                ep.name,
+                dist_name,
+                version,
+                f"import failed: {_described(exc)}",
+                f"fix or reinstall {dist_name or ep.value}, or uninstall it; "
+                f"MESHKIT_PLUGINS can exclude it meanwhile",
+            )
+            return
+        interrupts.raise_if_delivered()  # a plugin that swallowed a real Ctrl-C does not cancel it
+        seconds = time.perf_counter() - started
+        self.register_plugin(module, ep.name, distribution=dist_name, version=version, import_seconds=seconds)
+
     def register_plugin(
-        self, plugin: object, name: str, *, distribution: str | None = None, version: str | None = None
+        self,
+        plugin: object,
+        name: str,
+        *,
+        distribution: str | None = None,
+        version: str | None = None,
+        import_seconds: float = 0.0,
     ) -> None:
         """Register a plugin object (a module or any object with hook implementations)."""
         if self.plugin_manager.has_plugin(name):
@@ -218,8 +242,10 @@ class ConnectorRegistry:
                 classes.extend(_connector_list(impl.function()))
             except _BadHookResult as exc:
                 error = f"meshkit_connectors() returned {exc}"
-            except Exception as exc:
-                error = f"meshkit_connectors() raised {type(exc).__name__}: {exc}"
+            except (Exception, KeyboardInterrupt, SystemExit) as exc:
+                if isinstance(exc, KeyboardInterrupt) and _current_watch.delivered:
+                    raise
+                error = f"meshkit_connectors() raised {_described(exc)}"
             else:
                 continue
             # A plugin whose hook fails has not loaded: none of its hooks may answer later.
@@ -227,7 +253,7 @@ class ConnectorRegistry:
             hint = f"report it to the maintainers of {distribution or name}"
             self._fail(name, distribution, version, error, hint)
             return
-        self.plugins.append(PluginInfo(name, distribution, version))
+        self.plugins.append(PluginInfo(name, distribution, version, import_seconds))
         for cls in classes:
             self.add(cls, plugin=name, distribution=distribution, version=version)
 
@@ -402,8 +428,72 @@ def _interface_module(base: type) -> Any:
     return sys.modules[base.__module__]
 
 
+#: A plugin import slower than this is reported by ``meshkit doctor``; MESHKIT_SLOW_IMPORT overrides it.
+SLOW_IMPORT_SECONDS = 0.5
+
 _lock = threading.Lock()
 _registry: ConnectorRegistry | None = None
+
+
+def _described(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _Interrupts:
+    """Whether the operating system delivered SIGINT while plugins were loading."""
+
+    def __init__(self) -> None:
+        self.delivered = False
+        self.raises = True  # whether the handler we replaced would have raised KeyboardInterrupt
+
+    def raise_if_delivered(self) -> None:
+        if self.delivered and self.raises:
+            raise KeyboardInterrupt
+
+
+#: The watch of the scan running now; a scan outside the main thread sees no SIGINT at all.
+_current_watch = _Interrupts()
+
+
+@contextlib.contextmanager
+def _watching_interrupts() -> Iterator[_Interrupts]:
+    global _current_watch
+    watch = _Interrupts()
+    previous_watch = _current_watch
+    if threading.current_thread() is not threading.main_thread():
+        yield watch  # signals go to the main thread: whatever reaches this one came from a plugin
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        yield watch
+        return
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        watch.delivered = True
+        if callable(previous) and previous is not signal.default_int_handler:
+            watch.raises = False
+            previous(signum, frame)
+            return
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    _current_watch = watch
+    try:
+        yield watch
+    finally:
+        _current_watch = previous_watch
+        signal.signal(signal.SIGINT, previous)
+
+
+def slow_import_seconds() -> float:
+    """The import time above which doctor reports a plugin: MESHKIT_SLOW_IMPORT, else the default."""
+    raw = os.environ.get("MESHKIT_SLOW_IMPORT", "").strip()
+    try:
+        value = float(raw) if raw else SLOW_IMPORT_SECONDS
+    except ValueError:
+        return SLOW_IMPORT_SECONDS
+    return value if value >= 0 else SLOW_IMPORT_SECONDS
 
 
 def _env_plugins() -> set[str] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..plugins import slow_import_seconds
 from ._common import Subparsers, registry_or_exit
 
 __all__ = ["add_parser", "run"]
@@ -37,6 +38,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1 if failures else 0
     print(f"{len(registry.plugins)} plugin(s) loaded, {len(registry)} connector(s) available.")
+    threshold = slow_import_seconds()
+    slow = [p for p in registry.plugins if p.import_seconds > threshold]
+    if slow:
+        print(f"\n{len(slow)} plugin import(s) slower than {threshold:g}s:")
+        for p in slow:
+            dist = f"{p.distribution} {p.version}" if p.distribution else "not from a distribution"
+            print(f"  - plugin {p.name!r} ({dist}) took {p.import_seconds:.2f}s to import")
     if unusable:
         # Optional extras: not a failure, but such a connector fails when a configuration names it.
         print(f"\n{len(unusable)} connector(s) installed without the library they need:")

@@ -59,6 +59,29 @@ _IMPORT_ERROR = """
 raise RuntimeError("cannot reach the licence server")
 """
 
+_INTERRUPTS = """
+raise KeyboardInterrupt
+"""
+
+_EXITS = """
+import sys
+
+sys.exit(3)
+"""
+
+# Imports at once, unless MESHKIT_TEST_HOLD_IMPORT is set: then it says so on stderr and waits,
+# so that a test can interrupt discovery while a plugin import is under way.
+_HOLDS = """
+import os
+import sys
+import time
+
+if os.environ.get("MESHKIT_TEST_HOLD_IMPORT"):
+    sys.stderr.write("holding the import\\n")
+    sys.stderr.flush()
+    time.sleep(600)
+"""
+
 _HOOK_RAISES = """
 from meshkit import hookimpl
 
@@ -186,7 +209,13 @@ DUPLICATE = PluginDist("impostor", "impostor-meshkit", "6.6.6", "impostor_meshki
 FUTURE = PluginDist("future", "future-meshkit", "9.0.0", "future_meshkit_plugin", _FUTURE)
 ABSTRACT = PluginDist("half", "half-meshkit", "0.0.1", "half_meshkit_plugin", _ABSTRACT)
 
+INTERRUPTS = PluginDist("interrupting", "interrupting-meshkit", "0.4.0", "interrupting_plugin", _INTERRUPTS)
+EXITS = PluginDist("exiting", "exiting-meshkit", "0.5.0", "exiting_plugin", _EXITS)
+HOLDS = PluginDist("holding", "holding-meshkit", "0.6.0", "holding_plugin", _HOLDS)
+
 ALL = (GOOD, IMPORT_ERROR, HOOK_RAISES, WRONG_BASE, DUPLICATE, FUTURE, ABSTRACT)
+#: Plugins whose import raises what is not an Exception, or waits when asked to.
+HOSTILE = (INTERRUPTS, EXITS, HOLDS)
 
 
 def write_installed(site: Path, plugin: PluginDist) -> None:

@@ -1,6 +1,6 @@
 """Real plugin distributions, installed with pip into a real virtual environment.
 
-Seven throwaway projects (each with its own pyproject.toml and an entry point in the
+Ten throwaway projects (each with its own pyproject.toml and an entry point in the
 ``meshkit`` group) are built and installed next to meshkit's own wheel; the
 environment's ``meshkit`` console script must list the good plugin, report each
 broken one with its error and a hint, and keep everything else working.
@@ -9,6 +9,7 @@ broken one with its error and a hint, and keep everything else working.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import textwrap
 from pathlib import Path
@@ -35,6 +36,8 @@ EXPECTED_FAILURES = {
     ("impostor", "meshkit.memory.v1"): "duplicate connector id 'meshkit.memory.v1'",
     ("future", "future.secrets.v1"): "interface v99, this meshkit provides v1",
     ("half", "half.storage.v1"): "leaves abstract methods unimplemented",
+    ("interrupting", None): "import failed: KeyboardInterrupt",
+    ("exiting", None): "import failed: SystemExit: 3",
 }
 
 
@@ -42,9 +45,9 @@ EXPECTED_FAILURES = {
 def venv(tmp_path_factory: pytest.TempPathFactory, meshkit_wheel: BuiltWheel) -> ThrowawayVenv:
     """A virtual environment holding meshkit's wheel and every throwaway plugin."""
     work = tmp_path_factory.mktemp("plugin-venv")
-    projects = [pd.write_project(work / "projects", plugin) for plugin in pd.ALL]
+    projects = [pd.write_project(work / "projects", plugin) for plugin in (*pd.ALL, *pd.HOSTILE)]
     wheels = build_wheels(projects, work / "wheels")
-    assert len(wheels) == len(pd.ALL)
+    assert len(wheels) == len(pd.ALL) + len(pd.HOSTILE)
     env = ThrowawayVenv(work / "venv")
     env.install(meshkit_wheel.path, *wheels)
     env.see_packages()
@@ -116,7 +119,7 @@ def test_connectors_json_reports_every_broken_plugin(venv: ThrowawayVenv) -> Non
     data = json.loads(meshkit(venv, "connectors", "--json").stdout)
     failures = {(f["plugin"], f["connector"]): f for f in data["failures"]}
     assert set(failures) == set(EXPECTED_FAILURES)
-    dists = {p.entry_name: p for p in pd.ALL}
+    dists = {p.entry_name: p for p in (*pd.ALL, *pd.HOSTILE)}
     for subject, text in EXPECTED_FAILURES.items():
         failure = failures[subject]
         assert text in failure["error"]
@@ -131,16 +134,16 @@ def test_connectors_table(venv: ThrowawayVenv) -> None:
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:] if line.strip()}
     assert rows["acme.echo.v2"][1:5] == ["provider", "1.2.3", "acme", "(acme-meshkit)"]
     assert all(row[1] == "provider" for cid, row in rows.items() if "." in cid)
-    assert "7 plugin problem(s); run `meshkit doctor` for details." in done.stdout
+    assert "9 plugin problem(s); run `meshkit doctor` for details." in done.stdout
 
 
 def test_doctor_reports_each_failure_with_a_hint_and_exits_1(venv: ThrowawayVenv) -> None:
     done = meshkit(venv, "doctor")
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
-    assert "7 problem(s):" in done.stdout
-    assert done.stdout.count("   error: ") == 7
-    assert done.stdout.count("   fix:   ") == 7
+    assert "9 problem(s):" in done.stdout
+    assert done.stdout.count("   error: ") == 9
+    assert done.stdout.count("   fix:   ") == 9
     assert "plugin 'broken-import' (broken-import-meshkit 0.1.0)" in done.stdout
     assert "connector meshkit.memory.v1 in plugin 'impostor' (impostor-meshkit 6.6.6)" in done.stdout
     for text in EXPECTED_FAILURES.values():
@@ -154,8 +157,42 @@ def test_doctor_json(venv: ThrowawayVenv) -> None:
     assert data["ok"] is False
     assert {(f["plugin"], f["connector"]) for f in data["failures"]} == set(EXPECTED_FAILURES)
     loaded = {p["name"]: p for p in data["plugins"]}
-    assert set(loaded) == {"meshkit", "acme", "bent", "impostor", "future", "half"}
-    assert loaded["acme"] == {"name": "acme", "distribution": "acme-meshkit", "version": "1.2.3"}
+    assert set(loaded) == {"meshkit", "acme", "bent", "impostor", "future", "half", "holding"}
+    acme = dict(loaded["acme"])
+    assert acme.pop("import_seconds") >= 0
+    assert acme == {"name": "acme", "distribution": "acme-meshkit", "version": "1.2.3"}
+
+
+def test_doctor_reports_slow_plugin_imports_with_their_time(venv: ThrowawayVenv) -> None:
+    # A threshold of 0 makes every import "slow": no test needs a plugin that really is.
+    done = meshkit(venv, "doctor", MESHKIT_SLOW_IMPORT="0")
+    assert "plugin import(s) slower than 0s:" in done.stdout
+    slow = [line for line in done.stdout.splitlines() if line.startswith("  - plugin ")]
+    assert any(line.startswith("  - plugin 'acme' (acme-meshkit 1.2.3) took ") for line in slow)
+    assert all(line.endswith("s to import") for line in slow)
+    quiet = meshkit(venv, "doctor")
+    assert "slower than" not in quiet.stdout
+
+
+def test_a_real_ctrl_c_during_discovery_still_stops_the_command(venv: ThrowawayVenv) -> None:
+    command = subprocess.Popen(
+        [str(venv.script("meshkit")), "connectors"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(MESHKIT_TEST_HOLD_IMPORT="1"),
+        cwd=venv.root,
+    )
+    try:
+        assert command.stderr is not None
+        assert command.stderr.readline() == "holding the import\n"  # discovery is under way
+        command.send_signal(signal.SIGINT)
+        out, err = command.communicate(timeout=60)
+    finally:
+        command.kill()
+    assert command.returncode != 0
+    assert "KeyboardInterrupt" in err
+    assert "acme.echo.v1" not in out  # it stopped, rather than carrying on with the listing
 
 
 def test_plugins_env_var_picks_plugins_and_keeps_the_built_in(venv: ThrowawayVenv) -> None:
@@ -217,4 +254,4 @@ def test_broken_plugins_do_not_stop_the_library(venv: ThrowawayVenv) -> None:
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
-    assert result == {"memory": "meshkit.connectors.storage.memory", "failures": 7}
+    assert result == {"memory": "meshkit.connectors.storage.memory", "failures": 9}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import signal
 import sys
 import threading
 import types
@@ -168,6 +169,54 @@ class TestLookup:
 # --- isolation ----------------------------------------------------------------------
 
 
+class TestWhatIsNotAnException:
+    def test_keyboard_interrupt_and_system_exit_at_import_are_recorded(self, site: Path) -> None:
+        registry = ConnectorRegistry()
+        registry.load_entry_points([builtin_entry_point(), *install(site, pd.INTERRUPTS, pd.EXITS, pd.GOOD)])
+        failures = failures_by_subject(registry)
+        assert set(failures) == {("interrupting", None), ("exiting", None)}
+        assert failures[("interrupting", None)].error == "import failed: KeyboardInterrupt"
+        assert failures[("exiting", None)].error == "import failed: SystemExit: 3"
+        assert {"acme.echo.v1", *BUILTIN_IDS} <= set(registry.ids())
+
+    def test_a_hook_raising_keyboard_interrupt_is_that_plugins_failure(self) -> None:
+        class Grabby:
+            @hookimpl
+            def meshkit_connectors(self) -> list[type]:
+                raise KeyboardInterrupt
+
+        registry = ConnectorRegistry()
+        registry.register_plugin(Grabby(), "grabby")
+        assert [f.error for f in registry.failures] == ["meshkit_connectors() raised KeyboardInterrupt"]
+
+    def test_a_sigint_the_os_delivers_during_an_import_still_interrupts(self, site: Path) -> None:
+        # The plugin has the OS deliver a real SIGINT to this process while it is being imported.
+        source = "import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(60)\n"
+        signalled = PluginDist("signalled", "signalled-meshkit", "0.1.0", "signalled_plugin", source)
+        before = signal.getsignal(signal.SIGINT)
+        registry = ConnectorRegistry()
+        with pytest.raises(KeyboardInterrupt):
+            registry.load_entry_points(install(site, signalled))
+        assert registry.failures == []
+        assert signal.getsignal(signal.SIGINT) is before  # the scan's own handler is gone again
+
+    def test_a_plugin_that_swallows_a_real_sigint_does_not_cancel_it(self, site: Path) -> None:
+        source = (
+            "import os, signal, time\n"
+            "try:\n    os.kill(os.getpid(), signal.SIGINT)\n    time.sleep(60)\n"
+            "except KeyboardInterrupt:\n    pass\n"
+        )
+        swallower = PluginDist("swallower", "swallower-meshkit", "0.1.0", "swallower_plugin", source)
+        with pytest.raises(KeyboardInterrupt):
+            ConnectorRegistry().load_entry_points(install(site, swallower))
+
+    def test_each_loaded_plugin_carries_its_import_time(self, site: Path) -> None:
+        registry = ConnectorRegistry()
+        registry.load_entry_points([builtin_entry_point(), *install(site, pd.GOOD)])
+        assert [p.name for p in registry.plugins] == ["meshkit", "acme"]
+        assert all(p.import_seconds > 0 for p in registry.plugins)
+
+
 class TestIsolation:
     def test_each_broken_plugin_is_recorded_and_the_rest_still_load(self, site: Path) -> None:
         registry = ConnectorRegistry()
@@ -225,11 +274,9 @@ class TestIsolation:
         registry.load_entry_points([builtin_entry_point(), *install(site, *pd.ALL)])
         names = [p.name for p in registry.plugins]
         assert names == ["meshkit", "acme", "bent", "impostor", "future", "half"]
-        assert registry.plugins[1].to_dict() == {
-            "name": "acme",
-            "distribution": "acme-meshkit",
-            "version": "1.2.3",
-        }
+        shown = registry.plugins[1].to_dict()
+        assert shown.pop("import_seconds") > 0
+        assert shown == {"name": "acme", "distribution": "acme-meshkit", "version": "1.2.3"}
 
     def test_a_plugin_whose_hook_raised_answers_no_other_hook(self, site: Path) -> None:
         registry = ConnectorRegistry()
