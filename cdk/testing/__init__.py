@@ -13,7 +13,14 @@ from .fake_clock import FakeClock
 from .fault_transport import FaultTransport
 from .faults import Fault
 from .payloads import openai_payloads
-from .spec import DISCOVERY_CONTEXT_WINDOW, DISCOVERY_SCENARIO, ConformanceSpec, Delivered, HTTPPayloads
+from .spec import (
+    DISCOVERY_CONTEXT_WINDOW,
+    DISCOVERY_SCENARIO,
+    ConformanceSpec,
+    Delivered,
+    HTTPPayloads,
+    Loopback,
+)
 from .target import ConformanceTarget
 from .vectors import fake_embedding
 
@@ -39,6 +46,7 @@ __all__ = [
     "Fault",
     "FaultTransport",
     "HTTPPayloads",
+    "Loopback",
     "ObservabilitySuite",
     "ProviderSuite",
     "RotationSuite",

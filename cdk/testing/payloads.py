@@ -29,7 +29,10 @@ def openai_payloads(model: str = "conformance-model", text: str = "Hello there, 
     usage = {"prompt_tokens": 9, "completion_tokens": len(words), "total_tokens": 9 + len(words)}
     lines = [chunk({"role": "assistant", "content": ""})]
     lines += [chunk({"content": piece}) for piece in pieces]
-    lines += [chunk({}, finish="stop", usage=usage), "data: [DONE]"]
+    # As OpenAI sends it: usage on a last chunk of its own, with no choices.
+    usage_line = json.loads(chunk({}, usage=usage)[len("data: ") :])
+    usage_line["choices"] = []
+    lines += [chunk({}, finish="stop"), "data: " + json.dumps(usage_line), "data: [DONE]"]
     # Listed out of order on purpose: a provider must put them back by their index.
     vectors = ((0.25, -0.5, 0.75), (1.0, 0.0, -1.0))
     embedding_body = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -23,6 +23,7 @@ __all__ = [
     "ConformanceSpec",
     "Delivered",
     "HTTPPayloads",
+    "Loopback",
     "to_record",
 ]
 
@@ -94,6 +95,26 @@ class HTTPPayloads:
 
 
 @attrs.frozen(kw_only=True)
+class Loopback:
+    """How to point a provider at the suite's local server (real HTTP on ``127.0.0.1``).
+
+    With this, the provider tests also run against
+    :class:`~meshkit.testing.mock_server.MockOpenAIServer`, whichever way the provider
+    talks HTTP: what reaches the wire is read there, streams are held open there, and
+    connections and timeouts are observed there.
+    """
+
+    #: The API the provider speaks: the server's OpenAI or Anthropic endpoints.
+    wire: Literal["openai", "anthropic"] = "openai"
+    #: The config key of the base URL; it gets ``http://127.0.0.1:PORT/v1``.
+    base_url_field: str = "base_url"
+    #: The config key of the API key, if any; it gets a fake key.
+    api_key_field: str | None = "api_key"
+    #: The config key of the request timeout (a duration), if the provider has one.
+    timeout_field: str | None = "timeout"
+
+
+@attrs.frozen(kw_only=True)
 class Delivered:
     """What an observability connector delivered, each record as a plain mapping.
 
@@ -149,6 +170,8 @@ class ConformanceSpec:
     factory: Callable[..., Any] | None = None
     #: For HTTP providers: good upstream answers the fault-injecting transport serves.
     http: HTTPPayloads | None = None
+    #: Providers: how to point the provider at the suite's local server.
+    loopback: Loopback | None = None
     #: Entered around every test, on the test's event loop (start a server, make a temp
     #: folder); the mapping it yields is merged over ``config``.
     setup: Callable[[], AbstractAsyncContextManager[Mapping[str, Any] | None]] | None = None

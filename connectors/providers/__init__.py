@@ -14,7 +14,7 @@ CONNECTORS = [MockProvider, OpenAICompatibleProvider, AnthropicProvider]
 
 
 def conformance_spec(connector_id: str) -> Any:
-    """How the conformance suite builds and feeds the HTTP providers (None for the others)."""
+    """How the conformance suite builds and feeds the built-in providers."""
     if connector_id == OpenAICompatibleProvider.connector_id:
         from ._conformance import openai_compatible_spec
 
@@ -23,4 +23,8 @@ def conformance_spec(connector_id: str) -> Any:
         from ._conformance import anthropic_spec
 
         return anthropic_spec()
+    if connector_id == MockProvider.connector_id:
+        from ._conformance import mock_spec
+
+        return mock_spec()
     return None

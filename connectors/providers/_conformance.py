@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from meshkit.testing import ConformanceSpec, HTTPPayloads, openai_payloads
+from meshkit.testing import ConformanceSpec, HTTPPayloads, Loopback, openai_payloads
 
 
 def _sse(data: Any, event: str | None = None) -> str:
@@ -16,7 +16,18 @@ def _sse(data: Any, event: str | None = None) -> str:
 def openai_compatible_spec() -> ConformanceSpec:
     """The suite's ready-made chat-completions payloads; a local base URL (never contacted)."""
     return ConformanceSpec(
-        config={"base_url": "http://127.0.0.1:8000/v1"}, model="conformance-model", http=openai_payloads()
+        config={"base_url": "http://127.0.0.1:8000/v1"},
+        model="conformance-model",
+        http=openai_payloads(),
+        loopback=Loopback(wire="openai"),
+    )
+
+
+def mock_spec() -> ConformanceSpec:
+    """The in-process mock, with a price for the model the tests name (it declares ``pricing``)."""
+    price = {"input_per_1k": 0.5, "output_per_1k": 1.5}
+    return ConformanceSpec(
+        config={"models": ["mock-small", "mock-large"], "pricing": {"mock-small": price}}, model="mock-small"
     )
 
 
@@ -61,6 +72,7 @@ def anthropic_spec() -> ConformanceSpec:
     return ConformanceSpec(
         config={"api_key": "sk-ant-conformance-key", "base_url": "http://127.0.0.1:8000/v1"},
         model="claude-small",
+        loopback=Loopback(wire="anthropic"),
         http=HTTPPayloads(
             completion_body={
                 "id": "msg_1",

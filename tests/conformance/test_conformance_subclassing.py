@@ -16,7 +16,13 @@ class TestMemoryStorageBySubclass(StorageSuite):
 
 class TestMockProviderBySubclass(ProviderSuite):
     connector_class = MockProvider
-    spec = ConformanceSpec(config={"models": ["alpha", "beta"]}, model="beta")
+    spec = ConformanceSpec(
+        config={
+            "models": ["alpha", "beta"],
+            "pricing": {"beta": {"input_per_1k": 1.0, "output_per_1k": 2.0}},
+        },
+        model="beta",
+    )
 
 
 class TestStickUntilFailureBySubclass(RotationSuite):

@@ -334,6 +334,42 @@ def test_messages_endpoint_enforces_the_api_rules(
     assert problem in response.json()["error"]["message"]
 
 
+# --- held streams and connections --------------------------------------------------------
+
+
+def test_a_held_stream_sends_its_first_words_and_waits_for_release(server: MockOpenAIServer) -> None:
+    server.script("small", Reply("one two three", hold_after=1))
+    body = {**CHAT, "stream": True}
+    with (
+        httpx.Client(base_url=server.base_url + "/", timeout=30) as c,
+        c.stream("POST", "chat/completions", json=body) as response,
+    ):
+        lines = response.iter_lines()
+        seen: list[Any] = []
+        while not any(
+            e != "[DONE]" and e["choices"] and e["choices"][0]["delta"].get("content") for e in seen
+        ):
+            line = next(lines)
+            if line.startswith("data: "):
+                seen.append(json.loads(line[6:]))
+        assert seen[-1]["choices"][0]["delta"]["content"] == "one "  # the rest is held back
+        server.release()
+        rest = [line[6:] for line in lines if line.startswith("data: ")]
+    assert rest[-1] == "[DONE]"
+    text = "".join(json.loads(r)["choices"][0]["delta"].get("content", "") for r in rest[:-1])
+    assert text == "two three"
+
+
+def test_the_server_counts_the_connections_it_sees(server: MockOpenAIServer) -> None:
+    before = server.opened_connections
+    with httpx.Client(base_url=server.base_url + "/", timeout=10) as c:
+        c.post("chat/completions", json=CHAT)
+        c.post("chat/completions", json=CHAT)  # kept alive: the same connection
+        assert server.opened_connections == before + 1 and server.open_connections >= 1
+    assert server.wait_for_open_connections(0)
+    assert server.open_connections == 0
+
+
 # --- lifecycle ---------------------------------------------------------------------------
 
 

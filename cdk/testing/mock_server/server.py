@@ -47,6 +47,9 @@ class MockOpenAIServer(Script):
         self._stopping: asyncio.Event | None = None
         self._released: asyncio.Event | None = None
         self._bound_port: int | None = None
+        self._connections = threading.Condition()
+        self._open_connections = 0
+        self._opened_connections = 0
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -107,6 +110,34 @@ class MockOpenAIServer(Script):
             self._loop = None
             self._bound_port = None
 
+    # --- connections, as the server sees them (called from the test's thread) ----------
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open right now."""
+        with self._connections:
+            return self._open_connections
+
+    @property
+    def opened_connections(self) -> int:
+        """Client connections accepted since the server started."""
+        with self._connections:
+            return self._opened_connections
+
+    def wait_for_open_connections(self, at_most: int, timeout: float = 10.0) -> bool:
+        """Block until at most ``at_most`` connections are open; False if ``timeout`` passes first."""
+        with self._connections:
+            return self._connections.wait_for(lambda: self._open_connections <= at_most, timeout)
+
+    def _connection_made(self, opened: bool) -> None:
+        with self._connections:
+            if opened:
+                self._open_connections += 1
+                self._opened_connections += 1
+            else:
+                self._open_connections -= 1
+            self._connections.notify_all()
+
     def release(self) -> None:
         """Let every stream held by ``Reply(hold_after=...)`` go on; later ones pass until ``reset()``."""
         loop, released = self._loop, self._released
@@ -149,6 +180,7 @@ class MockOpenAIServer(Script):
         app.router.add_get("/v1/models", self._list_models)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
+        self._count_connections(self._runner.server)
         site = web.TCPSite(self._runner, "127.0.0.1", self._port)
         try:
             await site.start()
@@ -159,6 +191,23 @@ class MockOpenAIServer(Script):
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self._bound_port = int(sockets[0].getsockname()[1])
+
+    def _count_connections(self, server: web.Server | None) -> None:
+        # aiohttp's Server is told of each connection made and lost: count them on the way.
+        if server is None:
+            return
+        made, lost = server.connection_made, server.connection_lost
+
+        def connection_made(handler: Any, transport: Any) -> None:
+            self._connection_made(True)
+            made(handler, transport)
+
+        def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
+            self._connection_made(False)
+            lost(handler, exc)
+
+        server.connection_made = connection_made  # type: ignore[method-assign]
+        server.connection_lost = connection_lost  # type: ignore[method-assign]
 
     async def _shutdown(self) -> None:
         if self._stopping is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshkit.hookspecs import hookimpl
-from meshkit.testing import ConformanceSpec, openai_payloads
+from meshkit.testing import ConformanceSpec, Loopback, openai_payloads
 
 from . import CONNECTORS, observability, providers
 
@@ -23,7 +23,9 @@ def meshkit_conformance(connector_id: str) -> Any:
     if connector_id not in ids:
         return None
     if connector_id in {cls.connector_id for cls in providers.CONNECTORS}:
-        return ConformanceSpec(http=openai_payloads(model=MODEL), model=MODEL)
+        return ConformanceSpec(
+            http=openai_payloads(model=MODEL), model=MODEL, loopback=Loopback(wire="openai")
+        )
     if connector_id in {cls.connector_id for cls in observability.CONNECTORS}:
         return ConformanceSpec(collect_delivered=observability.collect, stall_delivery=observability.stall)
     return ConformanceSpec()

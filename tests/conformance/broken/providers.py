@@ -32,24 +32,59 @@ class ReferenceHTTPProvider(HTTPProvider):
 
     connector_id = "reference.http.v1"
     features = frozenset(
-        {ProviderFeature.STREAMING, ProviderFeature.LIST_MODELS, ProviderFeature.USAGE_IN_STREAM}
+        {
+            ProviderFeature.STREAMING,
+            ProviderFeature.LIST_MODELS,
+            ProviderFeature.USAGE_IN_STREAM,
+            ProviderFeature.TOOLS,
+            ProviderFeature.JSON_MODE,
+        }
     )
 
+    def request_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": [m.to_dict() for m in request.messages],
+            "stream": stream,
+        }
+        optional = {
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stop": list(request.stop) if request.stop else None,
+            "tools": [dict(t) for t in request.tools] if request.tools else None,
+            "tool_choice": request.tool_choice,
+            "response_format": request.response_format,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
     def build_request(self, request: CompletionRequest, *, stream: bool) -> httpx.Request:
-        body = {"model": request.model, "messages": [m.to_dict() for m in request.messages], "stream": stream}
         return self.client.build_request(
-            "POST", f"{self.config.base_url}/chat/completions", json=body, headers=self.default_headers()
+            "POST",
+            f"{self.config.base_url}/chat/completions",
+            json=self.request_body(request, stream=stream),
+            headers=self.default_headers(),
         )
 
     def parse_response(self, response: httpx.Response, request: CompletionRequest) -> CompletionResponse:
         data = response.json()
         choice = data["choices"][0]
+        message = choice["message"]
+        calls = message.get("tool_calls")
         return CompletionResponse(
             id=data["id"],
             model=data["model"],
             choices=(
                 Choice(
-                    index=0, message=ChatMessage(**choice["message"]), finish_reason=choice["finish_reason"]
+                    index=0,
+                    message=ChatMessage(
+                        role=message["role"],
+                        content=message.get("content"),
+                        tool_calls=tuple(calls) if calls else None,
+                    ),
+                    finish_reason=choice["finish_reason"],
                 ),
             ),
             usage=TokenUsage(data["usage"]["prompt_tokens"], data["usage"]["completion_tokens"]),
@@ -70,7 +105,7 @@ class ReferenceHTTPProvider(HTTPProvider):
             id=data["id"],
             model=data["model"],
             choices=tuple(
-                ChunkChoice(index=c["index"], delta=Delta(**c["delta"]), finish_reason=c.get("finish_reason"))
+                ChunkChoice(index=c["index"], delta=_delta(c["delta"]), finish_reason=c.get("finish_reason"))
                 for c in data["choices"]
             ),
             usage=TokenUsage(usage["prompt_tokens"], usage["completion_tokens"]) if usage else None,
@@ -85,6 +120,13 @@ class ReferenceHTTPProvider(HTTPProvider):
             return [ModelInfo(id=m["id"], provider_id=self.name) for m in response.json()["data"]]
         except Exception as exc:
             raise self.classify_error(exc) from exc
+
+
+def _delta(delta: dict[str, Any]) -> Delta:
+    calls = delta.get("tool_calls")
+    return Delta(
+        role=delta.get("role"), content=delta.get("content"), tool_calls=tuple(calls) if calls else None
+    )
 
 
 class SwallowsRateLimit(ReferenceHTTPProvider):
@@ -188,6 +230,170 @@ class EmbeddingsInListOrder(ReferenceHTTPProvider):
         return EmbeddingResponse(model=data["model"], data=vectors, usage=TokenUsage(tokens, 0, tokens))
 
 
+# --- what reaches the wire -------------------------------------------------------------
+
+
+class DropsSystemMessages(ReferenceHTTPProvider):
+    """Defect: keeps only user and assistant turns ("the API has no system role", it thought)."""
+
+    connector_id = "defect.drops-system.v1"
+
+    def request_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
+        body = super().request_body(request, stream=stream)
+        body["messages"] = [m for m in body["messages"] if m["role"] in ("user", "assistant")]
+        return body
+
+
+class IgnoresStop(ReferenceHTTPProvider):
+    """Defect: never sends the stop sequences."""
+
+    connector_id = "defect.ignores-stop.v1"
+
+    def request_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
+        body = super().request_body(request, stream=stream)
+        body.pop("stop", None)
+        return body
+
+
+class DefaultModelOnly(ReferenceHTTPProvider):
+    """Defect: always asks for the first model the upstream lists, whatever the request names."""
+
+    connector_id = "defect.default-model.v1"
+
+    def request_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
+        body = super().request_body(request, stream=stream)
+        body["model"] = (request.model or "").removesuffix("-large")
+        return body
+
+
+# --- streaming -------------------------------------------------------------------------
+
+
+class BuffersWholeStream(ReferenceHTTPProvider):
+    """Defect: reads the whole stream into memory, then yields its chunks."""
+
+    connector_id = "defect.buffers-stream.v1"
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:  # type: ignore[override]
+        with self._mapped_errors():
+            response = await self.client.send(self.build_request(request, stream=True))
+        if response.status_code >= 400:
+            raise self.error_from_response(response)
+        for line in response.text.splitlines():
+            if not line.strip():
+                continue
+            chunk = self.parse_stream_line(line, request)
+            if chunk is False:
+                return
+            if chunk is not None:
+                yield chunk
+
+
+class LosesFinalUsage(ReferenceHTTPProvider):
+    """Defect: skips stream chunks without choices, and with them the usage chunk."""
+
+    connector_id = "defect.loses-final-usage.v1"
+
+    def parse_stream_line(
+        self, line: str, request: CompletionRequest
+    ) -> CompletionChunk | Literal[False] | None:
+        chunk = super().parse_stream_line(line, request)
+        if chunk and not chunk.choices:
+            return None
+        return chunk
+
+
+# --- resources -------------------------------------------------------------------------
+
+
+class LeaksClientOnClose(ReferenceHTTPProvider):
+    """Defect: overrides closing to log, and forgets to close the HTTP client."""
+
+    connector_id = "defect.leaks-client.v1"
+
+    async def _aclose(self) -> None:
+        self.closed_cleanly = True
+
+
+class IgnoresTimeout(ReferenceHTTPProvider):
+    """Defect: sends completions itself, on a client built with no timeout ("long answers must not fail")."""
+
+    connector_id = "defect.no-timeout.v1"
+
+    def _make_client(self) -> httpx.AsyncClient:
+        client = super()._make_client()
+        client.timeout = httpx.Timeout(None)
+        return client
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        with self._mapped_errors():
+            response = await self.client.send(self.build_request(request, stream=False))
+        if response.status_code >= 400:
+            raise self.error_from_response(response)
+        return self.parse_response(response, request)
+
+
+# --- declared features -----------------------------------------------------------------
+
+
+class DeclaresToolsDropsThem(ReferenceHTTPProvider):
+    """Defect: declares tools, but never sends them (copied from a provider without tools)."""
+
+    connector_id = "defect.drops-tools.v1"
+
+    def request_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
+        body = super().request_body(request, stream=stream)
+        body.pop("tools", None)
+        body.pop("tool_choice", None)
+        return body
+
+
+class DropsToolCalls(ReferenceHTTPProvider):
+    """Defect: reads only the text of an answer; tool calls are lost."""
+
+    connector_id = "defect.drops-tool-calls.v1"
+
+    def parse_response(self, response: httpx.Response, request: CompletionRequest) -> CompletionResponse:
+        parsed = super().parse_response(response, request)
+        choices = tuple(
+            Choice(
+                index=c.index,
+                message=ChatMessage(role="assistant", content=c.message.content or ""),
+                finish_reason=c.finish_reason,
+            )
+            for c in parsed.choices
+        )
+        return CompletionResponse(id=parsed.id, model=parsed.model, choices=choices, usage=parsed.usage)
+
+
+class DeclaresJsonModeDropsIt(ReferenceHTTPProvider):
+    """Defect: declares JSON mode, and sends ``response_format`` only on streams."""
+
+    connector_id = "defect.drops-json-mode.v1"
+
+    def request_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
+        body = super().request_body(request, stream=stream)
+        if not stream:
+            body.pop("response_format", None)
+        return body
+
+
+class HardCodedModelList(ReferenceHTTPProvider):
+    """Defect: declares model listing, and returns the models it knew of when it was written."""
+
+    connector_id = "defect.hard-coded-models.v1"
+
+    async def list_models(self) -> list[ModelInfo]:
+        return [ModelInfo(id=m, provider_id=self.name) for m in ("gpt-4o", "gpt-4o-mini")]
+
+
+class DeclaresPricingWithoutPrices(ReferenceHTTPProvider):
+    """Defect: declares pricing, and inherits the base's "no price known" for every model."""
+
+    connector_id = "defect.no-prices.v1"
+    features = ReferenceHTTPProvider.features | {ProviderFeature.PRICING}
+
+
 CONNECTORS: list[type[Any]] = [
     ReferenceHTTPProvider,
     SwallowsRateLimit,
@@ -196,6 +402,18 @@ CONNECTORS: list[type[Any]] = [
     IgnoresRetryAfterDates,
     LeaksConnectionOnCancel,
     EmbeddingsInListOrder,
+    DropsSystemMessages,
+    IgnoresStop,
+    DefaultModelOnly,
+    BuffersWholeStream,
+    LosesFinalUsage,
+    LeaksClientOnClose,
+    IgnoresTimeout,
+    DeclaresToolsDropsThem,
+    DropsToolCalls,
+    DeclaresJsonModeDropsIt,
+    HardCodedModelList,
+    DeclaresPricingWithoutPrices,
 ]
 EXPECTED = {
     "defect.swallows-429.v1": "test_rate_limit_with_retry_after_seconds",
@@ -204,4 +422,16 @@ EXPECTED = {
     "defect.no-retry-after-date.v1": "test_rate_limit_with_retry_after_http_date",
     "defect.leaks-connection.v1": "test_cancelled_stream_releases_the_connection",
     "defect.embeddings-out-of-order.v1": "test_embed_returns_one_vector_per_input_in_input_order",
+    "defect.drops-system.v1": "test_every_message_reaches_the_wire",
+    "defect.ignores-stop.v1": "test_sampling_parameters_reach_the_wire",
+    "defect.default-model.v1": "test_model_name_reaches_the_wire",
+    "defect.buffers-stream.v1": "test_stream_is_delivered_as_it_arrives",
+    "defect.loses-final-usage.v1": "test_usage_on_its_own_last_chunk_is_kept",
+    "defect.leaks-client.v1": "test_aclose_closes_every_connection",
+    "defect.no-timeout.v1": "test_configured_timeout_is_enforced",
+    "defect.drops-tools.v1": "test_tools_and_tool_choice_reach_the_wire",
+    "defect.drops-tool-calls.v1": "test_tool_calls_are_parsed",
+    "defect.drops-json-mode.v1": "test_json_mode_reaches_the_wire_and_comes_back",
+    "defect.hard-coded-models.v1": "test_list_models_reports_what_the_upstream_lists",
+    "defect.no-prices.v1": "test_declared_pricing_gives_a_price",
 }

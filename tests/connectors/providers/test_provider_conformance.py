@@ -21,4 +21,5 @@ def test_the_plugin_gives_specs_with_http_payloads_for_both() -> None:
     for provider in (OpenAICompatibleProvider, AnthropicProvider):
         spec = conformance_spec(provider.connector_id)
         assert isinstance(spec, ConformanceSpec) and spec.http is not None and spec.model
-    assert conformance_spec("meshkit.mock.v1") is None
+    mock = conformance_spec("meshkit.mock.v1")
+    assert isinstance(mock, ConformanceSpec) and mock.http is None and mock.model

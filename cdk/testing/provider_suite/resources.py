@@ -1,0 +1,88 @@
+"""Resources: connections given back, clients closed, the configured timeout enforced."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from ...enums import ProviderFeature
+from ...errors import ProviderTimeoutError
+from ...types import CompletionChunk
+from ..faults import Fault
+from ..target import ConformanceTarget
+from .harness import GUARD_SECONDS, ProviderHarness, expect
+
+
+class ResourceTests(ProviderHarness):
+    """What a provider holds (connections, its client, time) it gives back."""
+
+    @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
+    @pytest.mark.anyio
+    async def test_cancelled_stream_releases_the_connection(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
+        self.requires(conformance_target, ProviderFeature.STREAMING)
+        assert conformance_target.spec.http is None or conformance_target.spec.http.stream_lines
+        stalled = Fault.hang(after=2)
+        async with self.http_provider(conformance_target, stalled) as (provider, transport):
+            request = self.request(conformance_target)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self.drain, provider, request)
+                await transport.stalled.wait()
+                tg.cancel_scope.cancel()
+            assert transport.opened_streams == 1, "the stream was never opened"
+            assert transport.open_streams == 0, "a cancelled stream must close its response (connection leak)"
+
+    @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
+    @pytest.mark.anyio
+    async def test_closing_a_stream_early_releases_the_connection(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
+        self.requires(conformance_target, ProviderFeature.STREAMING)
+        lines = conformance_target.spec.http.stream_lines if conformance_target.spec.http else ()
+        async with self.http_provider(conformance_target, Fault.hang(after=len(lines))) as (
+            provider,
+            transport,
+        ):
+            stream = provider.stream(self.request(conformance_target))
+            first = None
+            with anyio.move_on_after(GUARD_SECONDS):
+                first = await stream.__anext__()
+            assert isinstance(first, CompletionChunk), (
+                "no chunk came from a stream whose upstream sent every line and then stayed open: "
+                "the provider waits for the connection to end before yielding"
+            )
+            await stream.aclose()  # type: ignore[attr-defined]
+            assert transport.open_streams == 0, "closing a stream early must close its response"
+
+    @pytest.mark.meshkit_http
+    @pytest.mark.anyio
+    async def test_aclose_closes_every_connection(self, conformance_target: ConformanceTarget) -> None:
+        async with self.loopback(conformance_target) as (provider, server):
+            await provider.complete(self.request(conformance_target))
+            if ProviderFeature.STREAMING in conformance_target.cls.features:
+                await self.drain(provider, self.request(conformance_target))
+            assert server.opened_connections >= 1, "the provider never connected to the upstream"
+            await provider.aclose()
+            await self.wait_until(
+                lambda timeout: server.wait_for_open_connections(0, timeout),
+                f"after aclose() the upstream still sees {server.open_connections} open connection(s): "
+                "aclose() must close the provider's HTTP client and every connection it holds",
+            )
+
+    @pytest.mark.meshkit_http
+    @pytest.mark.anyio
+    async def test_configured_timeout_is_enforced(self, conformance_target: ConformanceTarget) -> None:
+        # The server never answers until the test ends; 200 ms is the provider's whole budget.
+        async with self.loopback(conformance_target, timeout="200ms") as (provider, server):
+            server.script(self.model(conformance_target), Fault.hang())
+            raised: BaseException | None = None
+            with anyio.move_on_after(GUARD_SECONDS):
+                raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
+        assert raised is not None, (
+            "the provider was configured with a 200 ms timeout and was still waiting on a server "
+            "that never answers: the configured timeout is not enforced"
+        )
+        expect(raised, ProviderTimeoutError, retryable=True)
