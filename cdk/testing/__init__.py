@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .blocking import StallGate
 from .fake_clock import FakeClock
 from .fault_transport import FaultTransport
 from .faults import Fault
@@ -51,6 +52,7 @@ __all__ = [
     "ProviderSuite",
     "RotationSuite",
     "SecretStoreSuite",
+    "StallGate",
     "StorageSuite",
     "UndeclaredFeatureWarning",
     "fake_embedding",

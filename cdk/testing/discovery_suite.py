@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import ClassVar
 
+import anyio
+import attrs
 import pytest
 
 from ..enums import ConnectorType, DiscoveryFeature, ProviderFeature
@@ -40,6 +42,9 @@ __all__ = ["DiscoverySuite"]
 CONTEXT_WINDOW = DISCOVERY_CONTEXT_WINDOW
 #: Failed probes in a row after which any health monitor must call a provider unavailable.
 FAILED_PROBES = 5
+#: How far the suite moves the injected clock, at most, waiting for a probe of a provider
+#: that hangs: a discovery connector's own timeout must be shorter.
+HANG_LIMIT_SECONDS = 600
 
 
 class _CatalogueProvider(Provider):
@@ -48,11 +53,14 @@ class _CatalogueProvider(Provider):
     connector_id = "meshkit-conformance.catalogue.v1"
     features = frozenset({ProviderFeature.LIST_MODELS})
 
-    def __init__(self, name: str, models: list[str], *, down: bool = False, explode: bool = False) -> None:
+    def __init__(
+        self, name: str, models: list[str], *, down: bool = False, explode: bool = False, hang: bool = False
+    ) -> None:
         super().__init__(None, name=name, clock=FakeClock())
         self.models = models
         self.down = down
         self.explode = explode
+        self.hang = hang
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         message = ChatMessage(role="assistant", content="ok")
@@ -61,6 +69,8 @@ class _CatalogueProvider(Provider):
         )
 
     async def list_models(self) -> list[ModelInfo]:
+        if self.hang:
+            await anyio.sleep_forever()
         if self.down or self.explode:
             raise ProviderUnavailableError("scripted outage", status_code=503, provider_id=self.name)
         return [
@@ -69,6 +79,8 @@ class _CatalogueProvider(Provider):
         ]
 
     async def probe(self) -> ProbeResult:
+        if self.hang:
+            await anyio.sleep_forever()
         if self.explode:
             raise RuntimeError("the probe itself blew up")
         return await super().probe()
@@ -99,7 +111,12 @@ class DiscoverySuite(ConformanceSuite):
 
     @asynccontextmanager
     async def discovery(
-        self, target: ConformanceTarget, catalogue: Mapping[str, ModelInfo] | None = None
+        self,
+        target: ConformanceTarget,
+        catalogue: Mapping[str, ModelInfo] | None = None,
+        *,
+        providers: dict[str, Provider] | None = None,
+        clock: FakeClock | None = None,
     ) -> AsyncIterator[Discovery]:
         """A started connector attached to the suite's providers and ``catalogue``."""
         if catalogue is None:
@@ -111,8 +128,10 @@ class DiscoverySuite(ConformanceSuite):
                 ]
             )
         async with target.environment() as config:
-            instance = target.build(config, clock=FakeClock())
-            instance.attach(StaticContext(providers=_providers(), models=dict(catalogue)))
+            instance = target.build(config, clock=clock or FakeClock())
+            context = StaticContext(providers=providers if providers is not None else _providers())
+            context.models = dict(catalogue)
+            instance.attach(context)
             async with instance:
                 yield instance
 
@@ -233,3 +252,114 @@ class DiscoverySuite(ConformanceSuite):
             )
             assert all(0.0 <= r.availability <= 1.0 for r in everyone), "availability is a fraction"
             assert [r.provider_id for r in alpha_only] == ["alpha"], f"health('alpha') gave {alpha_only}"
+
+    @pytest.mark.anyio
+    async def test_sync_diffs_against_the_current_catalogue(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
+        """Between two syncs the runtime registers and retires models: the second sees that."""
+        with self.feature(conformance_target, DiscoveryFeature.SYNC):
+            async with self.discovery(conformance_target) as discovery:
+                first = await self.sync(discovery, ["alpha"])
+                assert "alpha.a3" in _ids(first.new_models), f"first sync: new {_ids(first.new_models)}"
+                # What the runtime does with the result: a3 registered, a2 updated, retired marked.
+                models = discovery.context.catalogue()
+                assert isinstance(models, dict)
+                models.update(dict([_known("alpha", "a2"), _known("alpha", "a3")]))
+                models["alpha.retired"] = attrs.evolve(models["alpha.retired"], deprecated=True)
+                second = await self.sync(discovery, ["alpha"])
+            assert second.is_empty, (
+                "the catalogue took in the first sync's changes, so a second sync has nothing to report; it "
+                f"reported new {sorted(_ids(second.new_models))}, deprecated "
+                f"{sorted(_ids(second.deprecated_models))}, changed "
+                f"{sorted(c.model_id for c in second.changed_models)}: "
+                "diff against the catalogue as it is now"
+            )
+
+    @pytest.mark.anyio
+    async def test_sync_sees_a_changed_listing(self, conformance_target: ConformanceTarget) -> None:
+        """A provider that starts offering one model and stops offering another, between two syncs."""
+        with self.feature(conformance_target, DiscoveryFeature.SYNC):
+            catalogue = dict(_known("alpha", m) for m in DISCOVERY_SCENARIO["alpha"])
+            async with self.discovery(conformance_target, catalogue) as discovery:
+                first = await self.sync(discovery, ["alpha"])
+                assert first.is_empty, f"the catalogue matches alpha's listing, yet sync reported {first}"
+                alpha = discovery.context.providers["alpha"]
+                assert isinstance(alpha, _CatalogueProvider)
+                alpha.models = [m for m in alpha.models if m != "a1"] + ["a4"]
+                second = await self.sync(discovery, ["alpha"])
+            assert _ids(second.new_models) == {"alpha.a4"}, (
+                f"alpha now offers a4: new {sorted(_ids(second.new_models))} (a listing kept from before?)"
+            )
+            assert _ids(second.deprecated_models) == {"alpha.a1"}, (
+                f"alpha no longer offers a1: deprecated {sorted(_ids(second.deprecated_models))}"
+            )
+
+    @pytest.mark.anyio
+    async def test_failed_listing_deprecates_nothing(self, conformance_target: ConformanceTarget) -> None:
+        """A provider that cannot list its models has not retired them."""
+        with self.feature(conformance_target, DiscoveryFeature.SYNC):
+            catalogue = dict([_known("down", "d1"), _known("down", "d2"), _known("alpha", "a1")])
+            async with self.discovery(conformance_target, catalogue) as discovery:
+                result = await self.sync(discovery, ["down", "alpha"])
+            assert "down" in result.errors, f"down's listing failed: errors {dict(result.errors)}"
+            wrongly = sorted(m for m in _ids(result.deprecated_models) if m.startswith("down."))
+            assert not wrongly, (
+                f"down's listing failed, yet sync called {wrongly} deprecated: a failed listing is not an "
+                "empty one"
+            )
+
+    @pytest.mark.anyio
+    async def test_probe_returns_within_its_timeout_when_the_provider_hangs(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
+        with self.feature(conformance_target, DiscoveryFeature.HEALTH):
+            providers: dict[str, Provider] = {"hung": _CatalogueProvider("hung", ["h1"], hang=True)}
+            async with self.discovery(conformance_target, {}, providers=providers, clock=clock) as discovery:
+                results: list[ProbeResult] = []
+                raised: list[BaseException] = []
+
+                async def probe() -> None:
+                    try:
+                        results.append(await discovery.probe("hung"))
+                    except Exception as exc:
+                        raised.append(exc)
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(probe)
+                    waited = 0
+                    while not (results or raised) and waited < HANG_LIMIT_SECONDS:
+                        for _ in range(5):
+                            await anyio.lowlevel.checkpoint()
+                        await clock.advance(1)
+                        waited += 1
+                    tg.cancel_scope.cancel()
+            assert not raised, f"probe('hung') raised {raised[0]!r}; report it in the result"
+            assert results, (
+                f"probe('hung') had not returned after {HANG_LIMIT_SECONDS}s on the injected clock while the "
+                "provider hung: bound each probe by a timeout on the connector's clock"
+            )
+            assert not results[0].ok and results[0].error, f"a hung provider's probe reported {results[0]}"
+
+    @pytest.mark.anyio
+    async def test_failure_count_resets_after_a_success(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, DiscoveryFeature.HEALTH):
+            async with self.discovery(conformance_target) as discovery:
+                flaky = discovery.context.providers["down"]
+                assert isinstance(flaky, _CatalogueProvider)
+                for _ in range(3):
+                    await discovery.probe("down")
+                flaky.down = False
+                recovered = await discovery.probe("down")
+                assert recovered.ok, f"down answers again, yet its probe reported {recovered}"
+                [after_success] = await discovery.health("down")
+                flaky.down = True
+                await discovery.probe("down")
+                [after_one_more] = await discovery.health("down")
+            assert after_success.consecutive_failures == 0, (
+                f"a successful probe ends a run of failures: consecutive_failures is "
+                f"{after_success.consecutive_failures}"
+            )
+            assert after_one_more.consecutive_failures == 1, (
+                f"one failure after a success is a run of 1, not {after_one_more.consecutive_failures}"
+            )

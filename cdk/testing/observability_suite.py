@@ -9,27 +9,43 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import attrs
 import pytest
 
-from ..enums import ConnectorType, EventType, LogLevel, Severity
+from ..enums import ConnectorType, EventType, LogLevel, ObservabilityFeature, Severity
 from ..errors import ConfigError
 from ..events import RoutingEvent
 from ..interfaces.observability import Observability
 from ..types import RequestLogEntry, Secret, TokenUsage, TraceEntry
 from .base import ConformanceSuite
+from .blocking import StallGate, watch_blocking_calls
 from .fake_clock import FakeClock
 from .spec import Delivered
 from .target import ConformanceTarget
 
 __all__ = ["ObservabilitySuite"]
 
-#: How long ``emit`` may take before the suite unsticks the delivery target and fails it.
-WATCHDOG_SECONDS = 5.0
+#: A hang guard, not a measurement: a single call that has not returned after this long,
+#: while the delivery target is stuck, is taken as waiting on it. An honest call takes
+#: microseconds; the deterministic detectors (StallGate, audit hooks) catch most defects
+#: long before.
+HANG_SECONDS = 5.0
+#: Calls per round, rounds (the injected clock moves a flush interval between rounds),
+#: and a batch size small enough that a flush takes many batches.
+CALLS_PER_ROUND = 200
+ROUNDS = 10
+SMALL_BATCH = 7
+#: Credentials as they turn up in plain text: headers, URLs, error messages.
+PLAIN_CREDENTIALS = (
+    "Authorization: Bearer {key}",
+    "https://api.example.test/v1/chat?api_key={key}&stream=true",
+    "401 Unauthorized: invalid token=sk-{key}",
+)
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
@@ -61,19 +77,67 @@ def _log_entry(marker: str, secret: Secret | None = None) -> RequestLogEntry:
     )
 
 
+class _CallCounter:
+    """Counts the test's progress, so the hang guard can tell a call that never returns."""
+
+    def __init__(self) -> None:
+        self.progress = 0
+        self.stuck_in = ""
+        self.done = threading.Event()
+
+    def run(self, call: Callable[[Any], None], arg: Any) -> None:
+        self.stuck_in = getattr(call, "__name__", "emit")
+        self.progress += 1
+        call(arg)
+        self.progress += 1
+
+    def finish(self) -> None:
+        self.done.set()
+
+
+def _hang_guard(calls: _CallCounter, hung: threading.Event, release: Callable[[], None] | None) -> None:
+    """Unstick the target if the test makes no progress for HANG_SECONDS (else it would hang)."""
+    seen = calls.progress
+    while not calls.done.wait(HANG_SECONDS):
+        if calls.progress == seen:
+            hung.set()
+            if release is not None:
+                release()
+            return
+        seen = calls.progress
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
 class ObservabilitySuite(ConformanceSuite):
     """Every observability connector passes this."""
 
     connector_type: ClassVar[ConnectorType] = ConnectorType.OBSERVABILITY
 
     @asynccontextmanager
-    async def sink(self, target: ConformanceTarget, **config: Any) -> AsyncIterator[Observability]:
+    async def sink(
+        self, target: ConformanceTarget, clock: FakeClock | None = None, **config: Any
+    ) -> AsyncIterator[Observability]:
         """A started connector; ``config`` (log_level, min_severity) merged over the spec's."""
         async with target.environment() as env:
             try:
-                instance = target.build({**env, **config}, clock=FakeClock())
+                instance = target.build({**env, **config}, clock=clock or FakeClock())
             except ConfigError as exc:
                 pytest.skip(f"{target} does not take {', '.join(config)}: {exc}")
+            async with instance:
+                yield instance
+
+    @asynccontextmanager
+    async def batched_sink(self, target: ConformanceTarget, clock: FakeClock) -> AsyncIterator[Observability]:
+        """A sink with small batches when its config takes ``batch_size``, else its defaults."""
+        async with target.environment() as env:
+            try:
+                instance = target.make({**env, "batch_size": SMALL_BATCH}, clock=clock)
+            except ConfigError:
+                instance = target.build(env, clock=clock)
             async with instance:
                 yield instance
 
@@ -86,6 +150,11 @@ class ObservabilitySuite(ConformanceSuite):
                 "raising, delivery was not checked"
             )
         return await collect(connector)
+
+    async def collected(self, target: ConformanceTarget, connector: Observability) -> str | None:
+        """Everything delivered as text, or None when the spec cannot tell."""
+        collect = target.spec.collect_delivered
+        return None if collect is None else (await collect(connector)).text()
 
     @staticmethod
     def marker() -> str:
@@ -129,33 +198,52 @@ class ObservabilitySuite(ConformanceSuite):
         sink.log(_log_entry(marker))
 
     @pytest.mark.anyio
-    async def test_emit_never_blocks(self, conformance_target: ConformanceTarget) -> None:
-        # With ``stall_delivery`` the target is stuck meanwhile; without it only the emits run.
+    async def test_emit_never_blocks(self, conformance_target: ConformanceTarget, clock: FakeClock) -> None:
+        """No single call waits on delivery: the target is stuck, the clock moves, every call returns."""
         spec = conformance_target.spec
         marker = self.marker()
-        async with self.sink(conformance_target) as sink:
+        async with self.batched_sink(conformance_target, clock) as sink:
             release = spec.stall_delivery(sink) if spec.stall_delivery is not None else None
-            returned = threading.Event()
-            rescued = threading.Event()
-
-            def watchdog() -> None:
-                if not returned.wait(WATCHDOG_SECONDS) and release is not None:
-                    rescued.set()
-                    release()
-
-            guard = threading.Thread(target=watchdog, name="emit-watchdog", daemon=True)
+            gate = release if isinstance(release, StallGate) else None
+            calls = _CallCounter()
+            hung = threading.Event()
+            guard = threading.Thread(
+                target=_hang_guard, args=(calls, hung, release), name="emit-hang-guard", daemon=True
+            )
             guard.start()
+            blocking: list[str] = []
             try:
-                for i in range(2000):
-                    sink.emit(_event(EventType.MODEL_ROTATED, marker, n=i))
+                for _ in range(ROUNDS):
+                    with watch_blocking_calls() as found, gate.guard() if gate else _nothing():
+                        for i in range(CALLS_PER_ROUND):
+                            calls.run(sink.emit, _event(EventType.MODEL_ROTATED, marker, n=i))
+                            if i % 10 == 0:
+                                calls.run(sink.log, _log_entry(marker))
+                                calls.run(
+                                    sink.trace,
+                                    TraceEntry(timestamp=NOW, severity=Severity.ERROR, message=marker),
+                                )
+                                calls.run(sink.report, {"pools": {"chat": {"requests": i}}})
+                    blocking += found
+                    calls.progress += 1
+                    # A flush interval passes: a sink that delivers on a timer inside emit shows it now.
+                    await clock.advance(30)
             finally:
-                returned.set()
+                calls.finish()
                 guard.join()
-                if release is not None and not rescued.is_set():
+                if release is not None:
                     release()
-            assert not rescued.is_set(), (
-                "emit() blocked while the delivery target was stuck: buffer (bounded, counting drops) "
-                "and deliver in the background"
+            assert not hung.is_set(), (
+                f"a call to {calls.stuck_in}() did not return while the delivery target was stuck: "
+                "buffer (bounded, counting drops) and deliver in the background"
+            )
+            assert gate is None or not gate.caught, (
+                f"{len(gate.caught) if gate else 0} calls delivered synchronously: they waited on the stuck "
+                "delivery target from the caller's thread; deliver in the background"
+            )
+            assert not blocking, (
+                f"emit/log/trace/report did blocking work in the caller's thread: {blocking[:3]}; "
+                "buffer and deliver in the background"
             )
 
     # --- logs and traces ------------------------------------------------------------------
@@ -211,35 +299,127 @@ class ObservabilitySuite(ConformanceSuite):
                 TraceEntry(timestamp=NOW, severity=Severity.ERROR, message=marker, metadata={"key": secret})
             )
             await sink.flush()
-            collected = (
-                await conformance_target.spec.collect_delivered(sink)
-                if (conformance_target.spec.collect_delivered)
-                else None
-            )
+            collected = await self.collected(conformance_target, sink)
         logged = "\n".join(logging.Formatter().format(r) for r in caplog.records)
         assert plain not in logged, f"a secret leaked into a log record at level {level.value}"
         if collected is not None:
-            assert plain not in collected.text(), f"a secret was delivered in clear at level {level.value}"
+            assert plain not in collected, f"a secret was delivered in clear at level {level.value}"
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("level", list(LogLevel))
+    async def test_plain_text_credentials_are_redacted(
+        self, conformance_target: ConformanceTarget, level: LogLevel, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Keys in plain strings (a header, a URL, an error message) are masked too, at every level."""
+        caplog.set_level(logging.DEBUG)
+        key = secrets.token_hex(12)
+        texts = [template.format(key=key) for template in PLAIN_CREDENTIALS]
+        marker = self.marker()
+        async with self.sink(conformance_target, log_level=level.value, min_severity="debug") as sink:
+            sink.emit(_event(EventType.PROVIDER_DEACTIVATED, marker, detail=texts[0], url=texts[1]))
+            entry = attrs.evolve(
+                _log_entry(marker),
+                status="failed",
+                status_code=401,
+                error=texts[2],
+                request={"url": texts[1], "headers": {"Authorization": f"Bearer {key}"}, "note": texts[0]},
+                response={"error": texts[2]},
+            )
+            sink.log(entry)
+            sink.trace(TraceEntry(timestamp=NOW, severity=Severity.ERROR, message=f"{marker}: {texts[2]}"))
+            sink.trace(
+                TraceEntry(
+                    timestamp=NOW, severity=Severity.WARNING, message=marker, metadata={"sent": texts[0]}
+                )
+            )
+            await sink.flush()
+            collected = await self.collected(conformance_target, sink)
+        logged = "\n".join(logging.Formatter().format(r) for r in caplog.records)
+        assert key not in logged, (
+            f"a credential in plain text leaked into a log record at level {level.value}"
+        )
+        if collected is not None:
+            assert key not in collected, (
+                "a credential in plain text ('Authorization: Bearer …', 'api_key=…', 'token=…') was "
+                f"delivered in clear at level {level.value}: redact strings, not only Secret objects"
+            )
 
     # --- buffering ---------------------------------------------------------------------------
 
     @pytest.mark.anyio
-    async def test_flush_delivers_what_was_buffered(self, conformance_target: ConformanceTarget) -> None:
+    async def test_flush_delivers_what_was_buffered(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
         marker = self.marker()
-        async with self.sink(conformance_target) as sink:
-            for i in range(25):
+        count = SMALL_BATCH * 40 + 3
+        async with self.batched_sink(conformance_target, clock) as sink:
+            for i in range(count):
                 sink.emit(_event(EventType.MODEL_ROTATED, marker, n=i))
             await sink.flush()
             delivered = await self.delivered(conformance_target, sink)
             mine = [e for e in delivered.events if e.get("pool_id") == marker]
-            assert len(mine) == 25, f"25 events emitted, {len(mine)} delivered after flush()"
+            assert len(mine) == count, (
+                f"{count} events emitted (many batches), {len(mine)} delivered after flush(): "
+                "flush delivers everything buffered, not one batch"
+            )
+            assert [e["metadata"]["n"] for e in mine] == list(range(count)), (
+                "events were delivered out of order"
+            )
 
     @pytest.mark.anyio
-    async def test_aclose_delivers_what_was_buffered(self, conformance_target: ConformanceTarget) -> None:
+    async def test_aclose_delivers_what_was_buffered(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
         marker = self.marker()
-        async with self.sink(conformance_target) as sink:
-            for i in range(25):
+        count = SMALL_BATCH * 40 + 3
+        async with self.batched_sink(conformance_target, clock) as sink:
+            for i in range(count):
                 sink.emit(_event(EventType.MODEL_ROTATED, marker, n=i))
+                if i % 50 == 0:
+                    sink.log(_log_entry(f"{marker}-{i}"))
         delivered = await self.delivered(conformance_target, sink)
         mine = [e for e in delivered.events if e.get("pool_id") == marker]
-        assert len(mine) == 25, f"25 events emitted, {len(mine)} delivered after aclose()"
+        assert len(mine) == count, (
+            f"{count} events emitted (many batches), {len(mine)} delivered after aclose(): "
+            "closing delivers everything buffered"
+        )
+        logs = [entry for entry in delivered.logs if str(entry.get("request_id", "")).startswith(marker)]
+        assert len(logs) == len(range(0, count, 50)), f"log entries delivered after aclose(): {len(logs)}"
+
+    @pytest.mark.anyio
+    async def test_buffered_delivery_waits_out_a_stuck_target(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
+        """BUFFERED: while the target is stuck records wait (nothing lost); once it answers, all arrive."""
+        spec = conformance_target.spec
+        with self.feature(conformance_target, ObservabilityFeature.BUFFERED):
+            if spec.stall_delivery is None:
+                pytest.skip(f"{conformance_target}'s ConformanceSpec gives no stall_delivery")
+            marker = self.marker()
+            count = SMALL_BATCH * 20
+            async with self.batched_sink(conformance_target, clock) as sink:
+                release = spec.stall_delivery(sink)
+                gate = release if isinstance(release, StallGate) else None
+                calls = _CallCounter()
+                hung = threading.Event()
+                guard = threading.Thread(target=_hang_guard, args=(calls, hung, release), daemon=True)
+                guard.start()
+                try:
+                    for i in range(count):
+                        with gate.guard() if gate else _nothing():
+                            calls.run(sink.emit, _event(EventType.MODEL_ROTATED, marker, n=i))
+                        if i % SMALL_BATCH == 0:
+                            await clock.advance(30)  # the worker wakes, finds the target stuck
+                            calls.progress += 1
+                finally:
+                    calls.finish()
+                    guard.join()
+                    release()
+                assert not hung.is_set(), f"a call to {calls.stuck_in}() waited on the stuck target"
+                await sink.flush()
+                delivered = await self.delivered(conformance_target, sink)
+            mine = [e["metadata"]["n"] for e in delivered.events if e.get("pool_id") == marker]
+            assert sorted(mine) == list(range(count)), (
+                f"{count} events emitted while the target was stuck, {len(set(mine))} delivered once it "
+                f"answered ({count - len(set(mine))} lost, {len(mine) - len(set(mine))} twice)"
+            )

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import attrs
 
 from meshkit import DiscoveryFeature, HealthReport, ModelInfo, ProbeResult, SyncResult
-from meshkit.interfaces import Discovery
+from meshkit.interfaces import Discovery, check, format_duration
 
+from ._calls import CallTimedOut, call_with_timeout
 from ._results import failed_probe, sync_result, unknown_provider_probe
 
 
 @attrs.frozen(kw_only=True)
 class StaticDiscoveryConfig:
-    """``models`` maps a provider id to the model names it is known to offer."""
+    """``models`` maps a provider id to the model names it is known to offer; a probe that
+    has not answered within ``timeout`` fails."""
 
     models: dict[str, list[str]] = attrs.field(factory=dict)
+    timeout: timedelta = attrs.field(
+        default=timedelta(seconds=10), validator=check(lambda v: v > timedelta(0), "a duration above 0")
+    )
 
 
 class StaticDiscovery(Discovery[StaticDiscoveryConfig]):
@@ -50,7 +56,12 @@ class StaticDiscovery(Discovery[StaticDiscoveryConfig]):
             result = unknown_provider_probe(provider_id, self.clock.now())
         else:
             try:
-                result = await provider.probe()
+                result = await call_with_timeout(
+                    self.clock, self.config.timeout.total_seconds(), provider.probe
+                )
+            except CallTimedOut:
+                error = f"probe timed out after {format_duration(self.config.timeout)}"
+                result = failed_probe(provider_id, self.clock.now(), error)
             except Exception as exc:  # probes report, they do not raise
                 error = provider.redact(f"{type(exc).__name__}: {exc}")
                 result = failed_probe(provider_id, self.clock.now(), error)

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from meshkit import RequestLogEntry, RoutingEvent, TraceEntry
-from meshkit.testing import ConformanceSpec, Delivered
+from meshkit.testing import ConformanceSpec, Delivered, StallGate
 
 from .callback import CallbackObservability
 from .console import ConsoleObservability
@@ -70,15 +70,15 @@ async def _read_jsonl(connector: JsonlObservability) -> Delivered:
 
 
 def _stall_jsonl(connector: JsonlObservability) -> Callable[[], None]:
-    released = threading.Event()
+    gate = StallGate()
     write = connector._file.write_records
 
     def stuck_write(records: list[dict[str, Any]]) -> None:
-        released.wait()  # runs in a worker thread, like a disk that stopped answering
+        gate.wait()  # runs in a worker thread, like a disk that stopped answering
         write(records)
 
     connector._file.write_records = stuck_write  # type: ignore[method-assign]
-    return released.set
+    return gate
 
 
 def _jsonl_spec() -> ConformanceSpec:
@@ -92,7 +92,7 @@ class _Collector(BaseHTTPRequestHandler):
     """Records each POSTed batch under its path; a stalled path answers once released."""
 
     batches: dict[str, list[dict[str, Any]]] = {}
-    stalls: dict[str, threading.Event] = {}
+    stalls: dict[str, StallGate] = {}
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -138,8 +138,7 @@ async def _read_webhook(connector: WebhookObservability) -> Delivered:
 
 
 def _stall_webhook(connector: WebhookObservability) -> Callable[[], None]:
-    released = _Collector.stalls.setdefault(_path(connector), threading.Event())
-    return released.set
+    return _Collector.stalls.setdefault(_path(connector), StallGate())
 
 
 def _webhook_spec() -> ConformanceSpec:

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
+import anyio
 import attrs
 
 from meshkit.enums import DiscoveryFeature
 from meshkit.interfaces.discovery import Discovery, diff_catalogue
 from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
+
+T = TypeVar("T")
+
+#: Seconds a probe may take on the injected clock.
+PROBE_TIMEOUT = 10.0
+
+
+async def within(clock: Any, seconds: float, call: Callable[[], Awaitable[T]]) -> T:
+    """``await call()``, or TimeoutError once ``seconds`` pass on ``clock``."""
+    outcome: list[T] = []
+    async with anyio.create_task_group() as group:
+
+        async def expire() -> None:
+            await clock.sleep(seconds)
+            group.cancel_scope.cancel()
+
+        group.start_soon(expire)
+        outcome.append(await call())
+        group.cancel_scope.cancel()
+    if not outcome:
+        raise TimeoutError(f"no answer within {seconds:g}s")
+    return outcome[0]
 
 
 class ListingDiscovery(Discovery):
@@ -25,6 +48,13 @@ class ListingDiscovery(Discovery):
     async def found(self, provider_id: str) -> list[ModelInfo]:
         return await self.context.providers[provider_id].list_models()
 
+    def catalogue(self) -> Mapping[str, ModelInfo]:
+        return self.context.catalogue()
+
+    async def ask_probe(self, provider: Any) -> ProbeResult:
+        result: ProbeResult = await within(self.clock, PROBE_TIMEOUT, provider.probe)
+        return result
+
     async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
         ids = list(provider_ids) if provider_ids is not None else sorted(self.context.providers)
         new: list[ModelInfo] = []
@@ -37,7 +67,7 @@ class ListingDiscovery(Discovery):
             except Exception as exc:
                 errors[pid] = f"{type(exc).__name__}: {exc}"
                 continue
-            n, d, c = diff_catalogue(pid, found, self.context.catalogue())
+            n, d, c = diff_catalogue(pid, found, self.catalogue())
             new, deprecated, changed = new + n, deprecated + d, changed + c
         return SyncResult(
             new_models=tuple(new),
@@ -51,7 +81,7 @@ class ListingDiscovery(Discovery):
         try:
             if provider is None:
                 raise LookupError(f"unknown provider {provider_id!r}")
-            result = attrs.evolve(await provider.probe(), provider_id=provider_id)
+            result = attrs.evolve(await self.ask_probe(provider), provider_id=provider_id)
         except Exception as exc:
             result = ProbeResult(
                 provider_id=provider_id, ok=False, checked_at=self.clock.now(), error=str(exc)
@@ -124,10 +154,92 @@ class ForgetfulHealth(ListingDiscovery):
         ]
 
 
-CONNECTORS: list[type[Any]] = [ListingDiscovery, NothingNew, RaisingProbe, RaisingSync, ForgetfulHealth]
+class CachedCatalogue(ListingDiscovery):
+    """Defect: copies the catalogue on its first sync and diffs every later sync against that copy."""
+
+    connector_id = "defect.cached-catalogue.v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._catalogue: dict[str, ModelInfo] | None = None
+
+    def catalogue(self) -> Mapping[str, ModelInfo]:
+        if self._catalogue is None:
+            self._catalogue = dict(self.context.catalogue())
+        return self._catalogue
+
+
+class CachedListing(ListingDiscovery):
+    """Defect: keeps each provider's model list after the first call, to spare the provider."""
+
+    connector_id = "defect.cached-listing.v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._listings: dict[str, list[ModelInfo]] = {}
+
+    async def found(self, provider_id: str) -> list[ModelInfo]:
+        if provider_id not in self._listings:
+            self._listings[provider_id] = await super().found(provider_id)
+        return self._listings[provider_id]
+
+
+class FailureIsEmpty(ListingDiscovery):
+    """Defect: a provider whose listing fails is reported, and also diffed as if it listed nothing."""
+
+    connector_id = "defect.failure-is-empty.v1"
+
+    async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
+        result = await super().sync(provider_ids)
+        deprecated = list(result.deprecated_models)
+        for pid in result.errors:
+            deprecated += diff_catalogue(pid, [], self.catalogue())[1]
+        return attrs.evolve(result, deprecated_models=tuple(deprecated))
+
+
+class UnboundedProbe(ListingDiscovery):
+    """Defect: awaits the provider's probe with no timeout, so a hung provider hangs the probe."""
+
+    connector_id = "defect.unbounded-probe.v1"
+
+    async def ask_probe(self, provider: Any) -> ProbeResult:
+        result: ProbeResult = await provider.probe()
+        return result
+
+
+class FailuresNeverReset(ListingDiscovery):
+    """Defect: counts every failed probe ever as 'consecutive failures'."""
+
+    connector_id = "defect.failures-never-reset.v1"
+
+    async def health(self, provider_id: str | None = None) -> list[HealthReport]:
+        reports = await super().health(provider_id)
+        return [
+            attrs.evolve(r, consecutive_failures=sum(not p.ok for p in self.history.get(r.provider_id, [])))
+            for r in reports
+        ]
+
+
+CONNECTORS: list[type[Any]] = [
+    ListingDiscovery,
+    NothingNew,
+    RaisingProbe,
+    RaisingSync,
+    ForgetfulHealth,
+    CachedCatalogue,
+    CachedListing,
+    FailureIsEmpty,
+    UnboundedProbe,
+    FailuresNeverReset,
+]
 EXPECTED = {
     "defect.nothing-new.v1": "test_sync_reports_new_models",
     "defect.raising-probe.v1": "test_probe_reports_instead_of_raising",
     "defect.raising-sync.v1": "test_sync_reports_provider_errors_instead_of_raising",
     "defect.forgetful-health.v1": "test_health_reflects_probes",
+    "defect.cached-catalogue.v1": "test_sync_diffs_against_the_current_catalogue",
+    "defect.cached-listing.v1": "test_sync_sees_a_changed_listing",
+    "defect.failure-is-empty.v1": "test_failed_listing_deprecates_nothing",
+    "defect.unbounded-probe.v1": "test_probe_returns_within_its_timeout_when_the_provider_hangs",
+    "defect.failures-never-reset.v1": "test_failure_count_resets_after_a_success",
 }

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import queue
+import secrets
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,15 +16,46 @@ import attrs
 
 from meshkit.enums import ObservabilityFeature
 from meshkit.events import RoutingEvent
+from meshkit.interfaces.buffered import BufferedObservability
 from meshkit.interfaces.observability import Observability
+from meshkit.interfaces.redaction import redact, redact_entry, redact_text
 from meshkit.testing import Delivered
+from meshkit.testing.blocking import StallGate
 from meshkit.types import RequestLogEntry, Secret, TraceEntry
 
 Record = RoutingEvent | RequestLogEntry | TraceEntry
 
 
+class Target:
+    """Where the sinks of this module deliver: a list that a StallGate can make stuck."""
+
+    def __init__(self) -> None:
+        self.records: list[Any] = []
+        self.gate: StallGate | None = None
+
+    def send(self, batch: list[Any]) -> None:
+        """Deliver ``batch``, waiting while the target is stuck (like a socket that stopped)."""
+        if self.gate is not None:
+            self.gate.wait()
+        self.records.extend(batch)
+
+    @property
+    def stuck(self) -> bool:
+        """True while a stall is in force."""
+        return self.gate is not None and not self.gate.released
+
+
+def _scrub(record: Record) -> Record:
+    """The record with secrets and credentials in text masked."""
+    if isinstance(record, RequestLogEntry):
+        return redact_entry(record)
+    if isinstance(record, TraceEntry):
+        return attrs.evolve(record, message=redact_text(record.message), metadata=redact(record.metadata))
+    return attrs.evolve(record, metadata=redact(record.metadata))
+
+
 class BufferedSink(Observability):
-    """Buffers in memory and delivers to ``delivered`` on flush while its target is reachable."""
+    """Buffers in memory; ``flush`` hands the buffer to the target in batches, in a worker thread."""
 
     connector_id = "reference.buffered-sink.v1"
     features = frozenset({ObservabilityFeature.BUFFERED})
@@ -29,16 +63,19 @@ class BufferedSink(Observability):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.buffer: list[Record] = []
-        self.delivered: list[Record] = []
-        self.reachable = threading.Event()
-        self.reachable.set()
+        self.target = Target()
         self.dropped = 0
+
+    @property
+    def delivered(self) -> list[Any]:
+        """What reached the target."""
+        return self.target.records
 
     def _keep(self, record: Record) -> None:
         if len(self.buffer) >= 10_000:
             self.dropped += 1
         else:
-            self.buffer.append(record)
+            self.buffer.append(_scrub(record))
 
     def handle_event(self, event: RoutingEvent) -> None:
         self._keep(event)
@@ -49,21 +86,32 @@ class BufferedSink(Observability):
     def handle_trace(self, entry: TraceEntry) -> None:
         self._keep(entry)
 
+    def _take(self, size: int = 100) -> list[Record]:
+        batch = self.buffer[:size]
+        del self.buffer[:size]
+        return batch
+
     async def flush(self) -> None:
-        if self.reachable.is_set():
-            self.delivered += self.buffer
-            self.buffer.clear()
+        while self.buffer:
+            await anyio.to_thread.run_sync(self.target.send, self._take())
 
 
 async def collect(sink: Any) -> Delivered:
-    """What a sink of this module delivered."""
-    return Delivered.of(sink.delivered)
+    """What a sink of this module delivered (objects, or records as the buffered base makes them)."""
+    records = sink.target.records
+    if records and isinstance(records[0], Mapping):
+        kinds: dict[str, list[Mapping[str, Any]]] = {"event": [], "log": [], "trace": []}
+        for record in records:
+            kinds.get(str(record.get("kind")), []).append(record)
+        return Delivered(events=kinds["event"], logs=kinds["log"], traces=kinds["trace"])
+    return Delivered.of(records)
 
 
 def stall(sink: Any) -> Callable[[], None]:
-    """Make the sink's target unreachable; return what makes it reachable again."""
-    sink.reachable.clear()
-    return sink.reachable.set  # type: ignore[no-any-return]
+    """Make the sink's target stuck; the gate it returns releases it."""
+    gate = StallGate()
+    sink.target.gate = gate
+    return gate
 
 
 class BlockingEmit(BufferedSink):
@@ -82,12 +130,11 @@ class BlockingEmit(BufferedSink):
 
     def _deliver(self) -> None:
         while (record := self._queue.get()) is not None:
-            self.reachable.wait()
-            self.delivered.append(record)
+            self.target.send([record])
             self._queue.task_done()
 
     def _keep(self, record: Record) -> None:
-        self._queue.put(record)  # blocks the router while the target is stuck
+        self._queue.put(_scrub(record))  # blocks the router while the target is stuck
 
     async def flush(self) -> None:
         await anyio.to_thread.run_sync(self._queue.join)
@@ -141,7 +188,7 @@ class RevealsSecrets(BufferedSink):
     connector_id = "defect.reveals-secrets.v1"
 
     def handle_log(self, entry: RequestLogEntry) -> None:
-        super().handle_log(attrs.evolve(entry, request=_plain(entry.request)))
+        self.buffer.append(attrs.evolve(entry, request=_plain(entry.request)))
 
 
 class SeverityOffByOne(BufferedSink):
@@ -154,6 +201,88 @@ class SeverityOffByOne(BufferedSink):
             self.handle_trace(entry)
 
 
+class FlushesInline(BufferedSink):
+    """Defect: delivers from inside emit once the flush interval has passed, instead of in the background."""
+
+    connector_id = "defect.flushes-inline.v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_flush = self.clock.monotonic()
+
+    def _keep(self, record: Record) -> None:
+        super()._keep(record)
+        if self.clock.monotonic() - self._last_flush >= 5:
+            self._last_flush = self.clock.monotonic()
+            while self.buffer:
+                self.target.send(self._take())
+
+
+class AppendsPerRecord(BufferedSink):
+    """Defect: appends each record to a file as it comes, opening it in the caller's thread."""
+
+    connector_id = "defect.appends-per-record.v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._file = Path(tempfile.gettempdir()) / f"meshkit-broken-{secrets.token_hex(6)}.log"
+
+    def _keep(self, record: Record) -> None:
+        super()._keep(record)
+        with open(self._file, "a") as handle:
+            handle.write(f"{type(record).__name__}\n")
+
+    async def _aclose(self) -> None:
+        await super()._aclose()
+        self._file.unlink(missing_ok=True)
+
+
+class OneBatchFlush(BufferedSink):
+    """Defect: ``flush`` sends the next batch, leaving the rest for the next timer tick."""
+
+    connector_id = "defect.one-batch-flush.v1"
+
+    async def flush(self) -> None:
+        if self.buffer:
+            await anyio.to_thread.run_sync(self.target.send, self._take())
+
+
+class SecretObjectsOnly(BufferedSink):
+    """Defect: masks Secret objects, and lets credentials in plain strings through."""
+
+    connector_id = "defect.secret-objects-only.v1"
+
+    def _keep(self, record: Record) -> None:
+        if isinstance(record, RequestLogEntry):
+            record = attrs.evolve(record, request=_masked(record.request), response=_masked(record.response))
+        self.buffer.append(record)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return "***"
+    if isinstance(value, Mapping):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
+
+
+class GivesUpWhenStuck(BufferedObservability):
+    """Defect: its background worker treats a stuck target as down and gives the batch up."""
+
+    connector_id = "defect.gives-up-when-stuck.v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.target = Target()
+
+    async def deliver(self, batch: list[dict[str, Any]]) -> None:
+        if self.target.stuck:
+            raise ConnectionError("the target does not answer")
+        self.target.send(batch)
+
+
 CONNECTORS: list[type[Any]] = [
     BufferedSink,
     BlockingEmit,
@@ -162,6 +291,11 @@ CONNECTORS: list[type[Any]] = [
     IgnoresLogLevel,
     RevealsSecrets,
     SeverityOffByOne,
+    FlushesInline,
+    AppendsPerRecord,
+    OneBatchFlush,
+    SecretObjectsOnly,
+    GivesUpWhenStuck,
 ]
 EXPECTED = {
     "defect.blocking-emit.v1": "test_emit_never_blocks",
@@ -170,4 +304,9 @@ EXPECTED = {
     "defect.ignores-log-level.v1": "test_log_level_trims_entries",
     "defect.reveals-secrets.v1": "test_secrets_are_redacted",
     "defect.severity-off-by-one.v1": "test_trace_severity_filter",
+    "defect.flushes-inline.v1": "test_emit_never_blocks",
+    "defect.appends-per-record.v1": "test_emit_never_blocks",
+    "defect.one-batch-flush.v1": "test_flush_delivers_what_was_buffered",
+    "defect.secret-objects-only.v1": "test_plain_text_credentials_are_redacted",
+    "defect.gives-up-when-stuck.v1": "test_buffered_delivery_waits_out_a_stuck_target",
 }

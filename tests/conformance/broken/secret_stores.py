@@ -71,16 +71,78 @@ class NewestFirstList(DictSecretStore):
         return list(reversed(self._values))
 
 
+class KeyErrorForMissing(DictSecretStore):
+    """Defect: a missing secret escapes as the dict's KeyError."""
+
+    connector_id = "defect.keyerror-missing.v1"
+
+    async def get(self, name: str) -> Secret:
+        return Secret(self._values[name])
+
+
+class PrintableSecret(Secret):
+    """A Secret that prints its value, so that f"Bearer {secret}" works."""
+
+    def __str__(self) -> str:
+        return self.reveal()
+
+
+class PrintsValues(DictSecretStore):
+    """Defect: hands out a Secret subclass whose ``str`` is the value."""
+
+    connector_id = "defect.prints-values.v1"
+
+    async def get(self, name: str) -> Secret:
+        return PrintableSecret((await super().get(name)).reveal())
+
+
+class ClaimsManagement(SecretStore):
+    """Defect: declares MANAGEMENT (copied from a store that has it) but only reads."""
+
+    connector_id = "defect.claims-management.v1"
+    features = frozenset({SecretStoreFeature.MANAGEMENT})
+
+    async def get(self, name: str) -> Secret:
+        raise SecretNotFoundError(name, store=self.connector_id)
+
+
+class Tombstones(DictSecretStore):
+    """Defect: ``delete`` leaves a tombstone that ``list`` still shows."""
+
+    connector_id = "defect.tombstones.v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deleted: set[str] = set()
+
+    async def delete(self, name: str) -> bool:
+        existed = await super().delete(name)
+        if existed:
+            self._deleted.add(name)
+        return existed
+
+    async def list(self) -> list[str]:
+        return sorted(set(self._values) | self._deleted)
+
+
 CONNECTORS: list[type[Any]] = [
     DictSecretStore,
     EmptyForMissing,
     ReprShowsValues,
     StripsValues,
     NewestFirstList,
+    KeyErrorForMissing,
+    PrintsValues,
+    ClaimsManagement,
+    Tombstones,
 ]
 EXPECTED = {
     "defect.empty-missing.v1": "test_missing_secret_raises_secret_not_found",
     "defect.repr-leak.v1": "test_values_never_show",
     "defect.strips-values.v1": "test_get_returns_the_secret",
     "defect.unsorted-list.v1": "test_management_round_trip",
+    "defect.keyerror-missing.v1": "test_missing_secret_raises_secret_not_found",
+    "defect.prints-values.v1": "test_values_never_show",
+    "defect.claims-management.v1": "test_management_round_trip",
+    "defect.tombstones.v1": "test_management_round_trip",
 }
