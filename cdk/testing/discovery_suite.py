@@ -253,6 +253,7 @@ class DiscoverySuite(ConformanceSuite):
             assert all(0.0 <= r.availability <= 1.0 for r in everyone), "availability is a fraction"
             assert [r.provider_id for r in alpha_only] == ["alpha"], f"health('alpha') gave {alpha_only}"
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.SYNC)
     @pytest.mark.anyio
     async def test_sync_diffs_against_the_current_catalogue(
         self, conformance_target: ConformanceTarget
@@ -276,6 +277,7 @@ class DiscoverySuite(ConformanceSuite):
                 "diff against the catalogue as it is now"
             )
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.SYNC)
     @pytest.mark.anyio
     async def test_sync_sees_a_changed_listing(self, conformance_target: ConformanceTarget) -> None:
         """A provider that starts offering one model and stops offering another, between two syncs."""
@@ -295,6 +297,7 @@ class DiscoverySuite(ConformanceSuite):
                 f"alpha no longer offers a1: deprecated {sorted(_ids(second.deprecated_models))}"
             )
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.SYNC)
     @pytest.mark.anyio
     async def test_failed_listing_deprecates_nothing(self, conformance_target: ConformanceTarget) -> None:
         """A provider that cannot list its models has not retired them."""
@@ -309,6 +312,7 @@ class DiscoverySuite(ConformanceSuite):
                 "empty one"
             )
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.HEALTH)
     @pytest.mark.anyio
     async def test_probe_returns_within_its_timeout_when_the_provider_hangs(
         self, conformance_target: ConformanceTarget, clock: FakeClock
@@ -341,6 +345,7 @@ class DiscoverySuite(ConformanceSuite):
             )
             assert not results[0].ok and results[0].error, f"a hung provider's probe reported {results[0]}"
 
+    @pytest.mark.meshkit_feature(DiscoveryFeature.HEALTH)
     @pytest.mark.anyio
     async def test_failure_count_resets_after_a_success(self, conformance_target: ConformanceTarget) -> None:
         with self.feature(conformance_target, DiscoveryFeature.HEALTH):

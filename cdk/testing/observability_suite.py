@@ -386,6 +386,7 @@ class ObservabilitySuite(ConformanceSuite):
         logs = [entry for entry in delivered.logs if str(entry.get("request_id", "")).startswith(marker)]
         assert len(logs) == len(range(0, count, 50)), f"log entries delivered after aclose(): {len(logs)}"
 
+    @pytest.mark.meshkit_feature(ObservabilityFeature.BUFFERED)
     @pytest.mark.anyio
     async def test_buffered_delivery_waits_out_a_stuck_target(
         self, conformance_target: ConformanceTarget, clock: FakeClock
