@@ -5,10 +5,11 @@ Connector id: ``{{ cookiecutter.__connector_id }}``.
 A discovery connector keeps the router's catalogue in step with what the providers
 offer (``sync``) and watches their health (``probe``, ``health``). The runtime
 attaches it to the configured providers and the catalogue, schedules the calls and
-applies the results. The skeleton's catalogue is static (read from its config);
-its probes go through each attached provider's own ``probe()``. REPLACE ``sync``
-with a call to your registry (or to each provider's ``list_models()``). Failures
-are reported in the results, never raised. Usable from mesh.yaml::
+applies the results. The skeleton asks each attached provider that can list its models
+(``list_models()``) and falls back to a static catalogue read from its config for the
+others; its probes go through each provider's own ``probe()``, bounded by ``timeout``
+on the connector's clock. REPLACE the static catalogue with a call to your registry.
+Failures are reported in the results, never raised. Usable from mesh.yaml::
 
     discovery:
       connector: {{ cookiecutter.__connector_id }}
@@ -18,12 +19,16 @@ are reported in the results, never raised. Usable from mesh.yaml::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
 
+import anyio
 import attrs
-from meshkit import DiscoveryFeature, HealthReport, ModelInfo, ProbeResult, SyncResult
+from meshkit import DiscoveryFeature, HealthReport, ModelInfo, ProbeResult, ProviderFeature, SyncResult
 from meshkit.interfaces import Discovery, check, diff_catalogue
+
+T = TypeVar("T")
 
 __all__ = ["{{ cookiecutter.__class_name }}", "{{ cookiecutter.__class_name }}Config"]
 
@@ -45,6 +50,31 @@ class {{ cookiecutter.__class_name }}Config:
     models: dict[str, dict[str, CatalogueModel]] = attrs.field(factory=dict)
     #: Failed probes in a row after which a provider is reported unavailable.
     failure_threshold: int = attrs.field(default=3, validator=check(lambda v: v >= 1, "at least 1"))
+    #: A probe or a listing that has not answered by then has failed.
+    timeout: timedelta = attrs.field(
+        default=timedelta(seconds=10), validator=check(lambda v: v > timedelta(0), "a duration above 0")
+    )
+
+
+async def _within(clock: Any, seconds: float, call: Callable[[], Awaitable[T]]) -> T | None:
+    """``call()``'s result, or None when ``clock.sleep(seconds)`` ends first.
+
+    The race runs on the connector's clock, not ``anyio.fail_after``, so a fake clock
+    decides when a hung provider times out.
+    """
+    outcome: list[T] = []
+    async with anyio.create_task_group() as group:
+
+        async def timer() -> None:
+            await clock.sleep(seconds)
+            group.cancel_scope.cancel()
+
+        group.start_soon(timer)
+        try:
+            outcome.append(await call())
+        finally:
+            group.cancel_scope.cancel()
+    return outcome[0] if outcome else None
 
 
 @attrs.define
@@ -73,13 +103,33 @@ class {{ cookiecutter.__class_name }}(
 
     async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
         """New, deprecated and changed models of the providers named (default: all known)."""
-        names = list(provider_ids) if provider_ids is not None else sorted(self.config.models)
+        attached = self.context.providers
+        known = sorted(set(self.config.models) | set(attached))
+        names = list(provider_ids) if provider_ids is not None else known
         catalogue = self.context.catalogue()
         new: list[ModelInfo] = []
         deprecated: list[ModelInfo] = []
         changed = []
         errors: dict[str, str] = {}
         for provider_id in names:
+            provider = attached.get(provider_id)
+            if provider is not None and ProviderFeature.LIST_MODELS in provider.features:
+                # What the provider lists now; a failed listing retires nothing.
+                try:
+                    seconds = self.config.timeout.total_seconds()
+                    listed = await _within(self.clock, seconds, provider.list_models)
+                except Exception as exc:
+                    errors[provider_id] = provider.redact(f"{type(exc).__name__}: {exc}")
+                    continue
+                if listed is None:
+                    errors[provider_id] = f"list_models did not answer within {self.config.timeout}"
+                    continue
+                found = [attrs.evolve(m, provider_id=provider_id) for m in listed]
+                added, gone, different = diff_catalogue(provider_id, found, catalogue)
+                new += added
+                deprecated += gone
+                changed += different
+                continue
             # REPLACE: ask your registry for this provider's models; on failure record
             # errors[provider_id] and go on with the others.
             models = self.config.models.get(provider_id)
@@ -119,7 +169,18 @@ class {{ cookiecutter.__class_name }}(
             )
         else:
             try:
-                result = attrs.evolve(await provider.probe(), provider_id=provider_id)
+                seconds = self.config.timeout.total_seconds()
+                answered = await _within(self.clock, seconds, provider.probe)
+                result = (
+                    attrs.evolve(answered, provider_id=provider_id)
+                    if answered is not None
+                    else ProbeResult(
+                        provider_id=provider_id,
+                        ok=False,
+                        checked_at=self.clock.now(),
+                        error=f"the probe did not answer within {self.config.timeout}",
+                    )
+                )
             except Exception as exc:  # a probe that raises is a failed probe
                 result = ProbeResult(
                     provider_id=provider_id,
