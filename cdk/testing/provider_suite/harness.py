@@ -16,8 +16,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import attrs
 import anyio.to_thread
+import attrs
 import pytest
 
 from ...errors import ProviderError
