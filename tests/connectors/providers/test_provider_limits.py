@@ -187,6 +187,8 @@ def test_non_positive_limits_are_rejected_with_their_path(key: str, value: Any, 
 
 
 def mesh_config(server: HostileServer, transport: str, hostile_model: str) -> dict[str, Any]:
+    # The tight limits belong to the hostile model's provider only: the healthy model's provider
+    # keeps generous ones, so a loaded machine cannot make the healthy answer miss a limit too.
     limits = {
         "timeout": "300ms",
         "first_token_timeout": "200ms",
@@ -195,18 +197,22 @@ def mesh_config(server: HostileServer, transport: str, hostile_model: str) -> di
     }
     return {
         "providers": {
-            "up": {
+            "hostile": {
                 "connector": "openai-compatible",
                 "config": {"base_url": server.base_url, "transport": transport, **limits},
-            }
+            },
+            "up": {
+                "connector": "openai-compatible",
+                "config": {"base_url": server.base_url, "transport": transport, "timeout": "30s"},
+            },
         },
         "models": {
-            "up.bad": {"provider": "up", "name": hostile_model},
+            "hostile.bad": {"provider": "hostile", "name": hostile_model},
             "up.good": {"provider": "up", "name": "healthy"},
         },
         "pools": {
             "chat": {
-                "models": ["up.bad", "up.good"],
+                "models": ["hostile.bad", "up.good"],
                 "rotation": {"connector": "priority"},
                 "retry": {"max_attempts": 2},
             }
