@@ -14,7 +14,7 @@ import meshkit
 from meshkit import cli
 from meshkit import plugins as plugins_module
 from meshkit.connectors import _plugin as builtin_plugin
-from meshkit.plugins import ConnectorRegistry, PluginFailure, get_registry
+from meshkit.plugins import ConnectorRegistry, PluginFailure, get_registry, process
 
 from . import plugin_dists as pd
 from .plugin_dists import builtin_entry_point, install
@@ -33,7 +33,7 @@ def own_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def use_registry(monkeypatch: pytest.MonkeyPatch, registry: ConnectorRegistry) -> None:
-    monkeypatch.setattr(plugins_module, "_registry", registry)
+    monkeypatch.setattr(process, "_registry", registry)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
