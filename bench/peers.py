@@ -47,7 +47,7 @@ VENV_OF = {
     "modelmesh-lite": "modelmesh",
 }
 PACKAGES = {
-    "meshkit": [f"{REPO}[fast]"],
+    "meshkit": [f"{REPO}[fast]", "httpx-aiohttp"],
     "litellm": ["litellm"],
     "modelmesh": ["modelmesh-lite==0.1.1"],
 }
@@ -62,6 +62,9 @@ def venv_python(venvs: Path, name: str) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES[name]], check=True)
         marker.touch()
+    elif name == "meshkit":  # the checkout as it is now, not as it was when the venv was made
+        pip = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(REPO)]
+        subprocess.run(pip, check=True)
     return python
 
 

@@ -9,7 +9,7 @@ import math
 import sys
 import time
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
@@ -205,10 +205,11 @@ HTTPConfigT = TypeVar("HTTPConfigT", bound=HTTPProviderConfig, default=HTTPProvi
 
 
 class HTTPProvider(Provider[HTTPConfigT]):
-    """A provider over HTTP: one long-lived ``httpx.AsyncClient``, injectable transport.
+    """A provider over HTTP: one long-lived transport (httpx's interface), injectable.
 
-    A subclass usually overrides only ``build_request``, ``parse_response``,
-    ``parse_stream_line`` and, for unusual error bodies, ``error_from_response``.
+    Every request goes through ``transport``: the injected one, else aiohttp's or httpx's as
+    configured. A subclass usually overrides only ``build_request`` (with ``http_request``),
+    ``parse_response``, ``parse_stream_line`` and, for unusual error bodies, ``error_from_response``.
     """
 
     Config: ClassVar[type] = HTTPProviderConfig
@@ -222,35 +223,52 @@ class HTTPProvider(Provider[HTTPConfigT]):
     ) -> None:
         super().__init__(config, **kwargs)
         self._transport = transport
+        self._sender: httpx.AsyncBaseTransport | None = None
         self._client: httpx.AsyncClient | None = None
+        self._prepared: _Prepared | None = None
         self.transport_name = "injected" if transport is not None else "unstarted"
 
     # --- client ----------------------------------------------------------------
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """The shared client; created on first use if ``start()`` was not called."""
+        """An ``httpx.AsyncClient`` over the provider's transport; created on first use.
+
+        ``http_request`` builds the provider's own calls without it; a request built with the
+        client's ``build_request`` still goes through the client (its auth, cookies, hooks).
+        """
         if self._closed:
             raise RuntimeError(f"{self.connector_id} ({self.name}) is closed; make a new one")
         if self._client is None:
             self._client = self._make_client()
         return self._client
 
-    def _make_client(self) -> httpx.AsyncClient:
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """The transport every request goes through: the injected one, else the configured one."""
+        if self._closed:
+            raise RuntimeError(f"{self.connector_id} ({self.name}) is closed; make a new one")
+        if self._sender is None:
+            self._sender = self._transport or self._select_transport(self._limits())
+        return self._sender
+
+    def _limits(self) -> httpx.Limits:
+        n = self.config.max_connections
+        return httpx.Limits(max_connections=n, max_keepalive_connections=n)
+
+    def _client_timeout(self) -> httpx.Timeout:
         cfg = self.config
         # httpx bounds each read only; the deadlines in ``fetch`` and ``stream`` bound the whole
         # call on every transport. This per-read bound is a backstop no deadline is shorter than.
         backstop = max(cfg.timeout, cfg.first_token_timeout or cfg.timeout, cfg.stall_timeout or cfg.timeout)
-        timeout = httpx.Timeout(backstop.total_seconds(), connect=cfg.connect_timeout.total_seconds())
-        limits = httpx.Limits(
-            max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections
-        )
-        transport = self._transport or self._select_transport(limits)
+        return httpx.Timeout(backstop.total_seconds(), connect=cfg.connect_timeout.total_seconds())
+
+    def _make_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            base_url=cfg.base_url,
-            timeout=timeout,
-            limits=limits,
-            transport=transport,
+            base_url=self.config.base_url,
+            timeout=self._client_timeout(),
+            limits=self._limits(),
+            transport=self.transport,
             headers=self.default_headers(),
         )
 
@@ -263,6 +281,57 @@ class HTTPProvider(Provider[HTTPConfigT]):
                 return aiohttp_transport
         self.transport_name = "httpx"
         return httpx.AsyncHTTPTransport(limits=limits)
+
+    def http_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Request:
+        """The request for ``path`` under ``base_url``, with ``json`` as its body.
+
+        It carries what the client would have added (its default headers, ``request_headers()``,
+        the timeouts), worked out once per provider; ``timeout`` (seconds) replaces the
+        configured per-read bound. ``fetch`` and ``stream`` hand it straight to the transport.
+        """
+        prepared = self._prepared or self._prepare()
+        url, json_headers = prepared.route(path)
+        if params is not None:
+            url = httpx.URL(url, params=params)
+        extensions = prepared.extensions if timeout is None else prepared.timed(timeout)
+        if json is None:
+            request = httpx.Request(method, url, headers=prepared.headers, extensions=extensions)
+        else:
+            body = _json_bytes(json)
+            # A stream, not ``content=``: the headers are complete already but for the length.
+            request = httpx.Request(
+                method, url, headers=json_headers, stream=httpx.ByteStream(body), extensions=extensions
+            )
+            request.headers["Content-Length"] = str(len(body))
+            request.read()
+        return request
+
+    def request_headers(self) -> dict[str, str]:
+        """Headers on every request ``http_request`` builds: ``default_headers()`` and any a subclass
+        keeps out of the client's defaults (a credential added when sending)."""
+        return self.default_headers()
+
+    def _prepare(self) -> _Prepared:
+        cfg = self.config
+        headers = httpx.Headers({"Accept": "*/*", "Accept-Encoding": _ACCEPT_ENCODING})
+        headers["Connection"] = "keep-alive"
+        headers["User-Agent"] = _USER_AGENT
+        headers.update(self.request_headers())
+        self._prepared = _Prepared(
+            httpx.URL(cfg.base_url),
+            headers,
+            self._client_timeout().as_dict(),
+            cfg.connect_timeout.total_seconds(),
+        )
+        return self._prepared
 
     def secrets(self) -> list[str]:
         """The config's secrets, and the credentials of the ``Authorization`` header as sent."""
@@ -286,12 +355,25 @@ class HTTPProvider(Provider[HTTPConfigT]):
         return {"Authorization": f"Bearer {key.reveal()}"} if key else {}
 
     async def _start(self) -> None:
-        _ = self.client
+        _ = self.transport
 
     async def _aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        client, self._client = self._client, None
+        sender, self._sender = self._sender, None
+        if client is not None:
+            await client.aclose()  # closes the transport it was given
+        elif sender is not None:
+            await sender.aclose()
+        elif self._transport is not None:
+            await self._transport.aclose()
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        # A request from ``http_request`` holds all the client would add: straight to the transport.
+        if request.extensions.get(_PREPARED):
+            response = await self.transport.handle_async_request(request)
+            response.request = request
+            return response
+        return await self.client.send(request, stream=True)
 
     # --- the four overridable pieces ------------------------------------------
 
@@ -350,15 +432,13 @@ class HTTPProvider(Provider[HTTPConfigT]):
         ``ProviderProtocolError`` before it is all in memory. Any status is returned.
         """
         limit = self.attempt_timeout() if timeout is None else timeout
-        with self._deadline(anyio.current_time() + limit, f"no complete answer within {_seconds(limit)}"):
-            with self._mapped_errors():
-                response = await self.client.send(http_request, stream=True)
+        with _Wait(self, anyio.current_time() + limit, _NO_ANSWER, limit) as wait:
+            response = await self._send(http_request)
+            wait.body = response.status_code < 400
             try:
-                with self._mapped_errors(body=response.status_code < 400):
-                    body = await self._read_bounded(response)
+                body = await self._read_bounded(response)
             finally:
-                with anyio.CancelScope(shield=True):
-                    await response.aclose()
+                await _closed(response)
         # What ``aread`` would have stored: the decoded body, for ``.content``, ``.text``, ``.json()``.
         response._content = body
         return response
@@ -404,19 +484,18 @@ class HTTPProvider(Provider[HTTPConfigT]):
         http_request = self.build_request(request, stream=True)
         # Each wait gets its own scope: a cancel scope must never stay open across a ``yield``.
         deadline = anyio.current_time() + first_wait
-        first_message = f"no first chunk within {_seconds(first_wait)}"
-        with self._deadline(deadline, first_message), self._mapped_errors():
-            response = await self.client.send(http_request, stream=True)
+        with _Wait(self, deadline, _NO_FIRST_CHUNK, first_wait):
+            response = await self._send(http_request)
         try:
             if response.status_code >= 400:
-                with self._deadline(deadline, first_message), self._mapped_errors():
+                with _Wait(self, deadline, _NO_FIRST_CHUNK, first_wait):
                     response._content = await self._read_bounded(response)
                 raise self.error_from_response(response)
             parse = self.stream_parser(request)
             lines = self._bounded_lines(response)
-            message = first_message
+            message, seconds = _NO_FIRST_CHUNK, first_wait
             while True:
-                with self._deadline(deadline, message), self._mapped_errors(body=True):
+                with _Wait(self, deadline, message, seconds, body=True):
                     chunk = await self._next_chunk(lines, parse)
                 if chunk is None:
                     raise ProviderProtocolError("stream ended before its end marker", provider_id=self.name)
@@ -424,10 +503,9 @@ class HTTPProvider(Provider[HTTPConfigT]):
                     return
                 yield chunk
                 deadline = anyio.current_time() + stall
-                message = f"the stream stalled: no chunk for {_seconds(stall)}"
+                message, seconds = _STALLED, stall
         finally:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
+            await _closed(response)
 
     async def _next_chunk(
         self,
@@ -508,22 +586,134 @@ class HTTPProvider(Provider[HTTPConfigT]):
         # body=True while reading a 2xx body: a connection lost there is a cut answer, not an outage.
         try:
             yield
-        except ProviderError:
-            raise
         except Exception as exc:
-            mapped = _map_transport_exception(exc)
+            mapped = self._transport_error(exc, body=body)
             if mapped is None:
                 raise
-            if body and isinstance(mapped, ProviderUnavailableError):
-                mapped = ProviderProtocolError(f"response cut short: {mapped.message}")
-            elif isinstance(mapped, ProviderUnavailableError | ProviderTimeoutError):
-                url = _url_of(exc) or getattr(self.config, "base_url", None)
-                if url:  # say where: a wrong base_url or port is the usual cause
-                    mapped.message = f"could not reach {url}: {mapped.message}"
-            mapped.provider_id = self.name
-            mapped.message = self.redact(mapped.message)
-            mapped.args = (mapped.message,)
             raise mapped from exc
+
+    def _transport_error(self, exc: Exception, *, body: bool) -> ProviderError | None:
+        """The ProviderError for a transport's exception, or None when it is not one."""
+        if isinstance(exc, ProviderError):
+            return None
+        mapped = _map_transport_exception(exc)
+        if mapped is None:
+            return None
+        if body and isinstance(mapped, ProviderUnavailableError):
+            mapped = ProviderProtocolError(f"response cut short: {mapped.message}")
+        elif isinstance(mapped, ProviderUnavailableError | ProviderTimeoutError):
+            url = _url_of(exc) or getattr(self.config, "base_url", None)
+            if url:  # say where: a wrong base_url or port is the usual cause
+                mapped.message = f"could not reach {url}: {mapped.message}"
+        mapped.provider_id = self.name
+        mapped.message = self.redact(mapped.message)
+        mapped.args = (mapped.message,)
+        return mapped
+
+
+_NO_ANSWER = "no complete answer within {}"
+_NO_FIRST_CHUNK = "no first chunk within {}"
+_STALLED = "the stream stalled: no chunk for {}"
+
+
+class _Wait:
+    """One wait of a call, under a deadline: a typed timeout when it passes, transport errors mapped.
+
+    A class rather than two generator context managers: it is entered once or twice per call.
+    A cancellation from outside passes through.
+    """
+
+    __slots__ = ("_scope", "body", "message", "provider", "seconds")
+
+    def __init__(
+        self,
+        provider: HTTPProvider[Any],
+        deadline: float,
+        message: str,
+        seconds: float,
+        *,
+        body: bool = False,
+    ) -> None:
+        self.provider = provider
+        self.message = message  # formatted with ``seconds`` only when the deadline passes
+        self.seconds = seconds
+        #: True while reading a 2xx body: a connection lost there is a cut answer, not an outage.
+        self.body = body
+        self._scope = anyio.CancelScope(deadline=deadline)
+
+    def __enter__(self) -> _Wait:
+        self._scope.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, Exception):
+            mapped = self.provider._transport_error(exc, body=self.body)
+            if mapped is not None:
+                self._scope.__exit__(type(mapped), mapped, tb)
+                raise mapped from exc
+        swallowed = bool(self._scope.__exit__(kind, exc, tb))
+        if self._scope.cancelled_caught:
+            message = self.message.format(_seconds(self.seconds))
+            raise ProviderTimeoutError(message, provider_id=self.provider.name) from None
+        return swallowed
+
+
+async def _closed(response: httpx.Response) -> None:
+    # Closing gives the connection back: it must finish even when the call is being cancelled.
+    with anyio.CancelScope(shield=True):
+        await response.aclose()
+
+
+#: The headers httpx's client sends by default, sent by ``http_request`` too.
+_USER_AGENT = f"python-httpx/{httpx.__version__}"
+_ACCEPT_ENCODING = "gzip, deflate"
+#: The extension that marks a request ``http_request`` built (see ``HTTPProvider._send``).
+_PREPARED = "meshkit.prepared"
+_json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _json_bytes(value: Any) -> bytes:
+    # What httpx's ``json=`` sends: compact, UTF-8, no NaN.
+    return _json_encoder.encode(value).encode("utf-8")
+
+
+class _Prepared:
+    """What every request of one provider shares: the base URL, the headers, the timeouts."""
+
+    __slots__ = ("_connect", "_routes", "_timeout", "base", "extensions", "headers", "json_headers")
+
+    def __init__(
+        self, base: httpx.URL, headers: httpx.Headers, timeout: dict[str, Any], connect: float
+    ) -> None:
+        raw_path = base.raw_path
+        self.base = base if raw_path.endswith(b"/") else base.copy_with(raw_path=raw_path + b"/")
+        self.headers = headers
+        self.json_headers = httpx.Headers(headers)
+        self.json_headers["Content-Type"] = "application/json"
+        self._timeout = timeout
+        self._connect = connect
+        self.extensions: dict[str, Any] = {"timeout": timeout, _PREPARED: True}
+        self._routes: dict[str, tuple[httpx.URL, httpx.Headers]] = {}
+
+    def route(self, path: str) -> tuple[httpx.URL, httpx.Headers]:
+        """The URL of ``path`` under the base URL (as httpx's client merges them; an absolute URL
+        as it is), and the headers of a JSON request to it, ``Host`` included."""
+        found = self._routes.get(path)
+        if found is None:
+            url = httpx.URL(path)
+            if url.is_relative_url:
+                url = self.base.copy_with(raw_path=self.base.raw_path + url.raw_path.lstrip(b"/"))
+            headers = httpx.Headers({"Host": url.netloc.decode("ascii")})
+            headers.update(self.json_headers)
+            found = (url, headers)
+            if len(self._routes) < 64:
+                self._routes[path] = found
+        return found
+
+    def timed(self, seconds: float) -> dict[str, Any]:
+        """The extensions of a request with its own timeout of ``seconds``."""
+        timeout = {"connect": min(self._connect, seconds), "read": seconds, "write": seconds, "pool": seconds}
+        return {"timeout": timeout, _PREPARED: True}
 
 
 def _aiohttp_transport(
@@ -535,7 +725,7 @@ def _aiohttp_transport(
             raise RuntimeError("transport 'aiohttp' needs asyncio; use 'auto' or 'httpx' under trio")
         return None
     try:
-        from httpx_aiohttp import AiohttpTransport
+        from .aiohttp_transport import AiohttpTransport
     except ImportError:
         if required:
             raise RuntimeError("transport 'aiohttp' needs the extra: pip install 'meshkit[fast]'") from None

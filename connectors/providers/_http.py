@@ -1,9 +1,8 @@
-"""What the built-in HTTP providers share: the URL check, the model a call names, timeouts, error bodies."""
+"""What the built-in HTTP providers share: the URL check, the model a call names, error bodies."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -32,13 +31,6 @@ def model_for(
             provider_id=provider.name,
         )
     return model
-
-
-def request_timeout(request: CompletionRequest | EmbeddingRequest, connect_timeout: timedelta) -> Any:
-    """httpx's timeout for one call: the request's own, if it sets one, else the client's."""
-    if request.timeout is None:
-        return httpx.USE_CLIENT_DEFAULT
-    return httpx.Timeout(request.timeout, connect=min(connect_timeout.total_seconds(), request.timeout))
 
 
 def json_object(provider: HTTPProvider[Any], response: httpx.Response) -> dict[str, Any]:

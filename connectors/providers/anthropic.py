@@ -53,7 +53,6 @@ from ._http import (
     json_object,
     malformed_model_list,
     model_for,
-    request_timeout,
     status_text,
 )
 
@@ -169,6 +168,14 @@ class AnthropicProvider(HTTPProvider[AnthropicConfig]):
             headers["anthropic-beta"] = ",".join(self.config.beta)
         return headers
 
+    def request_headers(self) -> dict[str, str]:
+        """The version headers and the key, which ``http_request`` adds to each request it builds."""
+        headers = super().request_headers()
+        key = self.config.api_key
+        if key:
+            headers["x-api-key"] = key.reveal()
+        return headers
+
     def _make_client(self) -> httpx.AsyncClient:
         client = super()._make_client()
         key = self.config.api_key
@@ -211,11 +218,8 @@ class AnthropicProvider(HTTPProvider[AnthropicConfig]):
         return body
 
     def build_request(self, request: CompletionRequest, *, stream: bool) -> httpx.Request:
-        return self.client.build_request(
-            "POST",
-            "messages",
-            json=self.request_body(request, stream=stream),
-            timeout=request_timeout(request, self.config.connect_timeout),
+        return self.http_request(
+            "POST", "messages", json=self.request_body(request, stream=stream), timeout=request.timeout
         )
 
     # --- responses ---------------------------------------------------------------
@@ -291,7 +295,7 @@ class AnthropicProvider(HTTPProvider[AnthropicConfig]):
         models: list[ModelInfo] = []
         params: dict[str, str] = {"limit": "1000"}
         for _ in range(100):  # pages; a bound in case a server keeps saying has_more
-            response = await self.fetch(self.client.build_request("GET", "models", params=params))
+            response = await self.fetch(self.http_request("GET", "models", params=params))
             if response.status_code >= 400:
                 raise self.error_from_response(response)
             try:

@@ -53,7 +53,6 @@ from ._http import (
     json_object,
     malformed_model_list,
     model_for,
-    request_timeout,
     status_text,
 )
 from .presets import PRESETS, PresetName
@@ -156,11 +155,11 @@ class OpenAICompatibleProvider(HTTPProvider[OpenAICompatibleConfig]):
         return body
 
     def build_request(self, request: CompletionRequest, *, stream: bool) -> httpx.Request:
-        return self.client.build_request(
+        return self.http_request(
             "POST",
             "chat/completions",
             json=self.request_body(request, stream=stream),
-            timeout=request_timeout(request, self.config.connect_timeout),
+            timeout=request.timeout,
         )
 
     def embedding_body(self, request: EmbeddingRequest) -> dict[str, Any]:
@@ -173,11 +172,8 @@ class OpenAICompatibleProvider(HTTPProvider[OpenAICompatibleConfig]):
         return body
 
     def build_embedding_request(self, request: EmbeddingRequest) -> httpx.Request:
-        return self.client.build_request(
-            "POST",
-            "embeddings",
-            json=self.embedding_body(request),
-            timeout=request_timeout(request, self.config.connect_timeout),
+        return self.http_request(
+            "POST", "embeddings", json=self.embedding_body(request), timeout=request.timeout
         )
 
     # --- responses ---------------------------------------------------------------
@@ -288,7 +284,7 @@ class OpenAICompatibleProvider(HTTPProvider[OpenAICompatibleConfig]):
     # --- catalogue ---------------------------------------------------------------
 
     async def list_models(self) -> list[ModelInfo]:
-        response = await self.fetch(self.client.build_request("GET", "models"))
+        response = await self.fetch(self.http_request("GET", "models"))
         if response.status_code >= 400:
             raise self.error_from_response(response)
         try:

@@ -22,7 +22,7 @@ from .conftest import REPO_ROOT, BuiltWheel
 PACKAGE_ROOTS = {"cdk": "meshkit", "connectors": "meshkit.connectors"}
 
 #: What every user installs; everything else is an extra.
-RUNTIME_DEPENDENCIES = {"anyio", "attrs", "cattrs", "httpx", "pluggy", "pyyaml"}
+RUNTIME_DEPENDENCIES = {"anyio", "attrs", "cattrs", "httpx", "pluggy", "pyyaml", "sniffio"}
 
 
 def package_folders(root: Path = REPO_ROOT) -> dict[str, Path]:

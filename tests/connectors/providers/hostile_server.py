@@ -4,6 +4,7 @@ It speaks just enough HTTP/1.1 for httpx and aiohttp, on its own event loop in a
 The request's ``model`` picks what happens:
 
 - ``healthy``: a proper chat-completions answer (JSON, or SSE when ``stream`` is set);
+- ``gzipped``: the same JSON answer, sent with ``Content-Encoding: gzip``;
 - ``trickle``: a 200 whose body arrives one byte per ``tick``, until the client goes away;
 - ``huge``: a 200 whose body never ends, written as fast as the client reads it;
 - ``stall-first``: a 200 stream that sends nothing, until released;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import json
 import re
 import threading
@@ -111,6 +113,13 @@ class HostileServer:
     ) -> None:
         if model == "healthy":
             await self._write(model, writer, _healthy(stream))
+        elif model == "gzipped":
+            head, _, raw = _healthy(False).partition(b"\r\n\r\n")
+            packed = gzip.compress(raw)
+            head = head.replace(
+                f"Content-Length: {len(raw)}".encode(), f"Content-Length: {len(packed)}".encode()
+            )
+            await self._write(model, writer, head + b"\r\nContent-Encoding: gzip\r\n\r\n" + packed)
         elif model == "trickle":
             await self._write(model, writer, _HEAD.format(kind="application/json", extra="").encode())
             while True:

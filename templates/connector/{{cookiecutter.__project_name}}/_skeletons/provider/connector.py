@@ -92,8 +92,8 @@ class {{ cookiecutter.__class_name }}(
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        # Relative to base_url; the client adds the auth and configured headers.
-        return self.client.build_request("POST", "chat/completions", json=body)
+        # Relative to base_url, with the auth and configured headers; sent straight to the transport.
+        return self.http_request("POST", "chat/completions", json=body, timeout=request.timeout)
 
     # --- responses -----------------------------------------------------------------
 

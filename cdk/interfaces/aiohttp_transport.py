@@ -1,0 +1,161 @@
+"""httpx's transport interface over one aiohttp session: the fast transport under asyncio.
+
+An HTTP provider sends every request through an ``httpx.AsyncBaseTransport`` (the seam a test
+plugs a fault-injecting transport into); this one hands the request to aiohttp as it is — URL,
+headers and body already built — and gives the body back undecoded, for httpx's response to
+decode. aiohttp's errors become httpx's, with the aiohttp error as their cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import httpx
+import yarl
+
+__all__ = ["AiohttpTransport"]
+
+#: aiohttp errors → the httpx error raised in their place (the first match wins).
+_ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+    (aiohttp.ClientPayloadError, httpx.ReadError),
+    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+    (aiohttp.ClientOSError, httpx.NetworkError),
+    (asyncio.TimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientError, httpx.TransportError),
+)
+#: Response extensions by reason phrase: the same few serve every response.
+_EXTENSIONS: dict[str, dict[str, Any]] = {}
+
+
+def _mapped(exc: BaseException, request: httpx.Request) -> BaseException:
+    for source, target in _ERRORS:
+        if isinstance(exc, source):
+            mapped = target(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            mapped.request = request
+            return mapped
+    return exc
+
+
+def _headers(headers: httpx.Headers) -> list[tuple[str, str]]:
+    # The names as they were given (httpx's ``multi_items`` lower-cases them).
+    encoding = headers.encoding
+    return [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw]
+
+
+class _Body(httpx.AsyncByteStream):
+    """An aiohttp response body as httpx reads it; closing gives the connection back."""
+
+    __slots__ = ("_request", "_response")
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _mapped(exc, self._request) from exc
+
+    async def aclose(self) -> None:
+        response = self._response
+        if response.content.at_eof():
+            response.release()  # read to the end: the connection goes back to the pool
+        else:
+            response.close()  # cut short: the connection cannot be reused
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """Sends httpx requests with aiohttp; the session opens on the first request (asyncio only)."""
+
+    def __init__(self, *, limits: httpx.Limits | None = None) -> None:
+        self.limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+        # The parsed aiohttp URL of each httpx URL object seen lately: a provider reuses its URLs.
+        self._urls: dict[int, tuple[httpx.URL, yarl.URL]] = {}
+
+    def _open(self) -> aiohttp.ClientSession:
+        limits = self.limits
+        connector = aiohttp.TCPConnector(
+            limit=limits.max_connections or 0,
+            keepalive_timeout=limits.keepalive_expiry,
+            ssl=httpx.create_ssl_context(),  # the certificates httpx's own transport trusts
+        )
+        # Bodies stay encoded: httpx's response decodes them, as it does on every transport.
+        self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        return self._session
+
+    def _timeout(self, extension: Any) -> aiohttp.ClientTimeout | None:
+        if not extension:
+            return None
+        key = tuple(sorted(extension.items()))
+        found = self._timeouts.get(key)
+        if found is None:
+            if len(self._timeouts) > 64:
+                self._timeouts.clear()
+            found = self._timeouts[key] = aiohttp.ClientTimeout(
+                total=None,
+                sock_connect=extension.get("connect"),
+                sock_read=extension.get("read"),
+                connect=extension.get("pool"),
+            )
+        return found
+
+    def _url(self, url: httpx.URL) -> yarl.URL:
+        found = self._urls.get(id(url))
+        if found is not None and found[0] is url:
+            return found[1]
+        parsed = yarl.URL(str(url), encoded=True)
+        if len(self._urls) > 256:
+            self._urls.clear()
+        self._urls[id(url)] = (url, parsed)
+        return parsed
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self._session or self._open()
+        try:
+            data: Any = request.content or None
+        except httpx.RequestNotRead:  # a streamed body: aiohttp reads it and frames it itself
+            data = request.stream
+            request.headers.pop("transfer-encoding", None)
+        try:
+            response = await session.request(
+                request.method,
+                self._url(request.url),
+                headers=_headers(request.headers),
+                data=data,
+                allow_redirects=False,
+                compress=False,
+                timeout=self._timeout(request.extensions.get("timeout")),
+                server_hostname=request.extensions.get("sni_hostname"),
+            )
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _mapped(exc, request) from exc
+        reason = response.reason or ""
+        extensions = _EXTENSIONS.get(reason)
+        if extensions is None:
+            extensions = {"http_version": b"HTTP/1.1"}
+            if reason:
+                extensions["reason_phrase"] = reason.encode()
+            if len(_EXTENSIONS) < 128:
+                _EXTENSIONS[reason] = extensions
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_Body(response, request),
+            request=request,
+            extensions=extensions,
+        )
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
