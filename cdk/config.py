@@ -281,10 +281,17 @@ def check(predicate: Callable[[Any], bool], expected: str) -> Callable[[Any, Any
     """An attrs validator whose failure is reported at the field's config path."""
 
     def validate(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if _unresolved(value):
+            return  # checked once the mesh has resolved the reference, on the secret's value
         if value is not None and not predicate(value):
             raise ValueError(f"{attribute.alias or attribute.name}: expected {expected}, got {_shown(value)}")
 
     return validate
+
+
+def _unresolved(value: Any) -> bool:
+    """True for a Secret that is still a ``${secrets:NAME}`` reference, not its value."""
+    return isinstance(value, Secret) and SECRET_REF.fullmatch(value.reveal().strip()) is not None
 
 
 def _shown(value: Any) -> str:
@@ -352,10 +359,10 @@ async def resolve_secret_refs(
     path, e.g. ``providers.up.config``) as one ConfigError, else as one SecretError.
     """
     missing: list[str] = []
-    resolved = await _resolve(data, lookup, "", missing)
+    resolved = await _resolve(data, lookup, path or "", missing)
     if missing:
         if path is not None:
-            raise ConfigError([f"{_join(path, line)}" for line in missing])
+            raise ConfigError(missing)
         raise SecretError("; ".join(missing))
     return resolved
 

@@ -10,7 +10,7 @@ from ..clock import Clock
 from ..config import resolve_secret_refs
 from ..connector import Connector
 from ..enums import Severity
-from ..errors import ConfigError, SecretError
+from ..errors import ConfigError
 from ..events import EventEmitter
 from ..interfaces.discovery import Discovery
 from ..interfaces.observability import Observability
@@ -59,19 +59,20 @@ class Assembly:
         plan = self.plan
         # The plan resolved each name within its section's type, so each build is of that type.
         if self.secret_store is None:
-            store = await self._build(plan.secret_store, stack, resolve=False)
+            store = await self._build(plan.secret_store, stack, {})
             assert isinstance(store, SecretStore)
             self.secret_store = store
         else:
             await self._enter(self.secret_store, stack)
+        configs = await self._prepare()
         if self.storage is None:
-            storage = await self._build(plan.storage, stack)
+            storage = await self._build(plan.storage, stack, configs)
             assert isinstance(storage, Storage)
             self.storage = storage
         else:
             await self._enter(self.storage, stack)
         for spec in plan.observability:
-            sink = await self._build(spec, stack)
+            sink = await self._build(spec, stack, configs)
             assert isinstance(sink, Observability)
             self.observability.append(sink)
         for observer in self.observability:
@@ -80,11 +81,11 @@ class Assembly:
         for injected in self._injected_providers.values():
             await self._enter(injected, stack)
         for name, spec in plan.providers.items():
-            provider = await self._build(spec, stack)
+            provider = await self._build(spec, stack, configs)
             assert isinstance(provider, Provider)
             self.providers[name] = provider
         if self.discovery is None and plan.discovery is not None:
-            discovery = await self._build(plan.discovery, stack)
+            discovery = await self._build(plan.discovery, stack, configs)
             assert isinstance(discovery, Discovery)
             self.discovery = discovery
         elif self.discovery is not None:
@@ -120,15 +121,40 @@ class Assembly:
         if isinstance(connector, Observability):
             stack.push_async_callback(connector.flush)
 
-    async def _build(self, spec: ConnectorSpec, stack: AsyncExitStack, *, resolve: bool = True) -> Connector:
-        data: Any = spec.data
-        if resolve and self.secret_store is not None:
-            store = self.secret_store
+    async def _prepare(self) -> dict[str, Any]:
+        """The config of every connector still to build, its secret references resolved.
+
+        Done for all of them before any is built, so that every missing secret and every
+        config a resolved secret makes wrong, whichever connector it belongs to, is reported in
+        one ConfigError at the key that referenced it.
+        """
+        plan = self.plan
+        specs = [
+            *([plan.storage] if self.storage is None else []),
+            *plan.observability,
+            *plan.providers.values(),
+            *([plan.discovery] if self.discovery is None and plan.discovery is not None else []),
+        ]
+        store = self.secret_store
+        assert store is not None
+        configs: dict[str, Any] = {}
+        problems: list[str] = []
+        for spec in specs:
             try:
-                data = await resolve_secret_refs(data, store.get)
-            except SecretError as exc:
-                raise ConfigError(f"{spec.path}: {exc}", source=self.source) from None
-        config = spec.cls.build_config(data, path=spec.path)
+                data = await resolve_secret_refs(spec.data, store.get, path=spec.path)
+                configs[spec.path] = spec.cls.build_config(data, path=spec.path)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise ConfigError(problems, source=self.source)
+        return configs
+
+    async def _build(
+        self, spec: ConnectorSpec, stack: AsyncExitStack, configs: Mapping[str, Any]
+    ) -> Connector:
+        config = configs.get(spec.path)
+        if config is None:
+            config = spec.cls.build_config(spec.data, path=spec.path)
         connector = spec.cls(config, name=spec.name, clock=self.clock)
         await connector.start()
         stack.push_async_callback(connector.aclose)

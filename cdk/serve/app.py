@@ -264,7 +264,9 @@ async def metrics(request: Request) -> Response:
 async def _tokens(mesh: Mesh, settings: ServeSettings) -> list[bytes]:
     store = mesh.secret_store
     resolved = (
-        await resolve_secret_refs(list(settings.auth.tokens), store.get) if store else settings.auth.tokens
+        await resolve_secret_refs(list(settings.auth.tokens), store.get, path="serve.auth.tokens")
+        if store
+        else settings.auth.tokens
     )
     return [(t.reveal() if isinstance(t, Secret) else str(t)).encode() for t in resolved]
 

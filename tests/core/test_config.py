@@ -257,8 +257,35 @@ class TestSecretRefs:
         ]
 
     @pytest.mark.anyio
+    async def test_a_missing_secret_in_a_list_is_named_by_its_index(self) -> None:
+        tokens = ["${secrets:ONE}", "plain", "${secrets:TWO}"]
+        with pytest.raises(ConfigError) as info:
+            await resolve_secret_refs(tokens, secret_store({"ONE": "t-1"}), path="serve.auth.tokens")
+        assert info.value.problems == [
+            "serve.auth.tokens[2]: secret 'TWO' not found in test; set it, or remove the reference"
+        ]
+
+    @pytest.mark.anyio
     async def test_resolved_secret_structures_into_a_secret_field(self) -> None:
         raw = await resolve_secret_refs({"api_key": "${secrets:KEY}"}, secret_store({"KEY": "sk-9"}))
         pool = structure(raw, Pool)
         assert pool.api_key is not None and pool.api_key.reveal() == "sk-9"
         assert "sk-9" not in repr(pool)
+
+    @pytest.mark.anyio
+    async def test_a_checked_secret_field_is_checked_on_the_resolved_value(self) -> None:
+        # Before resolution the field holds the reference, which no check could judge.
+        assert structure({"url": "${secrets:HOOK}"}, Hook).url.reveal() == "${secrets:HOOK}"
+        good = await resolve_secret_refs({"url": "${secrets:HOOK}"}, secret_store({"HOOK": "https://h/x"}))
+        assert structure(good, Hook).url.reveal() == "https://h/x"
+        bad = await resolve_secret_refs({"url": "${secrets:HOOK}"}, secret_store({"HOOK": "ftp://h/x"}))
+        with pytest.raises(ConfigError) as info:
+            structure(bad, Hook, path="observability.connectors[0].config")
+        assert info.value.problems == [
+            "observability.connectors[0].config.url: expected an https URL, got Secret('**********')"
+        ]
+
+
+@attrs.frozen(kw_only=True)
+class Hook:
+    url: Secret = attrs.field(validator=check(lambda s: s.reveal().startswith("https://"), "an https URL"))

@@ -69,9 +69,6 @@ NOT_YET: dict[tuple[str, str], str] = {
     ("docs/connectors/observability-callback.md", "myapp.monitoring"): (
         "names the reader's own module myapp.monitoring, which the configuration check imports"
     ),
-    ("docs/connectors/observability-webhook.md", "${secrets:ALERTS_WEBHOOK_URL}"): (
-        "the webhook connector refuses a ${secrets:...} url when the configuration is checked"
-    ),
     ("docs/connectors/discovery-health-monitor.md", "HealthMonitor({"): (
         "a fragment: needs a docs-setup with the providers it monitors"
     ),

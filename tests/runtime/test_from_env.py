@@ -129,7 +129,7 @@ def test_a_missing_preset_key_names_the_variable_when_the_mesh_starts() -> None:
         "providers": {"g": {"connector": "openai-compatible", "config": {"preset": "groq"}}},
         "models": {"g.llama": {"provider": "g"}},
     }
-    with pytest.raises(ConfigError, match=r"providers\.g\.config: .*GROQ_API_KEY"):
+    with pytest.raises(ConfigError, match=r"providers\.g\.config\.api_key: .*GROQ_API_KEY"):
         anyio.run(_start, config)
 
 

@@ -6,6 +6,7 @@ through the CLI (``meshkit status``), which must exit 2 with the same lines and 
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -215,4 +216,60 @@ def test_a_missing_secret_is_named_at_the_key_that_referenced_it(tmp_path: Path)
         b"models: {up.a: {provider: up}}\n"
     )
     message = api_error(path)
-    assert "providers.up.config: api_key: secret 'REL_TEST_NOPE1' not found" in message
+    assert "providers.up.config.api_key: secret 'REL_TEST_NOPE1' not found" in message
+
+
+#: Secrets referenced by a provider, the storage and a sink, none of them set, and one that is.
+SEVERAL_SECRETS = """\
+secrets: {store: env, config: {prefix: REL_TEST_}}
+providers:
+  up: {connector: openai-compatible, config: {api_key: "${secrets:UP_KEY}"}}
+  down: {connector: openai-compatible, config: {api_key: "${secrets:SET_KEY}"}}
+  other:
+    connector: anthropic
+    config: {api_key: "${secrets:OTHER_KEY}"}
+models: {up.a: {provider: up}, down.a: {provider: down}, other.a: {provider: other}}
+storage: {connector: redis, config: {url: "redis://127.0.0.1:9/0", password: "${secrets:REDIS_PASSWORD}"}}
+observability:
+  connectors:
+    - connector: webhook
+      config: {url: "${secrets:HOOK_URL}", headers: {Authorization: "Bearer ${secrets:HOOK_TOKEN}"}}
+"""
+
+SEVERAL_MISSING = [
+    "storage.config.password: secret 'REDIS_PASSWORD' not found",
+    "observability.connectors[0].config.url: secret 'HOOK_URL' not found",
+    "observability.connectors[0].config.headers.Authorization: secret 'HOOK_TOKEN' not found",
+    "providers.up.config.api_key: secret 'UP_KEY' not found",
+    "providers.other.config.api_key: secret 'OTHER_KEY' not found",
+]
+
+
+def test_every_missing_secret_is_reported_together_from_the_api_and_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REL_TEST_SET_KEY", "sk-set")
+    path = tmp_path / "mesh.yaml"
+    path.write_text(SEVERAL_SECRETS)
+
+    async def start() -> None:
+        async with Mesh.from_config(path):
+            pass
+
+    with pytest.raises(ConfigError) as info:
+        anyio.run(start)
+    problems = info.value.problems
+    assert len(problems) == len(SEVERAL_MISSING)
+    for expected, problem in zip(SEVERAL_MISSING, problems, strict=True):
+        assert problem.startswith(expected)
+    assert "SET_KEY" not in str(info.value)
+
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # nothing piped in
+    code = cli_main(["chat", "--config", str(path), "hi"])
+    printed = capsys.readouterr()
+    output = printed.out + printed.err
+    assert code == 2
+    assert "Traceback" not in output
+    for expected in SEVERAL_MISSING:
+        assert expected in output

@@ -238,7 +238,7 @@ async def test_a_missing_secret_is_a_config_error_naming_where_it_was_needed() -
     with pytest.raises(ConfigError) as info:
         await mesh.start()
     assert info.value.problems[0].startswith(
-        "providers.fake.config: api_key: secret 'MESHTEST_ABSENT_SECRET' not found"
+        "providers.fake.config.api_key: secret 'MESHTEST_ABSENT_SECRET' not found"
     )
     assert not mesh.started
 
