@@ -174,6 +174,7 @@ class ErrorCategory(StrEnum):
     """What kind of failure a provider error is; decides how the router reacts."""
 
     AUTHENTICATION = "authentication"
+    MODEL_ACCESS = "model_access"
     RATE_LIMIT = "rate_limit"
     QUOTA_EXHAUSTED = "quota_exhausted"
     UNAVAILABLE = "unavailable"

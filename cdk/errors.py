@@ -15,7 +15,8 @@ MeshkitError
 │   ├── LockTimeoutError             a lock was not acquired in time
 │   └── LockNotHeldError             a lock was released by someone who does not hold it
 ├── ProviderError                    an upstream call failed (category, retryable, …)
-│   ├── AuthenticationError          401 / 403: the key is wrong or lacks rights
+│   ├── AuthenticationError          401: the credential is refused; the whole provider is set aside
+│   ├── ModelAccessError             403, or 404 model not found: this key may not use this model
 │   ├── RateLimitError               429: slow down, maybe after ``retry_after`` seconds
 │   ├── QuotaExhaustedError          the quota for the period is spent
 │   ├── ProviderUnavailableError     5xx or the connection could not be made
@@ -56,6 +57,7 @@ __all__ = [
     "LockNotHeldError",
     "LockTimeoutError",
     "MeshkitError",
+    "ModelAccessError",
     "NoCapableModelError",
     "NoModelAvailableError",
     "NotTried",
@@ -199,9 +201,16 @@ class ProviderError(MeshkitError):
 
 
 class AuthenticationError(ProviderError):
-    """401 / 403: the credentials are wrong or lack rights; the provider is set aside."""
+    """401: the credentials are refused; every model of the provider is set aside."""
 
     category = ErrorCategory.AUTHENTICATION
+    default_retryable = False
+
+
+class ModelAccessError(ProviderError):
+    """403, or 404 model not found: the key may not use this model; the provider's others still serve."""
+
+    category = ErrorCategory.MODEL_ACCESS
     default_retryable = False
 
 

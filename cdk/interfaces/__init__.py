@@ -11,7 +11,14 @@ from ..connector import ConfigT, Connector, EmptyConfig
 from .buffered import BufferedConfig, BufferedObservability
 from .discovery import Discovery, DiscoveryContext, StaticContext, diff_catalogue
 from .observability import Observability, ObservabilityConfig
-from .provider import HTTPProvider, HTTPProviderConfig, Provider, error_for_status, parse_retry_after
+from .provider import (
+    HTTPProvider,
+    HTTPProviderConfig,
+    Provider,
+    error_for_status,
+    model_not_found,
+    parse_retry_after,
+)
 from .redaction import (
     REDACTED,
     event_record,
@@ -57,6 +64,7 @@ __all__ = [
     "format_duration",
     "is_secret_key",
     "log_record",
+    "model_not_found",
     "parse_duration",
     "parse_retry_after",
     "redact",

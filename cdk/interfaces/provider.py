@@ -25,6 +25,7 @@ from ..errors import (
     BadRequestError,
     ContextWindowExceededError,
     FeatureNotSupportedError,
+    ModelAccessError,
     ProviderError,
     ProviderProtocolError,
     ProviderTimeoutError,
@@ -55,6 +56,7 @@ __all__ = [
     "HTTPProviderConfig",
     "Provider",
     "error_for_status",
+    "model_not_found",
     "parse_retry_after",
 ]
 
@@ -69,6 +71,17 @@ _QUOTA_MARKERS = (
     "exceeded your current quota",
     "billing",
     "credit balance",
+)
+#: Words of a 404 that says the model is unknown, or not open to this key (not a wrong URL).
+_MODEL_NOT_FOUND_MARKERS = (
+    "model_not_found",
+    "not found",
+    "not_found",
+    "does not exist",
+    "do not have access",
+    "no access",
+    "no such model",
+    "unknown model",
 )
 _CONTEXT_MARKERS = (
     "context_length_exceeded",
@@ -790,15 +803,21 @@ def error_for_status(
     retry_after: float | None = None,
     provider_id: str | None = None,
 ) -> ProviderError:
-    """The ProviderError for an HTTP status and its body (already redacted)."""
+    """The ProviderError for an HTTP status and its body (already redacted).
+
+    A refused credential (401) is the whole provider's failure; a refused model (403, or a
+    404 whose body says the model is unknown or not open to this key) is that model's only.
+    """
     lowered = body.lower()
     detail = _short(body)
     message = f"HTTP {status}" + (f": {detail}" if detail else "")
     kwargs: dict[str, Any] = {"status_code": status, "retry_after": retry_after, "provider_id": provider_id}
     if any(m in lowered for m in _QUOTA_MARKERS) and status in (402, 403, 429):
         return QuotaExhaustedError(message, **kwargs)
-    if status in (401, 403):
+    if status == 401:
         return AuthenticationError(message, **kwargs)
+    if status == 403 or (status == 404 and model_not_found(body)):
+        return ModelAccessError(message, **kwargs)
     if status == 429:
         return RateLimitError(message, **kwargs)
     if status in (408, 504):
@@ -810,6 +829,12 @@ def error_for_status(
     if 400 <= status < 500:
         return BadRequestError(message, **kwargs)
     return ProviderProtocolError(f"unexpected status {status}", **kwargs)
+
+
+def model_not_found(body: str) -> bool:
+    """True when an error body says the model is unknown, or not open to this key."""
+    lowered = body.lower()
+    return "model" in lowered and any(m in lowered for m in _MODEL_NOT_FOUND_MARKERS)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

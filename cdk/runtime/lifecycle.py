@@ -14,7 +14,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..enums import DeactivationReason, EventType, ModelStatus, RecoveryTrigger, Severity
-from ..errors import AuthenticationError, QuotaExhaustedError
+from ..errors import AuthenticationError, ModelAccessError, QuotaExhaustedError
 from ..events import RoutingEvent
 from ..interfaces.rotation import RotationPolicy
 from ..types import ModelSnapshot, TokenUsage
@@ -332,8 +332,19 @@ class Lifecycle:
         category = str(getattr(error, "category", "unknown"))
         model.errors[category] = model.errors.get(category, 0) + 1
         self.state.touch_model(model_id)
-        if isinstance(error, AuthenticationError):
+        if isinstance(error, AuthenticationError):  # the credential itself is refused
             self.deactivate_provider(model.provider_id, error, reason="authentication")
+            return
+        if isinstance(error, ModelAccessError):  # only this model is refused to the key
+            snapshot = self.snapshot(model_id, pool.id)
+            self.deactivate(
+                model_id,
+                DeactivationReason.ERROR_THRESHOLD,
+                pool_id=pool.id,
+                cooldown=pool.policy.cooldown_for(snapshot, DeactivationReason.ERROR_THRESHOLD),
+                detail="the provider refused this model to the key",
+                error=error,
+            )
             return
         if isinstance(error, QuotaExhaustedError):
             retry_after = error.retry_after

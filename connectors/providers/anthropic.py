@@ -36,6 +36,7 @@ from meshkit import (
     ContextWindowExceededError,
     Delta,
     FeatureNotSupportedError,
+    ModelAccessError,
     ModelInfo,
     ProviderError,
     ProviderFeature,
@@ -45,7 +46,14 @@ from meshkit import (
     RateLimitError,
     TokenUsage,
 )
-from meshkit.interfaces import HTTPProvider, HTTPProviderConfig, check, error_for_status, parse_retry_after
+from meshkit.interfaces import (
+    HTTPProvider,
+    HTTPProviderConfig,
+    check,
+    error_for_status,
+    model_not_found,
+    parse_retry_after,
+)
 
 from ._http import (
     HTTP_URL,
@@ -73,7 +81,7 @@ FINISH_REASONS = {
 
 _ERROR_TYPES: dict[str, type[ProviderError]] = {
     "authentication_error": AuthenticationError,
-    "permission_error": AuthenticationError,
+    "permission_error": ModelAccessError,
     "billing_error": QuotaExhaustedError,
     "rate_limit_error": RateLimitError,
     "overloaded_error": ProviderUnavailableError,
@@ -284,6 +292,8 @@ class AnthropicProvider(HTTPProvider[AnthropicConfig]):
             "prompt is too long" in lowered or "context window" in lowered
         ):
             return ContextWindowExceededError(text, **kwargs)
+        if kind == "not_found_error" and model_not_found(f"{kind} {message}"):
+            return ModelAccessError(text, **kwargs)  # "model: claude-x": that model, not the request
         cls = _ERROR_TYPES.get(kind)
         if cls is not None:
             return cls(text, **kwargs)

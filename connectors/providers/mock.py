@@ -38,6 +38,7 @@ from meshkit import (
     Embedding,
     EmbeddingRequest,
     EmbeddingResponse,
+    ModelAccessError,
     ModelInfo,
     ModelPricing,
     ProviderError,
@@ -53,7 +54,15 @@ from meshkit.interfaces import Provider
 from meshkit.testing import fake_embedding
 
 ErrorKind = Literal[
-    "rate_limit", "quota", "unavailable", "timeout", "auth", "bad_request", "context_window", "protocol"
+    "rate_limit",
+    "quota",
+    "unavailable",
+    "timeout",
+    "auth",
+    "model_access",
+    "bad_request",
+    "context_window",
+    "protocol",
 ]
 
 _ERRORS: dict[str, tuple[type[ProviderError], int | None]] = {
@@ -62,6 +71,7 @@ _ERRORS: dict[str, tuple[type[ProviderError], int | None]] = {
     "unavailable": (ProviderUnavailableError, 503),
     "timeout": (ProviderTimeoutError, None),
     "auth": (AuthenticationError, 401),
+    "model_access": (ModelAccessError, 403),
     "bad_request": (BadRequestError, 400),
     "context_window": (ContextWindowExceededError, 400),
     "protocol": (ProviderProtocolError, 200),

@@ -311,6 +311,10 @@ def _status_from_kind(kind: str, code: Any) -> int:
         return 429
     if "invalid_api_key" in markers or "authentication" in markers:
         return 401
+    if "model_not_found" in markers:
+        return 404
+    if "permission" in markers:
+        return 403
     if "context_length_exceeded" in markers or "invalid_request" in markers:
         return 400
     return 500

@@ -26,6 +26,7 @@ from meshkit.errors import (
     LockNotHeldError,
     LockTimeoutError,
     MeshkitError,
+    ModelAccessError,
     NoCapableModelError,
     NoModelAvailableError,
     NotTried,
@@ -64,6 +65,7 @@ TREE: dict[type[BaseException], type[BaseException]] = {
     LockNotHeldError: StorageError,
     ProviderError: MeshkitError,
     AuthenticationError: ProviderError,
+    ModelAccessError: ProviderError,
     RateLimitError: ProviderError,
     QuotaExhaustedError: ProviderError,
     ProviderUnavailableError: ProviderError,
@@ -84,6 +86,7 @@ TREE: dict[type[BaseException], type[BaseException]] = {
 PROVIDER_ERRORS = {
     ProviderError: (ErrorCategory.UNKNOWN, True),
     AuthenticationError: (ErrorCategory.AUTHENTICATION, False),
+    ModelAccessError: (ErrorCategory.MODEL_ACCESS, False),
     RateLimitError: (ErrorCategory.RATE_LIMIT, True),
     QuotaExhaustedError: (ErrorCategory.QUOTA_EXHAUSTED, True),
     ProviderUnavailableError: (ErrorCategory.UNAVAILABLE, True),
@@ -200,7 +203,14 @@ def test_one_attempt_reads_as_one_attempt() -> None:
     ("status", "body", "expected"),
     [
         (401, "", AuthenticationError),
-        (403, "forbidden", AuthenticationError),
+        (401, "model 'x' does not exist", AuthenticationError),  # a refused key, whatever it says
+        (403, "forbidden", ModelAccessError),
+        (403, "You are not allowed to sample from this model", ModelAccessError),
+        (404, "The model `gpt-9` does not exist or you do not have access to it.", ModelAccessError),
+        (404, '{"error": {"code": "model_not_found", "message": "no"}}', ModelAccessError),
+        (404, "model 'small' not found, try pulling it first", ModelAccessError),
+        (404, "Not Found", BadRequestError),  # a wrong URL, not a model
+        (404, "Invalid URL (POST /v1/chat/completion)", BadRequestError),
         (429, "slow down", RateLimitError),
         (429, '{"error": {"code": "insufficient_quota"}}', QuotaExhaustedError),
         (402, "Your credit balance is too low", QuotaExhaustedError),
@@ -213,7 +223,7 @@ def test_one_attempt_reads_as_one_attempt() -> None:
         (400, '{"error": {"code": "context_length_exceeded"}}', ContextWindowExceededError),
         (413, "prompt is too long", ContextWindowExceededError),
         (400, "missing field", BadRequestError),
-        (404, "no such model", BadRequestError),
+        (404, "no such model", ModelAccessError),
         (422, "invalid", BadRequestError),
         (302, "", ProviderProtocolError),
     ],

@@ -300,6 +300,24 @@ async def test_authentication_failure_sets_the_provider_aside_until_a_probe_pass
 
 
 @pytest.mark.anyio
+async def test_a_model_refused_to_the_key_rests_alone_until_its_cooldown_ends(clock: FakeClock) -> None:
+    mesh, recorder = build(
+        clock, policy={"failure_threshold": 5, "cooldown": "30s"}, pool={"retry": {"max_attempts": 2}}
+    )
+    async with mesh:
+        mock(mesh, "a").push({"error": "model_access"})
+        assert (await call(mesh)).model == "b.large"
+        state = status(mesh, "a.small")
+        assert (state["status"], state["reason"]) == ("standby", "error_threshold")
+        assert state["detail"] == "the provider refused this model to the key"
+        assert mesh.status()["providers"]["a"]["status"] == "active"
+        await clock.advance(31)
+        assert status(mesh, "a.small")["status"] == "active"  # tried again once the cooldown is over
+    assert reasons(recorder, "a.small") == [("off", "error_threshold"), ("on", "cooldown_expired")]
+    assert recorder.of(EventType.PROVIDER_DEACTIVATED) == []
+
+
+@pytest.mark.anyio
 async def test_the_startup_probe_recovers_models_persisted_in_standby(clock: FakeClock) -> None:
     storage = MemoryStorage(clock=clock)
     first, _ = build(clock, storage=storage, policy={"cooldown": "1h"})

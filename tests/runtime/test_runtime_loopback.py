@@ -116,3 +116,102 @@ async def test_a_quota_answer_sets_the_model_aside(server: MockOpenAIServer) -> 
         reply = await mesh.complete(model="chat", messages=USER)
         assert reply.model == "local.large"
         assert mesh.status()["models"]["local.small"]["reason"] == "quota_exhausted"
+
+
+# --- authentication failures, scoped: the key (401) or one model (403, 404 model not found) ---
+
+
+def two_providers(server: MockOpenAIServer, models: list[str]) -> dict[str, Any]:
+    """Providers ``local`` and ``other`` on one server, each with its own key; one pool of ``models``."""
+
+    def provider(key: str) -> dict[str, Any]:
+        return {"connector": "openai-compatible", "config": {"base_url": server.base_url, "api_key": key}}
+
+    return {
+        "providers": {"local": provider("sk-local"), "other": provider("sk-other")},
+        "models": {
+            "local.small": {"provider": "local"},
+            "local.large": {"provider": "local"},
+            "local.ghost": {"provider": "local"},  # the server serves no model of that name
+            "other.small": {"provider": "other", "name": "small"},
+        },
+        "pools": {
+            "chat": {
+                "models": models,
+                "rotation": {"connector": "priority"},
+                "retry": {"max_attempts": 4, "same_model_retries": 1},
+            }
+        },
+    }
+
+
+def calls(server: MockOpenAIServer) -> list[tuple[str, str]]:
+    """(key, upstream model) of each chat request the server received."""
+    return [
+        (r.headers.get("Authorization", "").removeprefix("Bearer "), r.json["model"])
+        for r in server.requests
+        if r.path.endswith("/chat/completions")
+    ]
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        Fault.status(403, "You are not allowed to sample from this model"),
+        Fault.status(404, "The model `small` does not exist or you do not have access to it."),
+    ],
+    ids=["403", "404 model not found"],
+)
+async def test_a_model_refused_to_the_key_leaves_the_providers_other_models_serving(
+    server: MockOpenAIServer, refusal: Fault
+) -> None:
+    server.script("small", refusal)
+    recorder = Recorder()
+    config = two_providers(server, ["local.small", "local.large", "other.small"])
+    async with Mesh.from_config(config, observability=[recorder]) as mesh:
+        first = await mesh.complete(model="chat", messages=USER)
+        second = await mesh.complete(model="chat", messages=USER)
+        status = mesh.status()
+    assert (first.model, second.model) == ("local.large", "local.large")
+    # One call to the refused model (no same-model retry), then the same key's other model serves.
+    assert calls(server) == [("sk-local", "small"), ("sk-local", "large"), ("sk-local", "large")]
+    assert status["providers"]["local"]["status"] == "active"
+    small = status["models"]["local.small"]
+    assert (small["status"], small["reason"]) == ("standby", "error_threshold")
+    assert small["counters"]["errors"] == {"model_access": 1}
+    assert status["models"]["local.large"]["status"] == "active"
+    assert recorder.of(EventType.PROVIDER_DEACTIVATED) == []
+    (off,) = recorder.of(EventType.MODEL_DEACTIVATED)
+    assert (off.model_id, off.metadata["error_type"]) == ("local.small", "ModelAccessError")
+
+
+async def test_a_model_the_server_does_not_serve_fails_over_within_the_provider(
+    server: MockOpenAIServer,
+) -> None:
+    config = two_providers(server, ["local.ghost", "local.small"])
+    async with Mesh.from_config(config) as mesh:
+        reply = await mesh.complete(model="chat", messages=USER)
+        assert mesh.status()["models"]["local.ghost"]["status"] == "standby"
+    assert reply.model == "local.small"
+    assert calls(server) == [("sk-local", "ghost"), ("sk-local", "small")]
+
+
+async def test_a_refused_key_sets_every_model_of_its_provider_aside(server: MockOpenAIServer) -> None:
+    server.script("small", Fault.auth())
+    recorder = Recorder()
+    config = two_providers(server, ["local.small", "local.large", "other.small"])
+    async with Mesh.from_config(config, observability=[recorder]) as mesh:
+        first = await mesh.complete(model="chat", messages=USER)
+        second = await mesh.complete(model="chat", messages=USER)
+        status = mesh.status()
+    assert (first.model, second.model) == ("other.small", "other.small")
+    # local.large is never called: its provider's key was refused.
+    assert calls(server) == [("sk-local", "small"), ("sk-other", "small"), ("sk-other", "small")]
+    assert (status["providers"]["local"]["status"], status["providers"]["local"]["reason"]) == (
+        "deactivated",
+        "authentication",
+    )
+    for model_id in ("local.small", "local.large"):
+        assert status["models"][model_id]["reason"] == "provider_deactivated"
+    (off,) = recorder.of(EventType.PROVIDER_DEACTIVATED)
+    assert off.metadata["models"] == ["local.ghost", "local.large", "local.small"]

@@ -18,6 +18,7 @@ from meshkit.errors import (
     ConfigError,
     ContextWindowExceededError,
     FeatureNotSupportedError,
+    ModelAccessError,
     ProviderError,
     ProviderProtocolError,
     ProviderTimeoutError,
@@ -348,7 +349,11 @@ STATUS_FAULTS = [
         id="credit_balance",
     ),
     pytest.param(Fault.auth(), AuthenticationError, 401, False, None, id="authentication_error"),
-    pytest.param(Fault.status(403), AuthenticationError, 403, False, None, id="permission_error"),
+    pytest.param(Fault.status(403), ModelAccessError, 403, False, None, id="permission_error"),
+    pytest.param(
+        Fault.status(404, "model: claude-nope"), ModelAccessError, 404, False, None, id="model_not_found"
+    ),
+    pytest.param(Fault.status(404, "file: f-1"), BadRequestError, 404, False, None, id="other_not_found"),
     pytest.param(Fault.context_window(), ContextWindowExceededError, 400, False, None, id="prompt_too_long"),
     pytest.param(Fault.status(400, "messages: bad"), BadRequestError, 400, False, None, id="invalid_request"),
     pytest.param(Fault.status(500), ProviderUnavailableError, 500, True, None, id="api_error"),

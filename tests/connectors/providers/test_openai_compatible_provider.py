@@ -19,6 +19,7 @@ from meshkit.errors import (
     AuthenticationError,
     BadRequestError,
     ContextWindowExceededError,
+    ModelAccessError,
     ProviderError,
     ProviderProtocolError,
     ProviderTimeoutError,
@@ -256,7 +257,7 @@ STATUS_FAULTS = [
     pytest.param(Fault.rate_limit(retry_after=2), RateLimitError, 429, True, 2.0, id="rate_limit"),
     pytest.param(Fault.quota(), QuotaExhaustedError, 429, True, None, id="quota"),
     pytest.param(Fault.auth(), AuthenticationError, 401, False, None, id="auth"),
-    pytest.param(Fault.status(403, "forbidden"), AuthenticationError, 403, False, None, id="forbidden"),
+    pytest.param(Fault.status(403, "forbidden"), ModelAccessError, 403, False, None, id="forbidden"),
     pytest.param(Fault.context_window(), ContextWindowExceededError, 400, False, None, id="context_window"),
     pytest.param(Fault.overloaded(retry_after=5), ProviderUnavailableError, 503, True, 5.0, id="overloaded"),
     pytest.param(Fault.status(500), ProviderUnavailableError, 500, True, None, id="500"),
@@ -316,13 +317,13 @@ async def test_ollama_style_string_error_body(server: MockOpenAIServer, transpor
     server.script("small", Fault.status(404, body=json.dumps({"error": "model 'small' not found"})))
     async with provider(server, transport) as p:
         error = await failure(p, ask(), stream=False)
-    assert isinstance(error, BadRequestError) and "model 'small' not found" in str(error)
+    assert isinstance(error, ModelAccessError) and "model 'small' not found" in str(error)
 
 
-async def test_unknown_model_is_a_bad_request(server: MockOpenAIServer, transport: str) -> None:
+async def test_unknown_model_is_that_models_failure(server: MockOpenAIServer, transport: str) -> None:
     async with provider(server, transport) as p:
         error = await failure(p, ask(model="nope"), stream=False)
-    assert isinstance(error, BadRequestError) and error.status_code == 404
+    assert isinstance(error, ModelAccessError) and error.status_code == 404
     assert not error.retryable
 
 
