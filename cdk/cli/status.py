@@ -54,6 +54,14 @@ def print_status(status: Mapping[str, Any], out: Printer = print) -> None:
     for provider_id, provider in status["providers"].items():
         if provider["status"] != "active":
             out(f"  provider {provider_id}: {provider['status']} ({provider['reason']})")
+    storage = status.get("storage")
+    if storage is not None and storage["status"] != "ok":
+        unread = "; the stored state is not read yet" if storage["unread"] else ""
+        since = short_time(storage["since"], now)
+        out(
+            f"  storage {storage['connector']}: {storage['status']} since {since} ({storage['error']}); "
+            f"{storage['pending']} changed records wait to be written{unread}"
+        )
 
 
 def run_status(path: str, *, as_json: bool = False, out: Printer = print) -> int:

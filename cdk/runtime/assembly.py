@@ -29,7 +29,9 @@ class Assembly:
     """Every connector of one mesh.
 
     A connector passed in belongs to the caller: it is started if need be and never closed
-    here. A connector built from the plan is started, and closed when the mesh closes.
+    here. A connector built from the plan is started, and closed when the mesh closes. The
+    storage is the exception: the state sync starts it, so that one that does not answer
+    degrades the mesh instead of stopping it.
     """
 
     def __init__(
@@ -65,12 +67,10 @@ class Assembly:
         else:
             await self._enter(self.secret_store, stack)
         configs = await self._prepare()
-        if self.storage is None:
-            storage = await self._build(plan.storage, stack, configs)
+        if self.storage is None:  # started by the state sync, which meets an outage without failing
+            storage = await self._build(plan.storage, stack, configs, start=False)
             assert isinstance(storage, Storage)
             self.storage = storage
-        else:
-            await self._enter(self.storage, stack)
         for spec in plan.observability:
             sink = await self._build(spec, stack, configs)
             assert isinstance(sink, Observability)
@@ -150,12 +150,13 @@ class Assembly:
         return configs
 
     async def _build(
-        self, spec: ConnectorSpec, stack: AsyncExitStack, configs: Mapping[str, Any]
+        self, spec: ConnectorSpec, stack: AsyncExitStack, configs: Mapping[str, Any], *, start: bool = True
     ) -> Connector:
         config = configs.get(spec.path)
         if config is None:
             config = spec.cls.build_config(spec.data, path=spec.path)
         connector = spec.cls(config, name=spec.name, clock=self.clock)
-        await connector.start()
+        if start:
+            await connector.start()
         stack.push_async_callback(connector.aclose)
         return connector

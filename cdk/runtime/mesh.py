@@ -22,7 +22,7 @@ import anyio.abc
 import attrs
 
 from ..clock import Clock, SystemClock
-from ..enums import ConnectorType, DeactivationReason, RecoveryTrigger, SyncPolicy
+from ..enums import ConnectorType, DeactivationReason, RecoveryTrigger
 from ..errors import UnknownTargetError
 from ..events import EventEmitter
 from ..interfaces.discovery import Discovery
@@ -235,6 +235,7 @@ class Mesh:
         if self._closed:
             return
         self._closed = True
+        self.scheduler.stop()
         group, self._group = self._group, None
         if group is not None:
             group.cancel_scope.cancel()
@@ -244,8 +245,8 @@ class Mesh:
             return
         with anyio.CancelScope(shield=True):
             try:
-                if self.settings.storage.sync_policy is not SyncPolicy.IN_MEMORY:
-                    await self.save_state()
+                if self._parts is not None:
+                    await self._parts.sync.close()  # a storage outage loses what is pending, never raises
             finally:
                 try:
                     self.report()  # the final numbers, before the sinks flush and close
@@ -354,7 +355,7 @@ class Mesh:
         return await self._running().catalogue.run()
 
     async def save_state(self) -> bool:
-        """Write the state to storage now (if it changed since the last write)."""
+        """Write the state to storage now; False when nothing was (no change, or the storage is out)."""
         if self._parts is None:
             return False
         return await self._parts.sync.save()

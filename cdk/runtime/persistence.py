@@ -86,14 +86,14 @@ class StatePersistence:
     # --- the operations the mesh uses ----------------------------------------------------
 
     async def load_into(self, state: MeshState) -> bool:
-        """Read every record into ``state`` (migrating the old single blob); False when none."""
+        """Read every record into ``state`` (migrating the old single blob); False when none.
+
+        A backend that fails raises (the caller decides what an outage means); a record that
+        cannot be decoded is set aside and starts fresh.
+        """
         async with self._lock:
-            try:
-                found = await self._pull(state)
-                legacy = await self.storage.load(self.key)
-            except Exception as exc:  # an unreadable backend must not stop the mesh
-                self._warn(f"could not read state {self.key!r}: {type(exc).__name__}: {exc}; starting fresh")
-                return False
+            found = await self._pull(state)
+            legacy = await self.storage.load(self.key)
             if legacy is None:
                 return found
             if found:

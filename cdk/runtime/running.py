@@ -22,7 +22,7 @@ from .router import Router
 from .scheduler import Scheduler
 from .settings import MeshSettings
 from .state import MeshState
-from .state_sync import StateSync
+from .state_sync import RETRY_TICK, StateSync
 from .status import StatusReport
 from .targets import Targets
 from .telemetry import Telemetry
@@ -53,11 +53,13 @@ class Running:
         self.telemetry.report(self.status.build())
 
     async def schedule(self, scheduler: Scheduler, settings: MeshSettings) -> None:
-        """Start the background jobs: checks, state sync, health, reports, catalogue sync."""
+        """Start the background jobs: checks, state sync and its retries, health, reports, catalogue sync."""
         every = scheduler.every
         await every("lifecycle", settings.routing.check_interval.total_seconds(), self.check)
         if settings.storage.sync_policy is SyncPolicy.PERIODIC:
             await every("state-sync", settings.storage.sync_interval.total_seconds(), self.sync.exchange)
+        if self.sync.keeps_state:
+            await every("state-retry", RETRY_TICK, self.sync.retry)
         await every("health", self.health.interval().total_seconds(), self.health.round)
         report_every = settings.observability.report_interval.total_seconds()
         if report_every > 0:
@@ -146,5 +148,5 @@ class Running:
             telemetry=telemetry,
         )
         router = Router(lifecycle=lifecycle, providers=providers, telemetry=telemetry, sync=sync, clock=clock)
-        status = StatusReport(lifecycle, targets, providers)
+        status = StatusReport(lifecycle, targets, providers, storage=sync.status)
         return cls(lifecycle, targets, router, sync, health, catalogue, status, telemetry)

@@ -1,4 +1,4 @@
-"""The status report: pools → models → status, reason, counters; and provider status.
+"""The status report: pools → models → status, reason, counters; providers; the storage.
 
 What ``mesh.status()`` returns, and what observability connectors get as a stats report.
 A model's counters are the fields its state declares as counters (:mod:`.state`).
@@ -6,7 +6,7 @@ A model's counters are the fields its state declares as counters (:mod:`.state`)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..enums import ModelStatus
@@ -24,10 +24,18 @@ _COUNTERS = counter_fields(ModelState)
 class StatusReport:
     """Builds the status of every pool, model and provider from the live state."""
 
-    def __init__(self, lifecycle: Lifecycle, targets: Targets, providers: Mapping[str, Provider]) -> None:
+    def __init__(
+        self,
+        lifecycle: Lifecycle,
+        targets: Targets,
+        providers: Mapping[str, Provider],
+        *,
+        storage: Callable[[], dict[str, Any]],
+    ) -> None:
         self.lifecycle = lifecycle
         self.targets = targets
         self.providers = providers
+        self.storage = storage  # the storage's status: ok or degraded, and what waits to be written
 
     def build(self) -> dict[str, Any]:
         """The whole report, as plain data."""
@@ -68,6 +76,7 @@ class StatusReport:
             "pools": pools,
             "models": models,
             "providers": providers,
+            "storage": self.storage(),
         }
 
     def model(self, model_id: str) -> dict[str, Any]:

@@ -49,6 +49,21 @@ class FakeClock:
         """Jump to an absolute time without waking anyone (setup only)."""
         self._now = when
 
+    def advance_nowait(self, by: float | timedelta = 0.0) -> None:
+        """Move time forward and wake the sleepers it passes, without letting them run yet.
+
+        For a test of what a woken task does when something else happens before it resumes
+        (a mesh closing just as a background job wakes up).
+        """
+        seconds = by.total_seconds() if isinstance(by, timedelta) else float(by)
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        target = self._mono + seconds
+        while self._sleepers and self._sleepers[0][0] <= target:
+            heapq.heappop(self._sleepers)[2].set()
+        self._now += timedelta(seconds=target - self._mono)
+        self._mono = target
+
     async def advance(self, by: float | timedelta = 0.0) -> None:
         """Move time forward, waking each sleeper whose deadline has come, in order."""
         seconds = by.total_seconds() if isinstance(by, timedelta) else float(by)

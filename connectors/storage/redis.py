@@ -32,6 +32,10 @@ __all__ = ["RedisStorage", "RedisStorageConfig"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _GLOB_SPECIAL = frozenset(b"\\*?[]")
+#: Retries of a command whose connection failed: one, on a new connection, so a pooled connection
+#: the server dropped (a restart) does not fail the first command after it. An outage is retried
+#: by the mesh, with its own backoff.
+_RECONNECTS = 1
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -151,10 +155,12 @@ class RedisStorage(PolledLockStorage[RedisStorageConfig]):
         try:
             if _in_asyncio():
                 if self._async_client is None:
-                    self._async_client = redis.asyncio.Redis.from_url(**self._client_options())
+                    retry = redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), _RECONNECTS)
+                    self._async_client = redis.asyncio.Redis.from_url(**self._client_options(), retry=retry)
                 return await command(self._async_client)
             if self._sync_client is None:
-                self._sync_client = redis.Redis.from_url(**self._client_options())
+                retry = redis.retry.Retry(redis.backoff.NoBackoff(), _RECONNECTS)
+                self._sync_client = redis.Redis.from_url(**self._client_options(), retry=retry)
             return await anyio.to_thread.run_sync(command, self._sync_client)
         except redis.RedisError as exc:
             raise StorageError(
@@ -187,6 +193,9 @@ def _import_redis() -> Any:
     try:
         import redis
         import redis.asyncio
+        import redis.asyncio.retry
+        import redis.backoff
+        import redis.retry
     except ModuleNotFoundError:
         raise ModuleNotFoundError(
             "meshkit.redis.v1 needs the redis library: pip install 'meshkit[redis]'"

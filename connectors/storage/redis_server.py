@@ -34,11 +34,20 @@ class RedisServer:
     port: int
     directory: Path
     output: deque[str]
+    #: How it was started, for ``restart()``.
+    command: list[str] = attrs.field(factory=list)
 
     @property
     def url(self) -> str:
         """The url a client connects with."""
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def restart(self, *, timeout: float = 20.0) -> None:
+        """Start the server again on the same port, in the same directory (after ``stop()``)."""
+        if self.process.poll() is None:
+            raise RuntimeError("the server is still running; stop() it first")
+        again = _start(self.command, self.port, self.directory, timeout=timeout)
+        self.process, self.output = again.process, again.output
 
     def stop(self) -> None:
         """Terminate the server and wait for it (kill it if it will not go)."""
@@ -71,25 +80,36 @@ def start_redis_server(
     problems: list[str] = []
     for _ in range(attempts):  # a port found free can be taken before the server binds it
         port = _free_port()
-        process = subprocess.Popen(
-            [
-                *(found, "--port", str(port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(directory), "--logfile", ""),
-                *extra_args,
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        output: deque[str] = deque(maxlen=50)
-        if _wait_until_ready(process, output, timeout) and _pings(port):
-            threading.Thread(target=_drain, args=(process, output), daemon=True).start()
-            return RedisServer(process=process, port=port, directory=Path(directory), output=output)
-        server = RedisServer(process=process, port=port, directory=Path(directory), output=output)
-        server.stop()
-        problems.append("".join(output).strip()[-500:] or f"exit status {process.returncode}")
+        command = [
+            *(found, "--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", str(directory), "--logfile", ""),
+            *extra_args,
+        ]
+        try:
+            return _start(command, port, Path(directory), timeout=timeout)
+        except RuntimeError as exc:
+            problems.append(str(exc))
     raise RuntimeError(f"redis-server did not start after {attempts} attempts:\n" + "\n---\n".join(problems))
+
+
+def _start(command: Sequence[str], port: int, directory: Path, *, timeout: float) -> RedisServer:
+    """Run ``command`` and wait until the server on ``port`` is ready; RuntimeError if it is not."""
+    process = subprocess.Popen(
+        list(command),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: deque[str] = deque(maxlen=50)
+    server = RedisServer(
+        process=process, port=port, directory=directory, output=output, command=list(command)
+    )
+    if _wait_until_ready(process, output, timeout) and _pings(port):
+        threading.Thread(target=_drain, args=(process, output), daemon=True).start()
+        return server
+    server.stop()
+    raise RuntimeError("".join(output).strip()[-500:] or f"exit status {process.returncode}")
 
 
 def _wait_until_ready(process: subprocess.Popen[str], output: deque[str], timeout: float) -> bool:
