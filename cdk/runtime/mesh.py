@@ -45,6 +45,7 @@ from .catalogue import ModelEntry
 from .lifecycle import Lifecycle
 from .plan import Plan, load_config_file, make_plan
 from .pool import Pool
+from .request_checks import check_call
 from .running import Running
 from .scheduler import Scheduler
 from .settings import MeshSettings
@@ -54,8 +55,6 @@ from .telemetry import Telemetry
 
 __all__ = ["Mesh", "Selection"]
 
-#: The keyword arguments of ``complete``/``stream`` that are request fields (the rest go in ``extra``).
-_REQUEST_FIELDS = frozenset(a.name for a in attrs.fields(CompletionRequest)) - {"messages", "model", "extra"}
 _NOT_RUNNING = "the mesh is not running; use `async with mesh:` or `await mesh.start()`"
 
 
@@ -382,8 +381,7 @@ class Mesh:
     ) -> tuple[Pool, CompletionRequest, float | None]:
         self._running()
         pool = self.resolve(target)
-        known = {k: v for k, v in params.items() if k in _REQUEST_FIELDS}
-        extra = {k: v for k, v in params.items() if k not in _REQUEST_FIELDS}
+        known, extra = check_call(messages, deadline, params)
         if not messages:
             raise ValueError("a request needs at least one message")
         request = CompletionRequest(messages=messages, extra=extra, **known)
