@@ -125,6 +125,9 @@ class Delivered:
     events: Sequence[Mapping[str, Any]] = ()
     logs: Sequence[Mapping[str, Any]] = ()
     traces: Sequence[Mapping[str, Any]] = ()
+    #: Everything the target received as text, when the records were read back from text
+    #: (lines on a stream): searched too for what must not be there.
+    raw: str = ""
 
     @classmethod
     def of(cls, records: Sequence[Any]) -> Delivered:
@@ -143,7 +146,7 @@ class Delivered:
 
     def text(self) -> str:
         """Everything delivered, as one string (to look for what must not be there)."""
-        return repr([self.events, self.logs, self.traces])
+        return repr([self.events, self.logs, self.traces]) + self.raw
 
 
 def to_record(entry: RequestLogEntry | TraceEntry) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 import attrs
 
@@ -15,11 +16,36 @@ from ._results import failed_probe, sync_result, unknown_provider_probe
 
 
 @attrs.frozen(kw_only=True)
-class StaticDiscoveryConfig:
-    """``models`` maps a provider id to the model names it is known to offer; a probe that
-    has not answered within ``timeout`` fails."""
+class StaticModel:
+    """A model as the catalogue states it: its name and, when known, what it can take."""
 
-    models: dict[str, list[str]] = attrs.field(factory=dict)
+    name: str = attrs.field(validator=check(bool, "a model name"))
+    context_window: int | None = attrs.field(
+        default=None, validator=check(lambda v: v is None or v > 0, "a positive number of tokens")
+    )
+    max_output_tokens: int | None = attrs.field(
+        default=None, validator=check(lambda v: v is None or v > 0, "a positive number of tokens")
+    )
+    capabilities: list[str] = attrs.field(factory=list)
+
+    def info(self, provider_id: str) -> ModelInfo:
+        """The model as a sync reports it."""
+        return ModelInfo(
+            id=self.name,
+            provider_id=provider_id,
+            context_window=self.context_window,
+            max_output_tokens=self.max_output_tokens,
+            capabilities=tuple(self.capabilities),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class StaticDiscoveryConfig:
+    """``models`` maps a provider id to the models it is known to offer (names, or mappings
+    that also state a context window, output limit or capabilities); a probe that has not
+    answered within ``timeout`` fails."""
+
+    models: dict[str, list[StaticModel]] = attrs.field(factory=dict)
     timeout: timedelta = attrs.field(
         default=timedelta(seconds=10), validator=check(lambda v: v > timedelta(0), "a duration above 0")
     )
@@ -33,6 +59,19 @@ class StaticDiscovery(Discovery[StaticDiscoveryConfig]):
     features = frozenset({DiscoveryFeature.SYNC, DiscoveryFeature.HEALTH})
     description = "Fixed model lists from config; health from provider probes"
 
+    @classmethod
+    def build_config(cls, config: Any, *, path: str = "config") -> Any:
+        """As for any connector, with a bare model name standing for ``{name: ...}``."""
+        if isinstance(config, Mapping) and isinstance(config.get("models"), Mapping):
+            models = {
+                provider: [{"name": m} if isinstance(m, str) else m for m in names]
+                if isinstance(names, list)
+                else names
+                for provider, names in config["models"].items()
+            }
+            config = {**config, "models": models}
+        return super().build_config(config, path=path)
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._last: dict[str, ProbeResult] = {}
@@ -45,7 +84,7 @@ class StaticDiscovery(Discovery[StaticDiscoveryConfig]):
         for provider_id in names:
             if provider_id in self.config.models:
                 models = self.config.models[provider_id]
-                listed[provider_id] = [ModelInfo(id=m, provider_id=provider_id) for m in models]
+                listed[provider_id] = [m.info(provider_id) for m in models]
             else:
                 errors[provider_id] = "no models configured for this provider"
         return sync_result(names, listed, self.context.catalogue(), errors=errors)

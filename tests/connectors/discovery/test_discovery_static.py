@@ -6,6 +6,7 @@ import pytest
 from discovery_helpers import context, mock
 
 from meshkit.connectors.discovery import StaticDiscovery
+from meshkit.errors import ConfigError
 from meshkit.testing import FakeClock
 from meshkit.types import ModelInfo
 
@@ -28,3 +29,22 @@ async def test_probes_feed_health(clock: FakeClock) -> None:
     assert not result.ok
     (report,) = await static.health("fake")
     assert not report.available and report.consecutive_failures == 1 and report.availability == 0.0
+
+
+async def test_a_stated_context_window_shows_a_changed_model(clock: FakeClock) -> None:
+    config = {"models": {"fake": ["a", {"name": "b", "context_window": 8192, "capabilities": ["chat"]}]}}
+    static = StaticDiscovery(config, clock=clock)
+    known = {f"fake.{m}": ModelInfo(id=f"fake.{m}", provider_id="fake", context_window=4096) for m in "ab"}
+    static.attach(context(models=known))
+    result = await static.sync()
+    assert [(c.model_id, c.before.context_window, c.after.context_window) for c in result.changed_models] == [
+        ("fake.b", 4096, 8192)
+    ]
+    assert result.changed_models[0].after.capabilities == ("chat",)
+    assert not result.new_models and not result.deprecated_models  # a bare name states nothing to change
+
+
+def test_a_stated_model_is_checked_by_path() -> None:
+    with pytest.raises(ConfigError) as info:
+        StaticDiscovery({"models": {"fake": [{"name": "b", "context_windw": 8192}]}})
+    assert "config.models.fake[0].context_windw: unknown key" in str(info.value)
