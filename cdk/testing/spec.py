@@ -191,6 +191,10 @@ class ConformanceSpec:
     collect_delivered: Collector | None = None
     #: Observability: make the delivery target stuck; return a function that unsticks it.
     stall_delivery: Staller | None = None
+    #: Discovery: ``async (connector, provider_id, models)`` makes ``provider_id`` list the
+    #: model names ``models`` from now on, for a connector that reads listings from elsewhere
+    #: than the provider (a file); the suite changes the provider's own listing as well.
+    change_listing: Callable[[Any, str, Sequence[str]], Awaitable[None]] | None = None
     #: Provider: the model named in test requests (default: the provider's choice).
     model: str | None = None
     #: The anyio backends the connector supports; tests on the others are skipped.

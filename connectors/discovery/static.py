@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import attrs
+import yaml
 
-from meshkit import DiscoveryFeature, HealthReport, ModelInfo, ProbeResult, SyncResult
+from meshkit import ConfigError, DiscoveryFeature, HealthReport, ModelInfo, ProbeResult, SyncResult
 from meshkit.interfaces import Discovery, check, format_duration
 
 from ._calls import CallTimedOut, call_with_timeout
@@ -46,6 +49,9 @@ class StaticDiscoveryConfig:
     answered within ``timeout`` fails."""
 
     models: dict[str, list[StaticModel]] = attrs.field(factory=dict)
+    #: A YAML (or JSON) file of the same shape as ``models``, read again at every sync, so an
+    #: edit takes effect without a restart; a provider it lists takes its list from there.
+    models_file: str | None = None
     timeout: timedelta = attrs.field(
         default=timedelta(seconds=10), validator=check(lambda v: v > timedelta(0), "a duration above 0")
     )
@@ -76,18 +82,38 @@ class StaticDiscovery(Discovery[StaticDiscoveryConfig]):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._last: dict[str, ProbeResult] = {}
         self._checks: dict[str, tuple[int, int, int]] = {}  # ok, total, consecutive failures
+        file = self.config.models_file
+        self._models_file = anyio.Path(os.path.expanduser(file)) if file is not None else None
 
     async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
-        names = list(provider_ids) if provider_ids is not None else sorted(self.config.models)
+        try:
+            configured = {**self.config.models, **await self._read_models_file()}
+        except (OSError, ValueError, ConfigError) as exc:
+            # Nothing is known of any provider then: report them all, retire nothing.
+            names = list(provider_ids) if provider_ids is not None else sorted(self.config.models)
+            error = f"cannot read models_file {self.config.models_file}: {exc}"
+            return sync_result(names, {}, self.context.catalogue(), errors=dict.fromkeys(names, error))
+        names = list(provider_ids) if provider_ids is not None else sorted(configured)
         listed: dict[str, list[ModelInfo]] = {}
         errors: dict[str, str] = {}
         for provider_id in names:
-            if provider_id in self.config.models:
-                models = self.config.models[provider_id]
-                listed[provider_id] = [m.info(provider_id) for m in models]
+            if provider_id in configured:
+                listed[provider_id] = [m.info(provider_id) for m in configured[provider_id]]
             else:
                 errors[provider_id] = "no models configured for this provider"
         return sync_result(names, listed, self.context.catalogue(), errors=errors)
+
+    async def _read_models_file(self) -> dict[str, list[StaticModel]]:
+        if self._models_file is None:
+            return {}
+        text = await self._models_file.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        if data is None:
+            return {}
+        if not isinstance(data, Mapping):
+            raise ValueError(f"expected a mapping of provider ids to models, got {type(data).__name__}")
+        models: dict[str, list[StaticModel]] = self.build_config({"models": data}, path="").models
+        return models
 
     async def probe(self, provider_id: str) -> ProbeResult:
         provider = self.context.providers.get(provider_id)

@@ -22,7 +22,6 @@ NOT_YET_CERTIFIED = {
         "a metrics sink: it counts, and delivers no records (no payloads at the full level, no traces) "
         "for the delivery tests to read"
     ),
-    "meshkit.static.v1": "its spec skips test_sync_sees_a_changed_listing (the listing is its config)",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from discovery_helpers import context, mock
 
@@ -48,3 +50,28 @@ def test_a_stated_model_is_checked_by_path() -> None:
     with pytest.raises(ConfigError) as info:
         StaticDiscovery({"models": {"fake": [{"name": "b", "context_windw": 8192}]}})
     assert "config.models.fake[0].context_windw: unknown key" in str(info.value)
+
+
+async def test_the_models_file_is_read_at_every_sync(clock: FakeClock, tmp_path: Path) -> None:
+    file = tmp_path / "models.yaml"
+    file.write_text("fake: [a, {name: b, context_window: 8192}]\n")
+    config = {"models": {"fake": ["z"], "other": ["o"]}, "models_file": str(file)}
+    static = StaticDiscovery(config, clock=clock)
+    static.attach(context(models={"fake.a": ModelInfo(id="fake.a", provider_id="fake")}))
+    first = await static.sync()
+    assert sorted(m.id for m in first.new_models) == ["fake.b", "other.o"]  # the file's list wins for fake
+    file.write_text("fake: [b]\n")
+    second = await static.sync(["fake"])
+    assert [m.id for m in second.deprecated_models] == ["fake.a"]
+
+
+async def test_a_models_file_that_cannot_be_read_retires_nothing(clock: FakeClock, tmp_path: Path) -> None:
+    file = tmp_path / "models.yaml"
+    file.write_text("fake: [{name: b, context_windw: 1}]\n")
+    static = StaticDiscovery({"models": {"fake": ["a"]}, "models_file": str(file)}, clock=clock)
+    static.attach(context(models={"fake.a": ModelInfo(id="fake.a", provider_id="fake")}))
+    result = await static.sync()
+    assert not result.deprecated_models and not result.new_models
+    assert ": models.fake[0].context_windw: unknown key" in result.errors["fake"]
+    file.unlink()
+    assert "cannot read models_file" in (await static.sync(["fake"])).errors["fake"]
