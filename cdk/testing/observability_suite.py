@@ -403,6 +403,26 @@ class ObservabilitySuite(ConformanceSuite):
         logs = [entry for entry in delivered.logs if str(entry.get("request_id", "")).startswith(marker)]
         assert len(logs) == len(range(0, count, 50)), f"log entries delivered after aclose(): {len(logs)}"
 
+    @pytest.mark.anyio
+    async def test_delivery_keeps_the_targets_rules(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
+        """Many records of every kind, flushed and closed: the target, read back, breaks none of its rules."""
+        marker = self.marker()
+        async with self.batched_sink(conformance_target, clock) as sink:
+            for i in range(SMALL_BATCH * 40 + 3):
+                sink.emit(_event(EventType.MODEL_ROTATED, marker, n=i, note="x" * (i % 97)))
+                if i % 10 == 0:
+                    sink.log(_log_entry(f"{marker}-{i}"))
+                    sink.trace(TraceEntry(timestamp=NOW, severity=Severity.ERROR, message=marker))
+                if i % 100 == 0:
+                    await sink.flush()
+        delivered = await self.delivered(conformance_target, sink)
+        broken = "; ".join(delivered.problems[:5])
+        assert not delivered.problems, f"{conformance_target}'s target, read back, breaks its rules: {broken}"
+        mine = [e for e in delivered.events if e.get("pool_id") == marker]
+        assert len(mine) == SMALL_BATCH * 40 + 3, f"{len(mine)} of {SMALL_BATCH * 40 + 3} events delivered"
+
     @pytest.mark.meshkit_feature(ObservabilityFeature.BUFFERED)
     @pytest.mark.anyio
     async def test_buffered_delivery_waits_out_a_stuck_target(

@@ -128,6 +128,10 @@ class Delivered:
     #: Everything the target received as text, when the records were read back from text
     #: (lines on a stream): searched too for what must not be there.
     raw: str = ""
+    #: What the spec found wrong with the target as it read it back: a rule of the target
+    #: broken (a file past its size limit, a gap in its backups, a batch larger than the
+    #: target takes), one sentence each.
+    problems: Sequence[str] = ()
 
     @classmethod
     def of(cls, records: Sequence[Any]) -> Delivered:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+import attrs
+
 from meshkit import RequestLogEntry, RoutingEvent, Severity, TraceEntry
 from meshkit.testing import ConformanceSpec, Delivered, StallGate
 
@@ -60,15 +62,43 @@ async def _temp_file() -> AsyncIterator[Mapping[str, Any]]:
     yield {"path": path, "max_bytes": 4096, "backups": 500}
 
 
+def _jsonl_files(path: Path) -> list[Path]:
+    """The file's backups, oldest first, then the file itself."""
+    backups = [p for p in path.parent.glob(path.name + ".*") if p.suffix[1:].isdigit()]
+    return [*sorted(backups, key=lambda p: int(p.suffix[1:]), reverse=True), path]
+
+
 def _jsonl_records(path: Path) -> list[dict[str, Any]]:
     """Every record of the file and its backups, oldest first."""
-    backups = [p for p in path.parent.glob(path.name + ".*") if p.suffix[1:].isdigit()]
-    files = [*sorted(backups, key=lambda p: int(p.suffix[1:]), reverse=True), path]
+    files = _jsonl_files(path)
     return [json.loads(line) for file in files if file.exists() for line in file.read_text().splitlines()]
 
 
+def _jsonl_problems(connector: JsonlObservability) -> list[str]:
+    """The rules of the sink's files that they break: size, backup numbering and count, one object a line."""
+    limit, keep, path = connector.config.max_bytes, connector.config.backups, connector.path
+    *backups, _ = _jsonl_files(path)
+    numbers = sorted(int(p.suffix[1:]) for p in backups)
+    problems = []
+    if numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"backups are numbered {numbers}, not 1 to {len(numbers)}")
+    if len(numbers) > keep or (limit == 0 and numbers):
+        problems.append(f"{len(numbers)} backups kept with backups={keep} and max_bytes={limit}")
+    for file in (p for p in _jsonl_files(path) if p.exists()):
+        data = file.read_bytes()
+        lines = data.splitlines()
+        if limit and len(data) > limit and len(lines) > 1:
+            problems.append(f"{file.name} holds {len(data)} bytes in {len(lines)} lines; max_bytes={limit}")
+        if data and not data.endswith(b"\n"):
+            problems.append(f"{file.name} does not end with a whole line")
+        if any(not line.startswith(b"{") for line in lines):
+            problems.append(f"{file.name} has a line that is not a JSON object")
+    return problems
+
+
 async def _read_jsonl(connector: JsonlObservability) -> Delivered:
-    return _sorted(_jsonl_records(connector.path))
+    found = _sorted(_jsonl_records(connector.path))
+    return attrs.evolve(found, problems=_jsonl_problems(connector))
 
 
 def _stall_jsonl(connector: JsonlObservability) -> Callable[[], None]:
