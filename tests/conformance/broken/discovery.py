@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import anyio
 import attrs
 
+from meshkit.connectors.discovery.static import StaticDiscovery, StaticModel
 from meshkit.enums import DiscoveryFeature
 from meshkit.interfaces.discovery import Discovery, diff_catalogue
 from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
@@ -220,6 +221,18 @@ class FailuresNeverReset(ListingDiscovery):
         ]
 
 
+class FileReadOnce(StaticDiscovery):
+    """Defect: a static catalogue that reads its models file once, so edits never show."""
+
+    connector_id = "defect.file-read-once.v1"
+    _read: dict[str, list[StaticModel]] | None = None
+
+    async def _read_models_file(self) -> dict[str, list[StaticModel]]:
+        if self._read is None:
+            self._read = await super()._read_models_file()
+        return self._read
+
+
 CONNECTORS: list[type[Any]] = [
     ListingDiscovery,
     NothingNew,
@@ -231,6 +244,7 @@ CONNECTORS: list[type[Any]] = [
     FailureIsEmpty,
     UnboundedProbe,
     FailuresNeverReset,
+    FileReadOnce,
 ]
 EXPECTED = {
     "defect.nothing-new.v1": "test_sync_reports_new_models",
@@ -242,4 +256,5 @@ EXPECTED = {
     "defect.failure-is-empty.v1": "test_failed_listing_deprecates_nothing",
     "defect.unbounded-probe.v1": "test_probe_returns_within_its_timeout_when_the_provider_hangs",
     "defect.failures-never-reset.v1": "test_failure_count_resets_after_a_success",
+    "defect.file-read-once.v1": "test_sync_sees_a_changed_listing",
 }
