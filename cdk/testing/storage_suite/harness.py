@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -47,3 +47,15 @@ class StorageHarness(ConformanceSuite):
         else:
             self._idle_rounds += 1
             await anyio.sleep(0.001)  # gives a worker thread (or a server) time to answer
+
+    async def move_time_until(
+        self, clock: FakeClock, done: Callable[[], bool], *, step: float, limit: float
+    ) -> bool:
+        """Move time as :meth:`move_time_for_sleepers` does until ``done()``; False once ``limit``
+        seconds have passed on the fake clock without it (a broken backend fails, never hangs)."""
+        start = clock.monotonic()
+        while not done():
+            if clock.monotonic() - start >= limit:
+                return False
+            await self.move_time_for_sleepers(clock, step)
+        return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import anyio
 import attrs
 import pytest
@@ -17,6 +19,11 @@ __all__ = ["LockTests"]
 
 #: Tasks racing for one free lock.
 RACERS = 16
+#: Seconds on the fake clock that a waiter without a timeout must sit out a held lock.
+PATIENCE_SECONDS = 35
+#: Seconds on the fake clock after which a test stops waiting for what a correct backend does
+#: at its next poll (a timeout of 0.5 s passing, a released lock taken): far more than any poll.
+GIVE_UP = 30.0
 
 
 class LockTests(StorageHarness):
@@ -102,8 +109,13 @@ class LockTests(StorageHarness):
 
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(contender)
-                    while not outcome:
-                        await self.move_time_for_sleepers(clock, 0.1)
+                    limit = 10 * 0.5  # ten times the contender's timeout
+                    if not await self.move_time_until(clock, lambda: bool(outcome), step=0.1, limit=limit):
+                        tg.cancel_scope.cancel()
+                assert outcome, (
+                    f"acquire(timeout=0.5) of a held lock had not returned {limit:g} s later on the injected "
+                    "clock: it gives up once its timeout has passed"
+                )
                 assert isinstance(outcome[0], LockTimeoutError), (
                     f"expected LockTimeoutError, got {outcome[0]!r}"
                 )
@@ -128,7 +140,69 @@ class LockTests(StorageHarness):
                         await self.move_time_for_sleepers(clock, 0.1)
                     assert not acquired, "a second owner got a held lock"
                     await storage.release(held)
-                    while not acquired:
-                        await self.move_time_for_sleepers(clock, 0.05)
+                    if not await self.move_time_until(
+                        clock, lambda: bool(acquired), step=0.05, limit=GIVE_UP
+                    ):
+                        tg.cancel_scope.cancel()
+                assert acquired, f"the lock was released, yet a waiter had not got it {GIVE_UP:g} s later"
                 assert acquired[0].token != held.token, "the new owner needs its own token"
                 await storage.release(acquired[0])
+
+    @pytest.mark.meshkit_feature(StorageFeature.LOCKING)
+    @pytest.mark.anyio
+    async def test_acquire_without_a_timeout_waits_until_the_lock_is_free(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
+        """``timeout=None`` (the default) waits for as long as it takes, never gives up."""
+        with self.feature(conformance_target, StorageFeature.LOCKING):
+            async with self.storage(conformance_target, clock) as storage:
+                held = await storage.acquire("locks/patient", ttl=3600)
+                acquired: list[Lock] = []
+                raised: list[BaseException] = []
+
+                async def waiter() -> None:
+                    try:
+                        acquired.append(await storage.acquire("locks/patient", ttl=60))
+                    except Exception as exc:
+                        raised.append(exc)
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(waiter)
+                    await self.move_time_until(
+                        clock, lambda: bool(raised or acquired), step=1.0, limit=PATIENCE_SECONDS
+                    )
+                    assert not raised, (
+                        f"acquire() without a timeout raised {raised[0]!r} while the lock was held: "
+                        "timeout=None waits until the lock is free"
+                    )
+                    assert not acquired, "a second owner got a held lock"
+                    await storage.release(held)
+                    done = await self.move_time_until(
+                        clock, lambda: bool(raised or acquired), step=0.05, limit=GIVE_UP
+                    )
+                    if not done:
+                        tg.cancel_scope.cancel()
+                assert not raised, f"acquire() without a timeout raised {raised[0]!r} once the lock was free"
+                assert acquired, f"the lock was released, yet a waiter had not got it {GIVE_UP:g} s later"
+                assert acquired[0].token != held.token, "the new owner needs its own token"
+                await storage.release(acquired[0])
+
+    @pytest.mark.meshkit_feature(StorageFeature.LOCKING)
+    @pytest.mark.anyio
+    async def test_release_takes_an_equal_lock(self, conformance_target: ConformanceTarget) -> None:
+        """The owner may release with a copy of its lock (rebuilt from JSON, say), not only the object."""
+        with self.feature(conformance_target, StorageFeature.LOCKING):
+            async with self.storage(conformance_target) as storage:
+                held = await storage.acquire("locks/copied", ttl=30)
+                fields = json.loads(json.dumps({"key": held.key, "token": held.token}))
+                copy = Lock(**fields, expires_at=held.expires_at, ttl=held.ttl)
+                try:
+                    await storage.release(copy)
+                except LockNotHeldError as exc:
+                    pytest.fail(
+                        f"release() refused an equal copy of the lock acquire() returned ({exc}): ownership "
+                        "is the key and the token, not the Lock object",
+                        pytrace=False,
+                    )
+                again = await storage.acquire("locks/copied", ttl=30, timeout=0)
+                await storage.release(again)

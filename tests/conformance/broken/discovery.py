@@ -220,6 +220,35 @@ class FailuresNeverReset(ListingDiscovery):
         ]
 
 
+class UnprobedIsDown(ListingDiscovery):
+    """Defect: with no probe to go by, reports a provider unavailable ("no data, no traffic")."""
+
+    connector_id = "defect.unprobed-is-down.v1"
+
+    async def health(self, provider_id: str | None = None) -> list[HealthReport]:
+        reports = await super().health(provider_id)
+        return [
+            r if self.history.get(r.provider_id) else attrs.evolve(r, available=False, availability=0.0)
+            for r in reports
+        ]
+
+
+class FlooredAvailability(ListingDiscovery):
+    """Defect: divides with ``//``, so availability is 0 unless every probe succeeded."""
+
+    connector_id = "defect.floored-availability.v1"
+
+    async def health(self, provider_id: str | None = None) -> list[HealthReport]:
+        reports = await super().health(provider_id)
+        floored = []
+        for report in reports:
+            seen = self.history.get(report.provider_id, [])
+            if seen:
+                report = attrs.evolve(report, availability=float(sum(r.ok for r in seen) // len(seen)))
+            floored.append(report)
+        return floored
+
+
 CONNECTORS: list[type[Any]] = [
     ListingDiscovery,
     NothingNew,
@@ -231,6 +260,8 @@ CONNECTORS: list[type[Any]] = [
     FailureIsEmpty,
     UnboundedProbe,
     FailuresNeverReset,
+    UnprobedIsDown,
+    FlooredAvailability,
 ]
 EXPECTED = {
     "defect.nothing-new.v1": "test_sync_reports_new_models",
@@ -242,4 +273,6 @@ EXPECTED = {
     "defect.failure-is-empty.v1": "test_failed_listing_deprecates_nothing",
     "defect.unbounded-probe.v1": "test_probe_returns_within_its_timeout_when_the_provider_hangs",
     "defect.failures-never-reset.v1": "test_failure_count_resets_after_a_success",
+    "defect.unprobed-is-down.v1": "test_health_of_a_provider_never_probed",
+    "defect.floored-availability.v1": "test_availability_is_the_share_of_successful_probes",
 }
