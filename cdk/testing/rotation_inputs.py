@@ -109,6 +109,7 @@ RULE_SCENARIOS: dict[str, list[list[ModelSnapshot]]] = {
     "a model resting, then back": [_FOUR] * 3 + [_RESTING] * 3 + [_FOUR] * 5,
     "the pool reordered": [_FOUR] * 3 + [[_FOUR[2], _FOUR[0], _FOUR[3], _FOUR[1]]] * 5,
     "a model leaving the pool": [_FOUR] * 2 + [[_FOUR[0], _FOUR[2], _FOUR[3]]] * 4,
+    "the model served last leaving the pool": [_FOUR] * 5 + [_FOUR[1:]] * 4,
     "one active model": [[_model(0, active=False), _model(1), _model(2, active=False)]] * 3,
     "priorities": [_RANKED] * 3
     + [[_RANKED[0], attrs.evolve(_RANKED[1], status=ModelStatus.STANDBY), _RANKED[2], _RANKED[3]]] * 3

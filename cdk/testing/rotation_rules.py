@@ -45,8 +45,22 @@ class SelectionRule:
     allowed: Allowed
 
 
+def _last_choice(past: Sequence[Step]) -> Step | None:
+    return next((step for step in reversed(past) if step.chosen is not None), None)
+
+
 def _last_served(past: Sequence[Step]) -> str | None:
-    return next((step.chosen for step in reversed(past) if step.chosen is not None), None)
+    last = _last_choice(past)
+    return None if last is None else last.chosen
+
+
+def _next_active(candidates: Sequence[ModelSnapshot], start: int) -> str | None:
+    """The first active candidate at or after ``start``, wrapping around."""
+    for offset in range(len(candidates)):
+        candidate = candidates[(start + offset) % len(candidates)]
+        if candidate.is_active:
+            return candidate.model_id
+    return None
 
 
 def _most_preferred(candidates: Sequence[ModelSnapshot]) -> str | None:
@@ -62,18 +76,20 @@ def _in_turn(
 ) -> Collection[str] | None:
     if not any(c.is_active for c in candidates):
         return None
-    last = _last_served(past)
-    if last is None:
+    served = _last_choice(past)
+    if served is None or served.chosen is None:
         return {next(c.model_id for c in candidates if c.is_active)}
+    last = served.chosen
     ids = [c.model_id for c in candidates]
-    if last not in ids:
-        return None  # the model served last has left the pool: who comes next is the policy's call
-    start = ids.index(last)
-    for offset in range(1, len(candidates) + 1):
-        candidate = candidates[(start + offset) % len(candidates)]
-        if candidate.is_active:
-            return {candidate.model_id}
-    return None  # unreachable: some candidate is active
+    if last in ids:
+        following = _next_active(candidates, ids.index(last) + 1)
+        return None if following is None else {following}
+    before = [c.model_id for c in served.candidates]
+    if ids == [i for i in before if i != last]:
+        # Only the model served last has left: the one after it keeps its turn.
+        following = _next_active(candidates, before.index(last))
+        return None if following is None else {following}
+    return None  # the pool changed more than that: who comes next is the policy's call
 
 
 def _sticky(
@@ -94,12 +110,13 @@ def _preferred(
 
 
 #: Round-robin: the first active model first, then each time the next active one after the
-#: model served last, in the pool's order, wrapping around.
+#: model served last, in the pool's order, wrapping around; when only the model served last
+#: has left the pool, the one that came after it.
 IN_TURN = SelectionRule(
     name="in turn",
     summary=(
         "the first active model first, then the next active one after the model served last, "
-        "in the pool's order, wrapping around"
+        "in the pool's order, wrapping around (after it still when it alone has left the pool)"
     ),
     allowed=_in_turn,
 )

@@ -215,7 +215,10 @@ class RotationSuite(ConformanceSuite):
         for step, (pool, session) in enumerate(history):
             request = _request(session)
             allowed = rule.allowed(past, pool, request)
-            result = policy.select(list(pool), request, EPOCH + timedelta(seconds=step))
+            # Snapshots made afresh for each selection, as the runtime makes them: equal ids, never
+            # the same string objects (a policy comparing ids with `is` would lose its model).
+            given = [attrs.evolve(s, model_id=s.model_id.encode().decode()) for s in pool]
+            result = policy.select(given, request, EPOCH + timedelta(seconds=step))
             chosen = None if result is None else result.model_id
             if allowed is not None and chosen not in allowed:
                 shown = [f"{s.model_id}{'' if s.is_active else ' (standby)'} p{s.priority}" for s in pool]

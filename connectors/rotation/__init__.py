@@ -37,8 +37,7 @@ CONNECTORS = [
 
 def conformance_spec(connector_id: str) -> Any:
     """The selection rule each policy that has one is held to by the conformance suite."""
-    from meshkit.testing import ConformanceSpec
-    from meshkit.testing.rotation_rules import IN_TURN, MOST_PREFERRED, STICKY
+    from meshkit.testing import IN_TURN, MOST_PREFERRED, STICKY, ConformanceSpec
 
     rules = {
         RoundRobin.connector_id: IN_TURN,

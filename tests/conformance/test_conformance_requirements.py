@@ -14,10 +14,16 @@ import pytest
 
 from meshkit.connectors.rotation import RoundRobin
 from meshkit.enums import ProviderFeature, StorageFeature
-from meshkit.testing import ConformanceSpec, ConformanceTarget, ProviderSuite, RotationSuite, StorageSuite
+from meshkit.testing import (
+    IN_TURN,
+    ConformanceSpec,
+    ConformanceTarget,
+    ProviderSuite,
+    RotationSuite,
+    StorageSuite,
+)
 from meshkit.testing.collected import CLASS_BY_TYPE
 from meshkit.testing.requirements import markdown_table, required_tests
-from meshkit.testing.rotation_rules import IN_TURN
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
 

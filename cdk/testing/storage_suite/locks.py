@@ -50,8 +50,13 @@ class LockTests(StorageHarness):
         with self.feature(conformance_target, StorageFeature.LOCKING):
             async with self.storage(conformance_target) as storage:
                 held = await storage.acquire("locks/res", ttl=30)
-                with pytest.raises(LockNotHeldError):
-                    await storage.release(attrs.evolve(held, token=held.token + "-impostor"))
+                # A token longer than the owner's and one cut short: neither is the owner's.
+                for impostor in (held.token + "-impostor", held.token[:-1]):
+                    with pytest.raises(LockNotHeldError):
+                        await storage.release(attrs.evolve(held, token=impostor))
+                        pytest.fail(
+                            f"release() with the token {impostor!r} freed a lock held by {held.token!r}"
+                        )
                 with pytest.raises(LockTimeoutError):
                     await storage.acquire("locks/res", ttl=30, timeout=0)
                 await storage.release(held)

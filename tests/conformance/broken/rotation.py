@@ -9,7 +9,7 @@ from typing import Any
 
 from meshkit.enums import DeactivationReason, ModelStatus, RecoveryTrigger, RotationFeature
 from meshkit.interfaces.rotation import RotationPolicy
-from meshkit.testing.rotation_rules import IN_TURN, MOST_PREFERRED, STICKY
+from meshkit.testing import IN_TURN, MOST_PREFERRED, STICKY
 from meshkit.types import CompletionRequest, ModelSnapshot
 
 

@@ -343,6 +343,20 @@ class ShortDefaultTtl(MemoryStorage):
         return await super().acquire(key, ttl, timeout)
 
 
+class TokenInRecord(MemoryStorage):
+    """Defect: checks ownership by ``token in record`` (its ``key:token`` record): a cut token passes."""
+
+    connector_id = "defect.token-in-record.v1"
+
+    async def release(self, lock: Lock) -> None:
+        held = self._locks.get(lock.key)
+        live = held is not None and held.expires_at is not None and held.expires_at > self.clock.now()
+        if held is not None and live and lock.token and lock.token in f"{held.key}:{held.token}":
+            del self._locks[lock.key]
+            return
+        await super().release(lock)
+
+
 CONNECTORS: list[type[Any]] = [
     ModestStorage,
     TornWrites,
@@ -365,6 +379,7 @@ CONNECTORS: list[type[Any]] = [
     HeldThroughItsTtl,
     ReleasesTheSameObjectOnly,
     ShortDefaultTtl,
+    TokenInRecord,
 ]
 EXPECTED = {
     "defect.torn-writes.v1": "test_concurrent_saves_and_loads",
@@ -387,4 +402,5 @@ EXPECTED = {
     "defect.held-through-its-ttl.v1": "test_lock_is_free_at_exactly_its_ttl",
     "defect.releases-the-same-object-only.v1": "test_release_takes_an_equal_lock",
     "defect.short-default-ttl.v1": "test_default_lock_ttl_is_30_seconds",
+    "defect.token-in-record.v1": "test_lock_is_released_by_its_owner_only",
 }
