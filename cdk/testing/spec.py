@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from ..events import RoutingEvent
 from ..types import RequestLogEntry, TraceEntry
+
+if TYPE_CHECKING:
+    from .rotation_rules import SelectionRule
 
 __all__ = [
     "DISCOVERY_CONTEXT_WINDOW",
@@ -201,6 +204,9 @@ class ConformanceSpec:
     change_listing: Callable[[Any, str, Sequence[str]], Awaitable[None]] | None = None
     #: Provider: the model named in test requests (default: the provider's choice).
     model: str | None = None
+    #: Rotation policies: the policy's own selection rule (``meshkit.testing.rotation_rules``),
+    #: which every choice it makes is then checked against.
+    rule: SelectionRule | None = None
     #: The anyio backends the connector supports; tests on the others are skipped.
     backends: tuple[str, ...] = ALL_BACKENDS
     #: Test name (``test_…``) → why it does not apply to this connector.

@@ -231,6 +231,33 @@ class FileReadOnce(StaticDiscovery):
         if self._read is None:
             self._read = await super()._read_models_file()
         return self._read
+class UnprobedIsDown(ListingDiscovery):
+    """Defect: with no probe to go by, reports a provider unavailable ("no data, no traffic")."""
+
+    connector_id = "defect.unprobed-is-down.v1"
+
+    async def health(self, provider_id: str | None = None) -> list[HealthReport]:
+        reports = await super().health(provider_id)
+        return [
+            r if self.history.get(r.provider_id) else attrs.evolve(r, available=False, availability=0.0)
+            for r in reports
+        ]
+
+
+class FlooredAvailability(ListingDiscovery):
+    """Defect: divides with ``//``, so availability is 0 unless every probe succeeded."""
+
+    connector_id = "defect.floored-availability.v1"
+
+    async def health(self, provider_id: str | None = None) -> list[HealthReport]:
+        reports = await super().health(provider_id)
+        floored = []
+        for report in reports:
+            seen = self.history.get(report.provider_id, [])
+            if seen:
+                report = attrs.evolve(report, availability=float(sum(r.ok for r in seen) // len(seen)))
+            floored.append(report)
+        return floored
 
 
 CONNECTORS: list[type[Any]] = [
@@ -245,6 +272,8 @@ CONNECTORS: list[type[Any]] = [
     UnboundedProbe,
     FailuresNeverReset,
     FileReadOnce,
+    UnprobedIsDown,
+    FlooredAvailability,
 ]
 EXPECTED = {
     "defect.nothing-new.v1": "test_sync_reports_new_models",
@@ -257,4 +286,6 @@ EXPECTED = {
     "defect.unbounded-probe.v1": "test_probe_returns_within_its_timeout_when_the_provider_hangs",
     "defect.failures-never-reset.v1": "test_failure_count_resets_after_a_success",
     "defect.file-read-once.v1": "test_sync_sees_a_changed_listing",
+    "defect.unprobed-is-down.v1": "test_health_of_a_provider_never_probed",
+    "defect.floored-availability.v1": "test_availability_is_the_share_of_successful_probes",
 }

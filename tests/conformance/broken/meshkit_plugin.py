@@ -7,7 +7,7 @@ from typing import Any
 from meshkit.hookspecs import hookimpl
 from meshkit.testing import ConformanceSpec, Loopback, openai_payloads
 
-from . import CONNECTORS, discovery, observability, providers
+from . import CONNECTORS, discovery, observability, providers, rotation
 
 MODEL = "conformance-model"
 
@@ -32,4 +32,6 @@ def meshkit_conformance(connector_id: str) -> Any:
         return static_spec()
     if connector_id in {cls.connector_id for cls in observability.CONNECTORS}:
         return ConformanceSpec(collect_delivered=observability.collect, stall_delivery=observability.stall)
+    if connector_id in rotation.RULES:
+        return ConformanceSpec(rule=rotation.RULES[connector_id])
     return ConformanceSpec()
