@@ -60,7 +60,11 @@ class RotationPolicy(Connector[ThresholdConfigT]):
     def select(
         self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
     ) -> ModelSnapshot | None:
-        """One of ``candidates`` (the pool's active models), or None when there are none."""
+        """One of ``candidates`` (the pool's active models), or None when there are none.
+
+        For ``embed()`` the request is a CompletionRequest holding each text as a user
+        message, with ``max_tokens`` 0 (an embedding has no output tokens).
+        """
 
     def should_deactivate(self, snapshot: ModelSnapshot, now: datetime) -> DeactivationReason | None:
         """ERROR_THRESHOLD once consecutive failures or the windowed error rate pass the limits."""

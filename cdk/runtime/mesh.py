@@ -36,6 +36,8 @@ from ..types import (
     CompletionChunk,
     CompletionRequest,
     CompletionResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     ModelInfo,
     ProbeResult,
     SyncResult,
@@ -56,6 +58,8 @@ __all__ = ["Mesh", "Selection"]
 
 #: The keyword arguments of ``complete``/``stream`` that are request fields (the rest go in ``extra``).
 _REQUEST_FIELDS = frozenset(a.name for a in attrs.fields(CompletionRequest)) - {"messages", "model", "extra"}
+#: The keyword arguments of ``embed`` that are request fields (the rest go in ``extra``).
+_EMBEDDING_FIELDS = frozenset(a.name for a in attrs.fields(EmbeddingRequest)) - {"input", "model", "extra"}
 _NOT_RUNNING = "the mesh is not running; use `async with mesh:` or `await mesh.start()`"
 
 
@@ -284,6 +288,28 @@ class Mesh:
         async with aclosing(self._running().router.stream(pool, request, deadline=limit)) as chunks:
             async for chunk in chunks:
                 yield chunk
+
+    async def embed(
+        self,
+        model: str,
+        input: str | Sequence[str],
+        *,
+        dimensions: int | None = None,
+        deadline: float | timedelta | None = None,
+        **params: Any,
+    ) -> EmbeddingResponse:
+        """Embed ``input`` (a text or a list of texts): one vector per text, in input order.
+
+        ``model`` names a pool, a capability (``text-embeddings``) or a model id, as for
+        ``complete``; the request fails over the same way.
+        """
+        self._running()
+        pool = self.resolve(model)
+        known = {k: v for k, v in params.items() if k in _EMBEDDING_FIELDS}
+        extra = {k: v for k, v in params.items() if k not in _EMBEDDING_FIELDS}
+        request = EmbeddingRequest(input=input, dimensions=dimensions, extra=extra, **known)
+        limit = deadline.total_seconds() if isinstance(deadline, timedelta) else deadline
+        return await self._running().router.embed(pool, request, deadline=limit)
 
     def select(
         self, model: str, messages: Sequence[ChatMessage | Mapping[str, Any]] = (), **params: Any

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -28,6 +28,8 @@ from ..types import (
     CompletionChunk,
     CompletionRequest,
     CompletionResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     RequestLogEntry,
     TokenUsage,
 )
@@ -44,6 +46,11 @@ _ids = itertools.count(1)
 #: Less time than this left before the deadline counts as none (float sums are not exact).
 _TIME_EPSILON = 1e-6
 _PREFIX = os.urandom(3).hex()
+
+
+#: What a routed call answers: a completion or the vectors of an embedding request.
+_Answer = TypeVar("_Answer", CompletionResponse, EmbeddingResponse)
+_Request = CompletionRequest | EmbeddingRequest
 
 
 def _request_id() -> str:
@@ -83,31 +90,48 @@ class Router:
         self._log = telemetry.log
         self._trace = telemetry.tracer(__name__)
 
-    # --- completion ------------------------------------------------------------
+    # --- completion and embeddings -------------------------------------------------
 
     async def complete(
         self, pool: Pool, request: CompletionRequest, *, deadline: float | None = None
     ) -> CompletionResponse:
         """The first successful answer, failing over as the pool's retry settings allow."""
+        return await self._route(pool, request, deadline, _complete)
+
+    async def embed(
+        self, pool: Pool, request: EmbeddingRequest, *, deadline: float | None = None
+    ) -> EmbeddingResponse:
+        """The vectors from the first model that answers, failing over as for ``complete``."""
+        return await self._route(pool, request, deadline, _embed)
+
+    async def _route(
+        self,
+        pool: Pool,
+        request: _Request,
+        deadline: float | None,
+        send: Callable[[Provider, Any], Awaitable[_Answer]],
+    ) -> _Answer:
         await self.sync.before_route()
         try:
             async with aclosing(self._attempts(pool, request, deadline)) as attempts:
                 async for attempt in attempts:
-                    outcome = await self._call(attempt)
-                    if isinstance(outcome, CompletionResponse):
+                    outcome = await self._call(attempt, send)
+                    if not isinstance(outcome, _Failure):
                         return outcome
                     attempt.failure = outcome
         finally:
             await self.sync.after_change()
         raise AssertionError("unreachable: the attempt loop raises when it runs out")  # pragma: no cover
 
-    async def _call(self, attempt: _Attempt) -> CompletionResponse | _Failure:
+    async def _call(
+        self, attempt: _Attempt, send: Callable[[Provider, Any], Awaitable[_Answer]]
+    ) -> _Answer | _Failure:
         entry, provider = attempt.entry, attempt.provider
         upstream = attrs.evolve(attempt.request, model=entry.upstream)
         self.lifecycle.begin(attempt.model_id)
         attempt.started = self.clock.monotonic()
         try:
-            response = await call_within(self.clock, attempt.remaining, lambda: provider.complete(upstream))
+            response = await call_within(self.clock, attempt.remaining, lambda: send(provider, upstream))
         except DeadlineExceeded:
             return self._failed(attempt, _deadline_error(entry))
         except Exception as exc:
@@ -182,8 +206,9 @@ class Router:
     async def _open_stream(
         self, attempt: _Attempt
     ) -> tuple[list[CompletionChunk], AsyncIterator[CompletionChunk]] | _Failure:
-        entry, provider = attempt.entry, attempt.provider
-        upstream = attrs.evolve(attempt.request, model=entry.upstream)
+        entry, provider, request = attempt.entry, attempt.provider, attempt.request
+        assert isinstance(request, CompletionRequest)  # only chat requests stream
+        upstream = attrs.evolve(request, model=entry.upstream)
         self.lifecycle.begin(attempt.model_id)
         attempt.started = self.clock.monotonic()
         chunks: AsyncIterator[CompletionChunk] | None = None
@@ -223,10 +248,11 @@ class Router:
     # --- the loop shared by both -----------------------------------------------------
 
     async def _attempts(
-        self, pool: Pool, request: CompletionRequest, deadline: float | None
+        self, pool: Pool, request: _Request, deadline: float | None
     ) -> AsyncGenerator[_Attempt, None]:
         """Yield one attempt after another until one succeeds (the caller stops) or all fail."""
         request_id = _request_id()
+        view = request if isinstance(request, CompletionRequest) else _policy_view(request)
         retry = pool.retry
         limit = deadline if deadline is not None else retry.deadline.total_seconds()
         started = self.clock.monotonic()
@@ -237,7 +263,7 @@ class Router:
         pending: _Failure | None = None  # the last failure, until we know whether it was the last
         target = pool.label
         while calls < retry.max_attempts:
-            model_id = pool.select(self.lifecycle, request, exclude=tried)
+            model_id = pool.select(self.lifecycle, view, exclude=tried)
             if model_id is None:
                 break
             if pending is not None:
@@ -356,7 +382,7 @@ class Router:
         usage: TokenUsage | None = None,
         cost: float | None = None,
         error: ProviderError | None = None,
-        reply: CompletionResponse | None = None,
+        reply: CompletionResponse | EmbeddingResponse | None = None,
     ) -> RequestLogEntry:
         payloads = self.telemetry.wants_payloads
         return RequestLogEntry(
@@ -400,7 +426,7 @@ class _Attempt:
     def __init__(
         self,
         pool: Pool,
-        request: CompletionRequest,
+        request: _Request,
         request_id: str,
         model_id: str,
         entry: ModelEntry,
@@ -459,8 +485,32 @@ async def _close(chunks: AsyncIterator[CompletionChunk] | None) -> None:
             pass
 
 
-def _request_payload(request: CompletionRequest) -> dict[str, Any]:
-    out: dict[str, Any] = {"messages": [m.to_dict() for m in request.messages]}
+def _complete(provider: Provider, request: CompletionRequest) -> Awaitable[CompletionResponse]:
+    return provider.complete(request)
+
+
+def _embed(provider: Provider, request: EmbeddingRequest) -> Awaitable[EmbeddingResponse]:
+    return provider.embed(request)
+
+
+def _policy_view(request: EmbeddingRequest) -> CompletionRequest:
+    """What a rotation policy sees of an embedding request.
+
+    Policies take a CompletionRequest: each input is a user message (so prompt-token
+    estimates agree) and ``max_tokens`` is 0, since an embedding has no output tokens.
+    """
+    return CompletionRequest(
+        messages=[{"role": "user", "content": text} for text in request.input], max_tokens=0
+    )
+
+
+def _request_payload(request: _Request) -> dict[str, Any]:
+    if isinstance(request, EmbeddingRequest):
+        out: dict[str, Any] = {"input": list(request.input)}
+        if request.dimensions is not None:
+            out["dimensions"] = request.dimensions
+        return out
+    out = {"messages": [m.to_dict() for m in request.messages]}
     for name in ("max_tokens", "temperature", "top_p", "session_id"):
         value = getattr(request, name)
         if value is not None:
@@ -468,7 +518,12 @@ def _request_payload(request: CompletionRequest) -> dict[str, Any]:
     return out
 
 
-def _reply_payload(reply: CompletionResponse) -> dict[str, Any]:
+def _reply_payload(reply: CompletionResponse | EmbeddingResponse) -> dict[str, Any]:
+    if isinstance(reply, EmbeddingResponse):
+        return {
+            "model": reply.model,
+            "data": [{"index": e.index, "embedding": list(e.embedding)} for e in reply.data],
+        }
     return {
         "id": reply.id,
         "model": reply.model,

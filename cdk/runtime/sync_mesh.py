@@ -4,6 +4,7 @@
 
     with SyncMesh.from_config("mesh.yaml") as mesh:
         reply = mesh.complete(model="chat", messages=[{"role": "user", "content": "hi"}])
+        vectors = mesh.embed(model="text-embeddings", input=["a", "b"]).vectors
         for chunk in mesh.stream(model="chat", messages=[{"role": "user", "content": "hi"}]):
             print(chunk.text, end="")
 
@@ -29,7 +30,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ..enums import DeactivationReason
 from ..events import EventEmitter
-from ..types import ChatMessage, CompletionChunk, CompletionResponse
+from ..types import ChatMessage, CompletionChunk, CompletionResponse, EmbeddingResponse
 from .mesh import Mesh, Selection
 from .settings import MeshSettings
 
@@ -132,6 +133,19 @@ class SyncMesh:
     ) -> CompletionResponse:
         """Route one chat completion; ``model`` names a pool, a capability or a model id."""
         call = partial(self.mesh.complete, model, messages, deadline=deadline, **params)
+        return self._require_portal().call(call)
+
+    def embed(
+        self,
+        model: str,
+        input: str | Sequence[str],
+        *,
+        dimensions: int | None = None,
+        deadline: float | timedelta | None = None,
+        **params: Any,
+    ) -> EmbeddingResponse:
+        """Embed ``input`` (a text or a list of texts); ``model`` names a pool, a capability or a model id."""
+        call = partial(self.mesh.embed, model, input, dimensions=dimensions, deadline=deadline, **params)
         return self._require_portal().call(call)
 
     def stream(
