@@ -45,8 +45,9 @@ from ..types import (
 from .assembly import Assembly
 from .catalogue import ModelEntry
 from .lifecycle import Lifecycle
+from .needs import chat_needs, embedding_needs
 from .plan import Plan, load_config_file, make_plan
-from .pool import Pool
+from .pool import Pool, policy_view
 from .running import Running
 from .scheduler import Scheduler
 from .settings import MeshSettings
@@ -312,11 +313,28 @@ class Mesh:
         return await self._running().router.embed(pool, request, deadline=limit)
 
     def select(
-        self, model: str, messages: Sequence[ChatMessage | Mapping[str, Any]] = (), **params: Any
+        self,
+        model: str,
+        messages: Sequence[ChatMessage | Mapping[str, Any]] = (),
+        *,
+        stream: bool = False,
+        input: str | Sequence[str] | None = None,
+        **params: Any,
     ) -> Selection:
-        """Where a request would go now, without calling any provider (a dry run)."""
+        """Where a request would go now, without calling any provider (a dry run).
+
+        Describe the request as for ``complete`` (``stream=True`` for a stream) or, with
+        ``input``, as for ``embed``; members that cannot serve it are passed over, as the
+        router does. With neither messages nor input, any member may be chosen.
+        """
+        if input is not None:
+            self._running()
+            pool = self.resolve(model)
+            view = policy_view(EmbeddingRequest(input=input))
+            return self._running().targets.dry_run(model, pool, view, embedding_needs())
         pool, request, _ = self._prepare(model, messages or [{"role": "user", "content": ""}], None, params)
-        return self._running().targets.dry_run(model, pool, request)
+        needs = chat_needs(request, stream=stream) if messages else None
+        return self._running().targets.dry_run(model, pool, request, needs)
 
     def resolve(self, target: str) -> Pool:
         """The pool a request for ``target`` goes through (configured or implicit)."""

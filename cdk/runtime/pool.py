@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ..interfaces.rotation import RotationPolicy
-from ..types import CompletionRequest
+from ..types import CompletionRequest, EmbeddingRequest
 from .capabilities import CapabilityTree
 from .catalogue import ModelEntry
 from .settings import BudgetSettings, PoolSettings, RetrySettings
@@ -21,7 +21,7 @@ from .settings import BudgetSettings, PoolSettings, RetrySettings
 if TYPE_CHECKING:
     from .lifecycle import Lifecycle
 
-__all__ = ["Pool", "members"]
+__all__ = ["Pool", "members", "policy_view"]
 
 
 def members(
@@ -121,6 +121,17 @@ class Pool:
     def detached(self) -> Pool:
         """The same pool with a copy of its policy, whose cursors move without moving the original's."""
         return attrs.evolve(self, policy=_detached(self.policy))
+
+
+def policy_view(request: EmbeddingRequest) -> CompletionRequest:
+    """What a rotation policy sees of an embedding request.
+
+    Policies take a CompletionRequest: each input is a user message (so prompt-token
+    estimates agree) and ``max_tokens`` is 0, since an embedding has no output tokens.
+    """
+    return CompletionRequest(
+        messages=[{"role": "user", "content": text} for text in request.input], max_tokens=0
+    )
 
 
 def members_of(

@@ -17,6 +17,8 @@ from ..errors import (
     Attempt,
     BadRequestError,
     DeadlineExceeded,
+    FeatureNotSupportedError,
+    NoCapableModelError,
     NoModelAvailableError,
     ProviderError,
     ProviderProtocolError,
@@ -36,7 +38,8 @@ from ..types import (
 from .catalogue import ModelEntry
 from .deadline import call_within
 from .lifecycle import Lifecycle
-from .pool import Pool
+from .needs import RequestNeeds, chat_needs, embedding_needs, lacking, skipped
+from .pool import Pool, policy_view
 from .state_sync import StateSync
 from .telemetry import Telemetry
 
@@ -96,24 +99,25 @@ class Router:
         self, pool: Pool, request: CompletionRequest, *, deadline: float | None = None
     ) -> CompletionResponse:
         """The first successful answer, failing over as the pool's retry settings allow."""
-        return await self._route(pool, request, deadline, _complete)
+        return await self._route(pool, request, deadline, chat_needs(request, stream=False), _complete)
 
     async def embed(
         self, pool: Pool, request: EmbeddingRequest, *, deadline: float | None = None
     ) -> EmbeddingResponse:
         """The vectors from the first model that answers, failing over as for ``complete``."""
-        return await self._route(pool, request, deadline, _embed)
+        return await self._route(pool, request, deadline, embedding_needs(), _embed)
 
     async def _route(
         self,
         pool: Pool,
         request: _Request,
         deadline: float | None,
+        needs: RequestNeeds,
         send: Callable[[Provider, Any], Awaitable[_Answer]],
     ) -> _Answer:
         await self.sync.before_route()
         try:
-            async with aclosing(self._attempts(pool, request, deadline)) as attempts:
+            async with aclosing(self._attempts(pool, request, deadline, needs)) as attempts:
                 async for attempt in attempts:
                     outcome = await self._call(attempt, send)
                     if not isinstance(outcome, _Failure):
@@ -156,8 +160,9 @@ class Router:
         """Chunks from the first model whose stream starts; no failover once a chunk is out."""
         await self.sync.before_route()
         opened: tuple[_Attempt, list[CompletionChunk], AsyncIterator[CompletionChunk]] | None = None
+        needs = chat_needs(request, stream=True)
         try:
-            async with aclosing(self._attempts(pool, request, deadline)) as attempts:
+            async with aclosing(self._attempts(pool, request, deadline, needs)) as attempts:
                 async for attempt in attempts:
                     outcome = await self._open_stream(attempt)
                     if isinstance(outcome, _Failure):
@@ -248,20 +253,45 @@ class Router:
     # --- the loop shared by both -----------------------------------------------------
 
     async def _attempts(
-        self, pool: Pool, request: _Request, deadline: float | None
+        self, pool: Pool, request: _Request, deadline: float | None, needs: RequestNeeds
     ) -> AsyncGenerator[_Attempt, None]:
-        """Yield one attempt after another until one succeeds (the caller stops) or all fail."""
+        """Yield one attempt after another until one succeeds (the caller stops) or all fail.
+
+        Members that lack what the request needs are passed over before any call, with no
+        mark on their counters; they show in the final error's attempts and ``not_tried``.
+        """
         request_id = _request_id()
-        view = request if isinstance(request, CompletionRequest) else _policy_view(request)
+        target = pool.label
+        gaps = lacking(pool.members, self.entries, self.providers, needs)
+        passed_over = skipped(gaps)
+        if gaps:
+            if len(gaps) == len(pool.members):
+                missing = [what for lacks in gaps.values() for what in lacks]
+                raise NoCapableModelError(target, needs.describe(), passed_over, missing)
+            self._trace(
+                Severity.DEBUG,
+                f"passed over for a {needs.describe()} request to {target!r}: "
+                + "; ".join(n.describe() for n in passed_over),
+                {"target": target, "skipped": {n.model_id: n.reason for n in passed_over}},
+            )
+        view = request if isinstance(request, CompletionRequest) else policy_view(request)
         retry = pool.retry
         limit = deadline if deadline is not None else retry.deadline.total_seconds()
         started = self.clock.monotonic()
-        attempts: list[Attempt] = []
-        tried: set[str] = set()
+        attempts: list[Attempt] = [
+            Attempt(
+                model_id=n.model_id,
+                provider_id=self.entries[n.model_id].provider_id,
+                error=FeatureNotSupportedError(f"{n.model_id} {n.reason}"),
+                latency_ms=0.0,
+                skipped=n.reason,
+            )
+            for n in passed_over
+        ]
+        tried: set[str] = set(gaps)
         calls = 0
         previous: tuple[str, ProviderError] | None = None
         pending: _Failure | None = None  # the last failure, until we know whether it was the last
-        target = pool.label
         while calls < retry.max_attempts:
             model_id = pool.select(self.lifecycle, view, exclude=tried)
             if model_id is None:
@@ -298,7 +328,7 @@ class Router:
                 remaining = limit - (self.clock.monotonic() - started)
                 if calls >= retry.max_attempts or remaining <= _TIME_EPSILON:
                     self._send(failure, "exhausted")
-                    raise AllModelsExhaustedError(target, attempts)
+                    raise AllModelsExhaustedError(target, attempts, passed_over)
                 if not (
                     error.retryable
                     and same_retries < retry.same_model_retries
@@ -321,15 +351,18 @@ class Router:
             pending = failure
         if pending is not None:
             self._send(pending, "exhausted")
-        if not attempts:
-            raise NoModelAvailableError(f"no active model for {target!r}: {self._why_none(pool)}")
-        raise AllModelsExhaustedError(target, attempts)
+        if calls == 0:
+            raise NoModelAvailableError(f"no active model for {target!r}: {self._why_none(pool, gaps)}")
+        raise AllModelsExhaustedError(target, attempts, passed_over)
 
-    def _why_none(self, pool: Pool) -> str:
+    def _why_none(self, pool: Pool, gaps: Mapping[str, tuple[str, ...]]) -> str:
         if not pool.members:
             return "the pool has no models"
         parts = []
         for model_id in pool.members:
+            if model_id in gaps:
+                parts.append(f"{model_id} (lacks {', '.join(gaps[model_id])})")
+                continue
             model = self.lifecycle.state.models[model_id]
             provider = self.lifecycle.state.providers.get(model.provider_id)
             if provider is not None and provider.deactivated:
@@ -337,7 +370,8 @@ class Router:
             else:
                 reason = model.reason.value if model.reason else model.status.value
                 parts.append(f"{model_id} ({reason})")
-        return "every model is in standby: " + ", ".join(parts)
+        head = "every model that can serve the request is in standby" if gaps else "every model is in standby"
+        return f"{head}: " + ", ".join(parts)
 
     # --- bookkeeping ---------------------------------------------------------------
 
@@ -491,17 +525,6 @@ def _complete(provider: Provider, request: CompletionRequest) -> Awaitable[Compl
 
 def _embed(provider: Provider, request: EmbeddingRequest) -> Awaitable[EmbeddingResponse]:
     return provider.embed(request)
-
-
-def _policy_view(request: EmbeddingRequest) -> CompletionRequest:
-    """What a rotation policy sees of an embedding request.
-
-    Policies take a CompletionRequest: each input is a user message (so prompt-token
-    estimates agree) and ``max_tokens`` is 0, since an embedding has no output tokens.
-    """
-    return CompletionRequest(
-        messages=[{"role": "user", "content": text} for text in request.input], max_tokens=0
-    )
 
 
 def _request_payload(request: _Request) -> dict[str, Any]:

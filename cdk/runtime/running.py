@@ -110,6 +110,7 @@ class Running:
         targets = Targets(
             pools,
             entries=entries,
+            providers=connectors.providers,
             tree=tree,
             lifecycle=lifecycle,
             telemetry=telemetry,

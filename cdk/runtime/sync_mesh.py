@@ -181,9 +181,18 @@ class SyncMesh:
             finally:
                 portal.call(receive.close)
 
-    def select(self, model: str, messages: Messages = (), **params: Any) -> Selection:
-        """Where a request would go now, without calling any provider (a dry run)."""
-        return self._require_portal().call(partial(self.mesh.select, model, messages, **params))
+    def select(
+        self,
+        model: str,
+        messages: Messages = (),
+        *,
+        stream: bool = False,
+        input: str | Sequence[str] | None = None,
+        **params: Any,
+    ) -> Selection:
+        """Where a request would go now, without calling any provider (a dry run; see ``Mesh.select``)."""
+        call = partial(self.mesh.select, model, messages, stream=stream, input=input, **params)
+        return self._require_portal().call(call)
 
     def status(self) -> dict[str, Any]:
         """Pools → models → status, reason, counters, cooldown; and provider status."""

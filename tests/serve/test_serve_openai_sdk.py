@@ -192,3 +192,16 @@ def test_embeddings_as_floats_with_dimensions_fail_over_across_a_503(upstream: M
     assert item.embedding == fake_embedding("hello", model="large", dimensions=3)
     assert called(upstream, "/embeddings") == ["small", "large"]
     assert all(r.json["dimensions"] == 3 for r in upstream.requests)
+
+
+def test_a_request_no_model_can_serve_is_a_400_that_reaches_no_upstream(upstream: MockOpenAIServer) -> None:
+    config = mesh_config(upstream)
+    for model in config["models"].values():
+        model["features"] = ["streaming"]
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    with serving(config) as base, pytest.raises(openai.BadRequestError) as caught:
+        client(base).chat.completions.create(model="chat", messages=USER, tools=[tool])
+    body = caught.value.body
+    assert isinstance(body, dict) and body["code"] == "no_capable_model"
+    assert "missing: tools" in body["message"]
+    assert upstream.requests == []
