@@ -66,6 +66,18 @@ class RotationPolicy(Connector[ThresholdConfigT]):
         message, with ``max_tokens`` 0 (an embedding has no output tokens).
         """
 
+    def fallback(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        """The model a request fails over to, after the model ``select`` picked failed.
+
+        ``candidates`` are the active models the request has not tried. By default the
+        same as ``select``. A policy that remembers a preferred model (a current model, a
+        session's model) overrides it to answer without moving what it remembers: a model
+        that failed once is still preferred until ``should_deactivate`` sets it aside.
+        """
+        return self.select(candidates, request, now)
+
     def should_deactivate(self, snapshot: ModelSnapshot, now: datetime) -> DeactivationReason | None:
         """ERROR_THRESHOLD once consecutive failures or the windowed error rate pass the limits."""
         if snapshot.status is not ModelStatus.ACTIVE:

@@ -98,9 +98,18 @@ class Pool:
         return self.settings is not None
 
     def select(
-        self, lifecycle: Lifecycle, request: CompletionRequest, exclude: Collection[str] = ()
+        self,
+        lifecycle: Lifecycle,
+        request: CompletionRequest,
+        exclude: Collection[str] = (),
+        *,
+        fallback: bool = False,
     ) -> str | None:
-        """Bring time-based state up to date, then let the policy pick an active member."""
+        """Bring time-based state up to date, then let the policy pick an active member.
+
+        ``fallback``: the pick after a failed call in the same request (the policy's
+        ``fallback``, which leaves what it remembers alone).
+        """
         candidates = []
         for model_id in self.members:
             lifecycle.evaluate(model_id, self)
@@ -109,7 +118,8 @@ class Pool:
             candidates.append(lifecycle.snapshot(model_id, self.id))
         if not candidates:
             return None
-        chosen = self.policy.select(candidates, request, lifecycle.clock.now())
+        pick = self.policy.fallback if fallback else self.policy.select
+        chosen = pick(candidates, request, lifecycle.clock.now())
         if chosen is None:
             return None
         return chosen.model_id

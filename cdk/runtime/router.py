@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ..clock import Clock
-from ..enums import EventType, Severity
+from ..enums import EventType, ModelStatus, Severity
 from ..errors import (
     AllModelsExhaustedError,
     Attempt,
@@ -20,6 +20,7 @@ from ..errors import (
     FeatureNotSupportedError,
     NoCapableModelError,
     NoModelAvailableError,
+    NotTried,
     ProviderError,
     ProviderProtocolError,
     ProviderTimeoutError,
@@ -259,6 +260,11 @@ class Router:
 
         Members that lack what the request needs are passed over before any call, with no
         mark on their counters; they show in the final error's attempts and ``not_tried``.
+        Every other active member may be tried once (plus same-model retries), within the
+        deadline and ``max_attempts`` when one is set. The first pick is the policy's
+        ``select``; the picks after a failure (and every pick of a request some members
+        lack a feature for) are its ``fallback``, which leaves what the policy remembers
+        alone, so only a deactivation moves a sticky policy's traffic.
         """
         request_id = _request_id()
         target = pool.label
@@ -276,6 +282,7 @@ class Router:
             )
         view = request if isinstance(request, CompletionRequest) else policy_view(request)
         retry = pool.retry
+        cap = retry.max_attempts
         limit = deadline if deadline is not None else retry.deadline.total_seconds()
         started = self.clock.monotonic()
         attempts: list[Attempt] = [
@@ -288,12 +295,17 @@ class Router:
             )
             for n in passed_over
         ]
-        tried: set[str] = set(gaps)
+        excluded: set[str] = set(gaps)  # passed over, or tried already
+        # A request that needs a feature some member lacks sees fewer candidates than usual:
+        # its pick must not move what the policy remembers either.
+        narrowed = any(lacks != (needs.operation.value,) for lacks in gaps.values())
         calls = 0
+        stop: str | None = None  # why the loop stopped before running out of models
         previous: tuple[str, ProviderError] | None = None
         pending: _Failure | None = None  # the last failure, until we know whether it was the last
-        while calls < retry.max_attempts:
-            model_id = pool.select(self.lifecycle, view, exclude=tried)
+        while stop is None:
+            fallback = narrowed or previous is not None
+            model_id = pool.select(self.lifecycle, view, exclude=excluded, fallback=fallback)
             if model_id is None:
                 break
             if pending is not None:
@@ -304,7 +316,6 @@ class Router:
             entry = self.entries[model_id]
             provider = self.providers[entry.provider_id]
             same_retries = 0
-            failure: _Failure | None = None
             while True:
                 calls += 1
                 remaining = limit - (self.clock.monotonic() - started)
@@ -326,9 +337,12 @@ class Router:
                     self._send(failure, "error")
                     raise error  # no other model would accept it either
                 remaining = limit - (self.clock.monotonic() - started)
-                if calls >= retry.max_attempts or remaining <= _TIME_EPSILON:
-                    self._send(failure, "exhausted")
-                    raise AllModelsExhaustedError(target, attempts, passed_over)
+                if cap is not None and calls >= cap:
+                    stop = f"attempt cap reached (max_attempts={cap})"
+                    break
+                if remaining <= _TIME_EPSILON:
+                    stop = f"the {limit:g}s deadline ran out"
+                    break
                 if not (
                     error.retryable
                     and same_retries < retry.same_model_retries
@@ -346,14 +360,40 @@ class Router:
                     {"model_id": model_id, "wait": wait},
                 )
                 await self.clock.sleep(wait)
-            tried.add(model_id)
+            excluded.add(model_id)
             previous = (model_id, error)
             pending = failure
         if pending is not None:
             self._send(pending, "exhausted")
         if calls == 0:
             raise NoModelAvailableError(f"no active model for {target!r}: {self._why_none(pool, gaps)}")
-        raise AllModelsExhaustedError(target, attempts, passed_over)
+        raise AllModelsExhaustedError(target, attempts, self._not_tried(pool, excluded, gaps, stop))
+
+    def _not_tried(
+        self, pool: Pool, excluded: set[str], gaps: Mapping[str, tuple[str, ...]], stop: str | None
+    ) -> list[NotTried]:
+        """The members the request did not call, in pool order, each with why."""
+        out: list[NotTried] = []
+        for model_id in pool.members:
+            if model_id in gaps:
+                out.append(NotTried(model_id, "lacks " + ", ".join(gaps[model_id])))
+            elif model_id not in excluded:
+                standby = self._standby(model_id)
+                if standby is not None:
+                    out.append(NotTried(model_id, f"in standby: {standby}"))
+                else:
+                    out.append(NotTried(model_id, stop or "not picked by the rotation policy"))
+        return out
+
+    def _standby(self, model_id: str) -> str | None:
+        """Why ``model_id`` cannot be called now (its reason, or its provider's), or None."""
+        model = self.lifecycle.state.models[model_id]
+        provider = self.lifecycle.state.providers.get(model.provider_id)
+        if provider is not None and provider.deactivated:
+            return f"provider {model.provider_id} deactivated: {provider.reason}"
+        if model.status is not ModelStatus.ACTIVE:
+            return model.reason.value if model.reason else model.status.value
+        return None
 
     def _why_none(self, pool: Pool, gaps: Mapping[str, tuple[str, ...]]) -> str:
         if not pool.members:
@@ -362,14 +402,8 @@ class Router:
         for model_id in pool.members:
             if model_id in gaps:
                 parts.append(f"{model_id} (lacks {', '.join(gaps[model_id])})")
-                continue
-            model = self.lifecycle.state.models[model_id]
-            provider = self.lifecycle.state.providers.get(model.provider_id)
-            if provider is not None and provider.deactivated:
-                parts.append(f"{model_id} (provider {model.provider_id} deactivated: {provider.reason})")
             else:
-                reason = model.reason.value if model.reason else model.status.value
-                parts.append(f"{model_id} ({reason})")
+                parts.append(f"{model_id} ({self._standby(model_id) or 'active'})")
         head = "every model that can serve the request is in standby" if gaps else "every model is in standby"
         return f"{head}: " + ", ".join(parts)
 

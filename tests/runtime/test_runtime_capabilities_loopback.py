@@ -226,3 +226,22 @@ async def test_anthropic_tools_and_images_round_trip(server: MockOpenAIServer, c
         "role": "user",
         "content": [{"type": "tool_result", "tool_use_id": call.id, "content": '{"sky": "clear"}'}],
     }
+
+
+# --- the attempt budget -------------------------------------------------------------------------
+
+
+async def test_three_503s_in_a_pool_of_four_are_answered_by_the_fourth(
+    server: MockOpenAIServer, clock: FakeClock
+) -> None:
+    for name in ("m1", "m2", "m3"):
+        server.script(name, Fault.status(503))
+    config = {
+        "providers": providers(server),
+        "models": {f"local.{n}": {"provider": "local"} for n in ("m1", "m2", "m3", "m4")},
+        "pools": {"chat": {"capability": "chat-completion"}},  # every setting at its default
+    }
+    async with Mesh.from_config(config, clock=clock) as mesh:
+        reply = await mesh.complete(model="chat", messages=[{"role": "user", "content": "hi"}])
+    assert reply.model == "local.m4" and reply.text == "Hello from m4."
+    assert called(server, "/chat/completions") == ["m1", "m2", "m3", "m4"]

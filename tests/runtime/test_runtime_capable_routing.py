@@ -105,9 +105,11 @@ async def test_a_model_lacking_a_need_is_passed_over_without_a_call_or_a_mark(
         assert plain["status"] == "active"
         assert counters(mesh, "plain.small")["requests"] == 0
         assert counters(mesh, "plain.small")["failures"] == 0
+        # The preferred model stays preferred: a plain request still goes to it.
+        assert (await mesh.complete(model="chat", messages=USER)).model == "plain.small"
     (sent,) = mock(mesh, "able").calls
     assert sent.tools == params.get("tools") and sent.response_format == params.get("response_format")
-    assert [log.model_id for log in recorder.logs] == ["able.large"]  # no log for a skip
+    assert [log.model_id for log in recorder.logs] == ["able.large", "plain.small"]  # no log for a skip
     (trace,) = [t for t in recorder.traces if "passed over" in t.message]
     assert "plain.small (lacks " in trace.message
     assert trace.metadata["skipped"]["plain.small"].startswith("lacks ")
