@@ -201,13 +201,8 @@ async def _events(
 async def embeddings(request: Request) -> Response:
     state = _state(request)
     call = parse_embeddings(await _read_json(request, state.settings.max_body_bytes))
-    embed: Callable[..., Awaitable[Any]] | None = getattr(state.mesh, "embed", None)
-    if embed is None:
-        return _json(
-            error_answer(404, "this meshkit has no embeddings", "invalid_request_error", "not_found")
-        )
     tally = counting_attempts()
-    reply = await embed(call.model, call.input, dimensions=call.dimensions, **call.extra)
+    reply = await state.mesh.embed(call.model, call.input, dimensions=call.dimensions, **call.extra)
     body = reply.to_dict(encoding_format="base64" if call.base64 else "float")
     return JSONResponse(body, headers=_headers(reply.model, tally.attempts(answered=True)))
 

@@ -109,6 +109,26 @@ class RotationSuite(ConformanceSuite):
 
     @given(history=histories)
     @suite_settings()
+    def test_fallback_returns_an_active_candidate(
+        self, conformance_target: ConformanceTarget, history: list[tuple[list[ModelSnapshot], str | None]]
+    ) -> None:
+        # The router asks ``fallback`` for the next model after the one ``select`` picked failed.
+        policy = self.policy(conformance_target)
+        for step, (pool, session) in enumerate(history):
+            now = EPOCH + timedelta(seconds=step)
+            picked = policy.select(list(pool), _request(session), now)
+            rest = [s for s in pool if picked is None or s.model_id != picked.model_id]
+            result = policy.fallback(list(rest), _request(session), now)
+            active = [s for s in rest if s.is_active]
+            if not active:
+                assert result is None, f"no active candidate left, yet fallback() returned {result!r}"
+            else:
+                assert result is not None, "fallback() returned None although active candidates remain"
+                assert result in rest, f"fallback() returned {result.model_id!r}, not one of the candidates"
+                assert result.is_active, f"fallback() returned standby model {result.model_id!r}"
+
+    @given(history=histories)
+    @suite_settings()
     def test_select_is_deterministic(
         self, conformance_target: ConformanceTarget, history: list[tuple[list[ModelSnapshot], str | None]]
     ) -> None:
