@@ -231,6 +231,8 @@ class FileReadOnce(StaticDiscovery):
         if self._read is None:
             self._read = await super()._read_models_file()
         return self._read
+
+
 class UnprobedIsDown(ListingDiscovery):
     """Defect: with no probe to go by, reports a provider unavailable ("no data, no traffic")."""
 
