@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from broken import CONNECTORS, EXPECTED_FAILURES, REFERENCES
-from conformance_runs import SuiteRun, run_suites
+from conformance_runs import SuiteRun, run_suite
 
 pytestmark = pytest.mark.slow
 
@@ -15,13 +15,7 @@ pytestmark = pytest.mark.slow
 def broken_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     folder: Path = tmp_path_factory.mktemp("broken-run")
     names = [f"--connector={cls.connector_id}" for cls in CONNECTORS]
-    # Providers are most of the work: two runs of them beside one of the other types.
-    providers = [
-        n for n, cls in zip(names, CONNECTORS, strict=True) if cls.connector_type.value == "provider"
-    ]
-    others = [n for n in names if n not in providers]
-    groups = [providers[::2], providers[1::2], others]
-    return run_suites(folder, groups, plugins=("broken.pytest_plugin",))
+    return run_suite(folder, *names, plugins=("broken.pytest_plugin",))
 
 
 def test_there_are_at_least_three_defects_per_connector_type() -> None:
@@ -60,11 +54,3 @@ def test_undeclared_feature_that_works_is_reported(broken_run: SuiteRun) -> None
     assert lock_tests and all(t["outcome"] == "skipped" for t in lock_tests)
     assert all("does not declare 'locking' (it works: declare it)" in t["reason"] for t in lock_tests)
     assert "UndeclaredFeatureWarning" in broken_run.output
-
-
-def test_a_provider_not_built_on_httpprovider_faces_every_fault(broken_run: SuiteRun) -> None:
-    # Its Config takes a base_url and its spec says nothing more: the local server plays the faults.
-    entry = broken_run.connector("reference.plain-http.v1")
-    assert entry["verdict"]["status"] == "certified", entry["verdict"]["gaps"][:5]
-    faults = [t for t in entry["tests"] if t["test"] == "test_server_error_is_unavailable"]
-    assert faults and all(t["outcome"] == "passed" for t in faults), faults

@@ -16,7 +16,7 @@ from ..faults import Fault
 from .anthropic_wire import ANTHROPIC
 from .embeddings_wire import embedding_body, validate_embedding_request
 from .openai_wire import OPENAI
-from .scripting import RecordedRequest, Reply, Script, without, without_in_events
+from .scripting import RecordedRequest, Reply, Script
 from .wire import WireFormat
 
 __all__ = ["MockOpenAIServer"]
@@ -291,8 +291,7 @@ class MockOpenAIServer(Script):
             return web.Response(status=204)
         if isinstance(step, Fault):
             return await self._fault(request, step, OPENAI, stream=False, model=model)
-        omit = step.omit if isinstance(step, Reply) else ()
-        return web.json_response(without(embedding_body(body, model), omit))
+        return web.json_response(embedding_body(body, model))
 
     async def _complete(self, request: web.Request, wire: WireFormat) -> web.StreamResponse:
         body, bad = await self._read_json(request, wire)
@@ -317,14 +316,12 @@ class MockOpenAIServer(Script):
         if isinstance(step, Fault):
             return await self._fault(request, step, wire, stream=stream, model=model)
         answer = self.answer(step, model, body, wire)
-        omit = step.omit if isinstance(step, Reply) else ()
         if stream:
             hold = None
             if isinstance(step, Reply) and step.hold_after is not None:
                 hold = wire.head_events + step.hold_after  # the role event(s) come first
-            events = without_in_events(wire.events(answer, body), omit)
-            return await self._send_events(request, events, hold_at=hold)
-        return web.json_response(without(wire.body(answer), omit))
+            return await self._send_events(request, wire.events(answer, body), hold_at=hold)
+        return web.json_response(wire.body(answer))
 
     async def _send_events(
         self,
@@ -415,8 +412,7 @@ class MockOpenAIServer(Script):
             # The first event(s) carry the role; count content chunks from there.
             cut = wire.head_events + (fault.after or 0)
             if fault.kind == "stream_error":
-                # A verbatim ``body`` is the event's JSON as some services spell it (a numeric code).
-                error_body = json.loads(fault.body) if fault.body else wire.error_body(fault, None)[1]
+                _, error_body = wire.error_body(fault, None)
                 return await self._send_events(request, [*events[:cut], wire.error_event(error_body)])
             return await self._send_events(request, events, stop_after=cut, hang=fault.kind == "hang")
         # A plain response cut mid-body: promise the full length, send half, drop the connection.
