@@ -7,10 +7,13 @@ the router's feet.
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -168,10 +171,15 @@ class ChatMessage:
         """Accept a message object or the usual ``{"role": ..., "content": ...}`` dict."""
         if isinstance(value, ChatMessage):
             return value
-        if not isinstance(value, Mapping) or "role" not in value:
-            raise TypeError(f"a message needs a 'role': got {value!r}")
+        if not isinstance(value, Mapping):
+            raise TypeError(
+                f"a message is a {{'role': ..., 'content': ...}} dict, got {type(value).__name__} {value!r}"
+            )
+        role = value.get("role")
+        if not isinstance(role, str):
+            raise TypeError(f"a message needs a 'role' string ('user', 'assistant', ...): got {value!r}")
         return cls(
-            role=str(value["role"]),
+            role=role,
             content=value.get("content"),
             name=value.get("name"),
             tool_calls=value.get("tool_calls"),
@@ -211,7 +219,13 @@ class ChatMessage:
 
 
 def _messages(value: Sequence[ChatMessage | Mapping[str, Any]]) -> tuple[ChatMessage, ...]:
-    return tuple(ChatMessage.coerce(m) for m in value)
+    out = []
+    for index, message in enumerate(value):
+        try:
+            out.append(ChatMessage.coerce(message))
+        except TypeError as exc:  # which message, in a long conversation
+            raise TypeError(f"messages[{index}]: {exc}") from None
+    return tuple(out)
 
 
 @attrs.frozen(kw_only=True)
@@ -249,6 +263,21 @@ class TokenUsage:
     def _total(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def to_dict(self) -> dict[str, int]:
+        """OpenAI's ``usage`` object."""
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+def _created(at: datetime | None, given: int | None) -> int:
+    # OpenAI's `created` is whole seconds since the epoch, and every object has one.
+    if given is not None:
+        return given
+    return int(at.timestamp()) if at is not None else int(time.time())
+
 
 @attrs.frozen
 class Choice:
@@ -257,6 +286,15 @@ class Choice:
     index: int
     message: ChatMessage
     finish_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """OpenAI's form of one choice."""
+        return {
+            "index": self.index,
+            "message": self.message.to_dict(),
+            "finish_reason": self.finish_reason,
+            "logprobs": None,
+        }
 
 
 @attrs.frozen(kw_only=True)
@@ -277,6 +315,17 @@ class CompletionResponse:
         if not self.choices:
             return ""
         return self.choices[0].message.text
+
+    def to_dict(self, *, created: int | None = None) -> dict[str, Any]:
+        """OpenAI's ``chat.completion`` object (``created`` defaults to ``self.created``, else now)."""
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": _created(self.created, created),
+            "model": self.model,
+            "choices": [choice.to_dict() for choice in self.choices],
+            "usage": self.usage.to_dict(),
+        }
 
 
 @attrs.frozen(kw_only=True)
@@ -349,6 +398,17 @@ class Delta:
     content: str | None = None
     tool_calls: tuple[ToolCallDelta, ...] | None = attrs.field(default=None, converter=_tool_call_deltas)
 
+    def to_dict(self) -> dict[str, Any]:
+        """OpenAI's ``delta``: only what the chunk adds."""
+        out: dict[str, Any] = {}
+        if self.role is not None:
+            out["role"] = self.role
+        if self.content is not None:
+            out["content"] = self.content
+        if self.tool_calls:
+            out["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+        return out
+
 
 @attrs.frozen
 class ChunkChoice:
@@ -357,6 +417,15 @@ class ChunkChoice:
     index: int
     delta: Delta
     finish_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """OpenAI's form of one choice in a chunk."""
+        return {
+            "index": self.index,
+            "delta": self.delta.to_dict(),
+            "finish_reason": self.finish_reason,
+            "logprobs": None,
+        }
 
 
 @attrs.frozen(kw_only=True)
@@ -375,6 +444,26 @@ class CompletionChunk:
         if not self.choices:
             return ""
         return self.choices[0].delta.content or ""
+
+    def to_dict(self, *, created: int | None = None) -> dict[str, Any]:
+        """OpenAI's ``chat.completion.chunk`` object; ``usage`` only on a chunk that has it.
+
+        Every chunk of one stream should carry the same ``created``: pass it (the default is now).
+        """
+        out: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": _created(None, created),
+            "model": self.model,
+            "choices": [choice.to_dict() for choice in self.choices],
+        }
+        if self.usage is not None:
+            out["usage"] = self.usage.to_dict()
+        return out
+
+
+#: How OpenAI's embeddings API sends vectors: lists of numbers, or base64 of float32s.
+EncodingFormat = Literal["float", "base64"]
 
 
 def _inputs(value: str | Sequence[str]) -> tuple[str, ...]:
@@ -411,6 +500,16 @@ class Embedding:
     index: int
     embedding: list[float]
 
+    def to_dict(self, *, encoding_format: EncodingFormat = "float") -> dict[str, Any]:
+        """OpenAI's ``embedding`` object; ``base64`` packs the vector as little-endian float32."""
+        vector: list[float] | str = list(self.embedding)
+        if encoding_format == "base64":
+            packed = struct.pack(f"<{len(self.embedding)}f", *self.embedding)
+            vector = base64.b64encode(packed).decode("ascii")
+        elif encoding_format != "float":
+            raise ValueError(f"encoding_format is 'float' or 'base64', got {encoding_format!r}")
+        return {"object": "embedding", "index": self.index, "embedding": vector}
+
 
 @attrs.frozen(kw_only=True)
 class EmbeddingResponse:
@@ -426,6 +525,15 @@ class EmbeddingResponse:
     def vectors(self) -> list[list[float]]:
         """Just the vectors, in input order."""
         return [item.embedding for item in self.data]
+
+    def to_dict(self, *, encoding_format: EncodingFormat = "float") -> dict[str, Any]:
+        """OpenAI's list of ``embedding`` objects, with its usage."""
+        return {
+            "object": "list",
+            "data": [item.to_dict(encoding_format=encoding_format) for item in self.data],
+            "model": self.model,
+            "usage": {"prompt_tokens": self.usage.prompt_tokens, "total_tokens": self.usage.total_tokens},
+        }
 
 
 # --- Catalogue ----------------------------------------------------------------------

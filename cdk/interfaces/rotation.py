@@ -60,7 +60,23 @@ class RotationPolicy(Connector[ThresholdConfigT]):
     def select(
         self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
     ) -> ModelSnapshot | None:
-        """One of ``candidates`` (the pool's active models), or None when there are none."""
+        """One of ``candidates`` (the pool's active models), or None when there are none.
+
+        For ``embed()`` the request is a CompletionRequest holding each text as a user
+        message, with ``max_tokens`` 0 (an embedding has no output tokens).
+        """
+
+    def fallback(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        """The model a request fails over to, after the model ``select`` picked failed.
+
+        ``candidates`` are the active models the request has not tried. By default the
+        same as ``select``. A policy that remembers a preferred model (a current model, a
+        session's model) overrides it to answer without moving what it remembers: a model
+        that failed once is still preferred until ``should_deactivate`` sets it aside.
+        """
+        return self.select(candidates, request, now)
 
     def should_deactivate(self, snapshot: ModelSnapshot, now: datetime) -> DeactivationReason | None:
         """ERROR_THRESHOLD once consecutive failures or the windowed error rate pass the limits."""

@@ -1,20 +1,22 @@
-"""Caps and budgets: whether a model has used up its requests, tokens or spend for the period."""
+"""Caps and budgets: whether a model has used up its requests, tokens or spend, and setting it aside."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import attrs
 
-from ..enums import DeactivationReason
+from ..clock import Clock
+from ..enums import DeactivationReason, ModelStatus
 from .catalogue import ModelEntry
 from .periods import Period, next_boundary
 from .pool import Pool
 from .settings import BudgetSettings
 from .state import LedgerKind, MeshState, PeriodUsage, ledger_scope
+from .transitions import Transitions
 
-__all__ = ["Breach", "find_breach"]
+__all__ = ["Breach", "CapGuard", "find_breach"]
 
 
 @attrs.frozen
@@ -78,3 +80,41 @@ def find_breach(
                     next_boundary(now, period),
                 )
     return None
+
+
+class CapGuard:
+    """Sets an active model aside when it reaches a cap or budget, until the period resets."""
+
+    def __init__(
+        self,
+        *,
+        state: MeshState,
+        entries: Mapping[str, ModelEntry],
+        provider_budgets: Mapping[str, BudgetSettings | None],
+        clock: Clock,
+        transitions: Transitions,
+    ) -> None:
+        self.state = state
+        self.entries = entries
+        self.provider_budgets = provider_budgets
+        self.clock = clock
+        self.transitions = transitions
+        #: The configured pools, whose budgets count too.
+        self.pools: tuple[Pool, ...] = ()
+
+    def breach(self, model_id: str, now: datetime) -> Breach | None:
+        """The first cap or budget ``model_id`` has reached, or None."""
+        entry = self.entries[model_id]
+        budget = self.provider_budgets.get(entry.provider_id)
+        return find_breach(entry, self.state, provider_budget=budget, pools=self.pools, now=now)
+
+    def enforce(self, model_id: str, *, pool_id: str | None) -> None:
+        """Set ``model_id`` aside if it is active and has reached a cap or budget."""
+        model = self.state.models[model_id]
+        if model.status is not ModelStatus.ACTIVE:
+            return
+        breach = self.breach(model_id, self.clock.now())
+        if breach is not None:
+            self.transitions.deactivate(
+                model_id, breach.reason, pool_id=pool_id, resets_at=breach.resets_at, detail=breach.detail
+            )

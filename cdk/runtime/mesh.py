@@ -36,6 +36,8 @@ from ..types import (
     CompletionChunk,
     CompletionRequest,
     CompletionResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     ModelInfo,
     ProbeResult,
     SyncResult,
@@ -43,8 +45,10 @@ from ..types import (
 from .assembly import Assembly
 from .catalogue import ModelEntry
 from .lifecycle import Lifecycle
+from .needs import chat_needs, embedding_needs
 from .plan import Plan, load_config_file, make_plan
-from .pool import Pool
+from .pool import Pool, policy_view
+from .request_checks import check_call
 from .running import Running
 from .scheduler import Scheduler
 from .settings import MeshSettings
@@ -54,8 +58,8 @@ from .telemetry import Telemetry
 
 __all__ = ["Mesh", "Selection"]
 
-#: The keyword arguments of ``complete``/``stream`` that are request fields (the rest go in ``extra``).
-_REQUEST_FIELDS = frozenset(a.name for a in attrs.fields(CompletionRequest)) - {"messages", "model", "extra"}
+#: The keyword arguments of ``embed`` that are request fields (the rest go in ``extra``).
+_EMBEDDING_FIELDS = frozenset(a.name for a in attrs.fields(EmbeddingRequest)) - {"input", "model", "extra"}
 _NOT_RUNNING = "the mesh is not running; use `async with mesh:` or `await mesh.start()`"
 
 
@@ -286,12 +290,51 @@ class Mesh:
             async for chunk in chunks:
                 yield chunk
 
+    async def embed(
+        self,
+        model: str,
+        input: str | Sequence[str],
+        *,
+        dimensions: int | None = None,
+        deadline: float | timedelta | None = None,
+        **params: Any,
+    ) -> EmbeddingResponse:
+        """Embed ``input`` (a text or a list of texts): one vector per text, in input order.
+
+        ``model`` names a pool, a capability (``text-embeddings``) or a model id, as for
+        ``complete``; the request fails over the same way.
+        """
+        self._running()
+        pool = self.resolve(model)
+        known = {k: v for k, v in params.items() if k in _EMBEDDING_FIELDS}
+        extra = {k: v for k, v in params.items() if k not in _EMBEDDING_FIELDS}
+        request = EmbeddingRequest(input=input, dimensions=dimensions, extra=extra, **known)
+        limit = deadline.total_seconds() if isinstance(deadline, timedelta) else deadline
+        return await self._running().router.embed(pool, request, deadline=limit)
+
     def select(
-        self, model: str, messages: Sequence[ChatMessage | Mapping[str, Any]] = (), **params: Any
+        self,
+        model: str,
+        messages: Sequence[ChatMessage | Mapping[str, Any]] = (),
+        *,
+        stream: bool = False,
+        input: str | Sequence[str] | None = None,
+        **params: Any,
     ) -> Selection:
-        """Where a request would go now, without calling any provider (a dry run)."""
+        """Where a request would go now, without calling any provider (a dry run).
+
+        Describe the request as for ``complete`` (``stream=True`` for a stream) or, with
+        ``input``, as for ``embed``; members that cannot serve it are passed over, as the
+        router does. With neither messages nor input, any member may be chosen.
+        """
+        if input is not None:
+            self._running()
+            pool = self.resolve(model)
+            view = policy_view(EmbeddingRequest(input=input))
+            return self._running().targets.dry_run(model, pool, view, embedding_needs())
         pool, request, _ = self._prepare(model, messages or [{"role": "user", "content": ""}], None, params)
-        return self._running().targets.dry_run(model, pool, request)
+        needs = chat_needs(request, stream=stream) if messages else None
+        return self._running().targets.dry_run(model, pool, request, needs)
 
     def resolve(self, target: str) -> Pool:
         """The pool a request for ``target`` goes through (configured or implicit)."""
@@ -382,8 +425,7 @@ class Mesh:
     ) -> tuple[Pool, CompletionRequest, float | None]:
         self._running()
         pool = self.resolve(target)
-        known = {k: v for k, v in params.items() if k in _REQUEST_FIELDS}
-        extra = {k: v for k, v in params.items() if k not in _REQUEST_FIELDS}
+        known, extra = check_call(messages, deadline, params)
         if not messages:
             raise ValueError("a request needs at least one message")
         request = CompletionRequest(messages=messages, extra=extra, **known)

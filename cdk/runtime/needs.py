@@ -10,17 +10,20 @@ what its config's ``features`` grant, else what its provider connector declares;
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
+from typing import cast
 
 import attrs
 
 from ..enums import ProviderFeature
+from ..errors import NotTried
+from ..interfaces.provider import Provider
 from ..types import CompletionRequest
 from .capabilities import Operation, operation_of
 from .catalogue import ModelEntry
 from .settings import REQUEST_FEATURES
 
-__all__ = ["RequestNeeds", "chat_needs", "embedding_needs", "model_lacks"]
+__all__ = ["RequestNeeds", "chat_needs", "embedding_needs", "lacking", "model_lacks", "skipped"]
 
 
 @attrs.frozen
@@ -73,3 +76,27 @@ def model_lacks(
         if feature.value not in lacking:
             lacking.append(feature.value)
     return tuple(lacking)
+
+
+def lacking(
+    members: Iterable[str],
+    entries: Mapping[str, ModelEntry],
+    providers: Mapping[str, Provider],
+    needs: RequestNeeds,
+) -> dict[str, tuple[str, ...]]:
+    """The members that cannot serve ``needs``, each with what it lacks, in member order."""
+    out: dict[str, tuple[str, ...]] = {}
+    for model_id in members:
+        entry = entries[model_id]
+        provider = providers.get(entry.provider_id)
+        # A provider's features are ProviderFeature members (the registry checks each class).
+        features = cast(Collection[ProviderFeature], provider.features if provider else frozenset())
+        gaps = model_lacks(entry, features, needs)
+        if gaps:
+            out[model_id] = gaps
+    return out
+
+
+def skipped(gaps: Mapping[str, tuple[str, ...]]) -> list[NotTried]:
+    """``lacking``'s answer as the models passed over, and why."""
+    return [NotTried(model_id, "lacks " + ", ".join(what)) for model_id, what in gaps.items()]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ..interfaces.rotation import RotationPolicy
-from ..types import CompletionRequest
+from ..types import CompletionRequest, EmbeddingRequest
 from .capabilities import CapabilityTree
 from .catalogue import ModelEntry
 from .settings import BudgetSettings, PoolSettings, RetrySettings
@@ -21,7 +21,7 @@ from .settings import BudgetSettings, PoolSettings, RetrySettings
 if TYPE_CHECKING:
     from .lifecycle import Lifecycle
 
-__all__ = ["Pool", "members"]
+__all__ = ["Pool", "members", "policy_view"]
 
 
 def members(
@@ -98,9 +98,18 @@ class Pool:
         return self.settings is not None
 
     def select(
-        self, lifecycle: Lifecycle, request: CompletionRequest, exclude: Collection[str] = ()
+        self,
+        lifecycle: Lifecycle,
+        request: CompletionRequest,
+        exclude: Collection[str] = (),
+        *,
+        fallback: bool = False,
     ) -> str | None:
-        """Bring time-based state up to date, then let the policy pick an active member."""
+        """Bring time-based state up to date, then let the policy pick an active member.
+
+        ``fallback``: the pick after a failed call in the same request (the policy's
+        ``fallback``, which leaves what it remembers alone).
+        """
         candidates = []
         for model_id in self.members:
             lifecycle.evaluate(model_id, self)
@@ -109,7 +118,8 @@ class Pool:
             candidates.append(lifecycle.snapshot(model_id, self.id))
         if not candidates:
             return None
-        chosen = self.policy.select(candidates, request, lifecycle.clock.now())
+        pick = self.policy.fallback if fallback else self.policy.select
+        chosen = pick(candidates, request, lifecycle.clock.now())
         if chosen is None:
             return None
         return chosen.model_id
@@ -121,6 +131,17 @@ class Pool:
     def detached(self) -> Pool:
         """The same pool with a copy of its policy, whose cursors move without moving the original's."""
         return attrs.evolve(self, policy=_detached(self.policy))
+
+
+def policy_view(request: EmbeddingRequest) -> CompletionRequest:
+    """What a rotation policy sees of an embedding request.
+
+    Policies take a CompletionRequest: each input is a user message (so prompt-token
+    estimates agree) and ``max_tokens`` is 0, since an embedding has no output tokens.
+    """
+    return CompletionRequest(
+        messages=[{"role": "user", "content": text} for text in request.input], max_tokens=0
+    )
 
 
 def members_of(

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from ..clock import Clock
-from ..enums import EventType, Severity
+from ..enums import EventType, ModelStatus, Severity
 from ..errors import (
     AllModelsExhaustedError,
     Attempt,
     BadRequestError,
     DeadlineExceeded,
+    FeatureNotSupportedError,
+    NoCapableModelError,
     NoModelAvailableError,
+    NotTried,
     ProviderError,
     ProviderProtocolError,
     ProviderTimeoutError,
@@ -28,13 +31,16 @@ from ..types import (
     CompletionChunk,
     CompletionRequest,
     CompletionResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     RequestLogEntry,
     TokenUsage,
 )
 from .catalogue import ModelEntry
 from .deadline import call_within
 from .lifecycle import Lifecycle
-from .pool import Pool
+from .needs import RequestNeeds, chat_needs, embedding_needs, lacking, skipped
+from .pool import Pool, policy_view
 from .state_sync import StateSync
 from .telemetry import Telemetry
 
@@ -44,6 +50,11 @@ _ids = itertools.count(1)
 #: Less time than this left before the deadline counts as none (float sums are not exact).
 _TIME_EPSILON = 1e-6
 _PREFIX = os.urandom(3).hex()
+
+
+#: What a routed call answers: a completion or the vectors of an embedding request.
+_Answer = TypeVar("_Answer", CompletionResponse, EmbeddingResponse)
+_Request = CompletionRequest | EmbeddingRequest
 
 
 def _request_id() -> str:
@@ -83,31 +94,49 @@ class Router:
         self._log = telemetry.log
         self._trace = telemetry.tracer(__name__)
 
-    # --- completion ------------------------------------------------------------
+    # --- completion and embeddings -------------------------------------------------
 
     async def complete(
         self, pool: Pool, request: CompletionRequest, *, deadline: float | None = None
     ) -> CompletionResponse:
         """The first successful answer, failing over as the pool's retry settings allow."""
+        return await self._route(pool, request, deadline, chat_needs(request, stream=False), _complete)
+
+    async def embed(
+        self, pool: Pool, request: EmbeddingRequest, *, deadline: float | None = None
+    ) -> EmbeddingResponse:
+        """The vectors from the first model that answers, failing over as for ``complete``."""
+        return await self._route(pool, request, deadline, embedding_needs(), _embed)
+
+    async def _route(
+        self,
+        pool: Pool,
+        request: _Request,
+        deadline: float | None,
+        needs: RequestNeeds,
+        send: Callable[[Provider, Any], Awaitable[_Answer]],
+    ) -> _Answer:
         await self.sync.before_route()
         try:
-            async with aclosing(self._attempts(pool, request, deadline)) as attempts:
+            async with aclosing(self._attempts(pool, request, deadline, needs)) as attempts:
                 async for attempt in attempts:
-                    outcome = await self._call(attempt)
-                    if isinstance(outcome, CompletionResponse):
+                    outcome = await self._call(attempt, send)
+                    if not isinstance(outcome, _Failure):
                         return outcome
                     attempt.failure = outcome
         finally:
             await self.sync.after_change()
         raise AssertionError("unreachable: the attempt loop raises when it runs out")  # pragma: no cover
 
-    async def _call(self, attempt: _Attempt) -> CompletionResponse | _Failure:
+    async def _call(
+        self, attempt: _Attempt, send: Callable[[Provider, Any], Awaitable[_Answer]]
+    ) -> _Answer | _Failure:
         entry, provider = attempt.entry, attempt.provider
         upstream = attrs.evolve(attempt.request, model=entry.upstream)
         self.lifecycle.begin(attempt.model_id)
         attempt.started = self.clock.monotonic()
         try:
-            response = await call_within(self.clock, attempt.remaining, lambda: provider.complete(upstream))
+            response = await call_within(self.clock, attempt.remaining, lambda: send(provider, upstream))
         except DeadlineExceeded:
             return self._failed(attempt, _deadline_error(entry))
         except Exception as exc:
@@ -132,8 +161,9 @@ class Router:
         """Chunks from the first model whose stream starts; no failover once a chunk is out."""
         await self.sync.before_route()
         opened: tuple[_Attempt, list[CompletionChunk], AsyncIterator[CompletionChunk]] | None = None
+        needs = chat_needs(request, stream=True)
         try:
-            async with aclosing(self._attempts(pool, request, deadline)) as attempts:
+            async with aclosing(self._attempts(pool, request, deadline, needs)) as attempts:
                 async for attempt in attempts:
                     outcome = await self._open_stream(attempt)
                     if isinstance(outcome, _Failure):
@@ -182,8 +212,9 @@ class Router:
     async def _open_stream(
         self, attempt: _Attempt
     ) -> tuple[list[CompletionChunk], AsyncIterator[CompletionChunk]] | _Failure:
-        entry, provider = attempt.entry, attempt.provider
-        upstream = attrs.evolve(attempt.request, model=entry.upstream)
+        entry, provider, request = attempt.entry, attempt.provider, attempt.request
+        assert isinstance(request, CompletionRequest)  # only chat requests stream
+        upstream = attrs.evolve(request, model=entry.upstream)
         self.lifecycle.begin(attempt.model_id)
         attempt.started = self.clock.monotonic()
         chunks: AsyncIterator[CompletionChunk] | None = None
@@ -223,21 +254,58 @@ class Router:
     # --- the loop shared by both -----------------------------------------------------
 
     async def _attempts(
-        self, pool: Pool, request: CompletionRequest, deadline: float | None
+        self, pool: Pool, request: _Request, deadline: float | None, needs: RequestNeeds
     ) -> AsyncGenerator[_Attempt, None]:
-        """Yield one attempt after another until one succeeds (the caller stops) or all fail."""
+        """Yield one attempt after another until one succeeds (the caller stops) or all fail.
+
+        Members that lack what the request needs are passed over before any call, with no
+        mark on their counters; they show in the final error's attempts and ``not_tried``.
+        Every other active member may be tried once (plus same-model retries), within the
+        deadline and ``max_attempts`` when one is set. The first pick is the policy's
+        ``select``; the picks after a failure (and every pick of a request some members
+        lack a feature for) are its ``fallback``, which leaves what the policy remembers
+        alone, so only a deactivation moves a sticky policy's traffic.
+        """
         request_id = _request_id()
+        target = pool.label
+        gaps = lacking(pool.members, self.entries, self.providers, needs)
+        passed_over = skipped(gaps)
+        if gaps:
+            if len(gaps) == len(pool.members):
+                missing = [what for lacks in gaps.values() for what in lacks]
+                raise NoCapableModelError(target, needs.describe(), passed_over, missing)
+            self._trace(
+                Severity.DEBUG,
+                f"passed over for a {needs.describe()} request to {target!r}: "
+                + "; ".join(n.describe() for n in passed_over),
+                {"target": target, "skipped": {n.model_id: n.reason for n in passed_over}},
+            )
+        view = request if isinstance(request, CompletionRequest) else policy_view(request)
         retry = pool.retry
+        cap = retry.max_attempts
         limit = deadline if deadline is not None else retry.deadline.total_seconds()
         started = self.clock.monotonic()
-        attempts: list[Attempt] = []
-        tried: set[str] = set()
+        attempts: list[Attempt] = [
+            Attempt(
+                model_id=n.model_id,
+                provider_id=self.entries[n.model_id].provider_id,
+                error=FeatureNotSupportedError(f"{n.model_id} {n.reason}"),
+                latency_ms=0.0,
+                skipped=n.reason,
+            )
+            for n in passed_over
+        ]
+        excluded: set[str] = set(gaps)  # passed over, or tried already
+        # A request that needs a feature some member lacks sees fewer candidates than usual:
+        # its pick must not move what the policy remembers either.
+        narrowed = any(lacks != (needs.operation.value,) for lacks in gaps.values())
         calls = 0
+        stop: str | None = None  # why the loop stopped before running out of models
         previous: tuple[str, ProviderError] | None = None
         pending: _Failure | None = None  # the last failure, until we know whether it was the last
-        target = pool.label
-        while calls < retry.max_attempts:
-            model_id = pool.select(self.lifecycle, request, exclude=tried)
+        while stop is None:
+            fallback = narrowed or previous is not None
+            model_id = pool.select(self.lifecycle, view, exclude=excluded, fallback=fallback)
             if model_id is None:
                 break
             if pending is not None:
@@ -248,7 +316,6 @@ class Router:
             entry = self.entries[model_id]
             provider = self.providers[entry.provider_id]
             same_retries = 0
-            failure: _Failure | None = None
             while True:
                 calls += 1
                 remaining = limit - (self.clock.monotonic() - started)
@@ -270,9 +337,12 @@ class Router:
                     self._send(failure, "error")
                     raise error  # no other model would accept it either
                 remaining = limit - (self.clock.monotonic() - started)
-                if calls >= retry.max_attempts or remaining <= _TIME_EPSILON:
-                    self._send(failure, "exhausted")
-                    raise AllModelsExhaustedError(target, attempts)
+                if cap is not None and calls >= cap:
+                    stop = f"attempt cap reached (max_attempts={cap})"
+                    break
+                if remaining <= _TIME_EPSILON:
+                    stop = f"the {limit:g}s deadline ran out"
+                    break
                 if not (
                     error.retryable
                     and same_retries < retry.same_model_retries
@@ -290,28 +360,52 @@ class Router:
                     {"model_id": model_id, "wait": wait},
                 )
                 await self.clock.sleep(wait)
-            tried.add(model_id)
+            excluded.add(model_id)
             previous = (model_id, error)
             pending = failure
         if pending is not None:
             self._send(pending, "exhausted")
-        if not attempts:
-            raise NoModelAvailableError(f"no active model for {target!r}: {self._why_none(pool)}")
-        raise AllModelsExhaustedError(target, attempts)
+        if calls == 0:
+            raise NoModelAvailableError(f"no active model for {target!r}: {self._why_none(pool, gaps)}")
+        raise AllModelsExhaustedError(target, attempts, self._not_tried(pool, excluded, gaps, stop))
 
-    def _why_none(self, pool: Pool) -> str:
+    def _not_tried(
+        self, pool: Pool, excluded: set[str], gaps: Mapping[str, tuple[str, ...]], stop: str | None
+    ) -> list[NotTried]:
+        """The members the request did not call, in pool order, each with why."""
+        out: list[NotTried] = []
+        for model_id in pool.members:
+            if model_id in gaps:
+                out.append(NotTried(model_id, "lacks " + ", ".join(gaps[model_id])))
+            elif model_id not in excluded:
+                standby = self._standby(model_id)
+                if standby is not None:
+                    out.append(NotTried(model_id, f"in standby: {standby}"))
+                else:
+                    out.append(NotTried(model_id, stop or "not picked by the rotation policy"))
+        return out
+
+    def _standby(self, model_id: str) -> str | None:
+        """Why ``model_id`` cannot be called now (its reason, or its provider's), or None."""
+        model = self.lifecycle.state.models[model_id]
+        provider = self.lifecycle.state.providers.get(model.provider_id)
+        if provider is not None and provider.deactivated:
+            return f"provider {model.provider_id} deactivated: {provider.reason}"
+        if model.status is not ModelStatus.ACTIVE:
+            return model.reason.value if model.reason else model.status.value
+        return None
+
+    def _why_none(self, pool: Pool, gaps: Mapping[str, tuple[str, ...]]) -> str:
         if not pool.members:
             return "the pool has no models"
         parts = []
         for model_id in pool.members:
-            model = self.lifecycle.state.models[model_id]
-            provider = self.lifecycle.state.providers.get(model.provider_id)
-            if provider is not None and provider.deactivated:
-                parts.append(f"{model_id} (provider {model.provider_id} deactivated: {provider.reason})")
+            if model_id in gaps:
+                parts.append(f"{model_id} (lacks {', '.join(gaps[model_id])})")
             else:
-                reason = model.reason.value if model.reason else model.status.value
-                parts.append(f"{model_id} ({reason})")
-        return "every model is in standby: " + ", ".join(parts)
+                parts.append(f"{model_id} ({self._standby(model_id) or 'active'})")
+        head = "every model that can serve the request is in standby" if gaps else "every model is in standby"
+        return f"{head}: " + ", ".join(parts)
 
     # --- bookkeeping ---------------------------------------------------------------
 
@@ -356,7 +450,7 @@ class Router:
         usage: TokenUsage | None = None,
         cost: float | None = None,
         error: ProviderError | None = None,
-        reply: CompletionResponse | None = None,
+        reply: CompletionResponse | EmbeddingResponse | None = None,
     ) -> RequestLogEntry:
         payloads = self.telemetry.wants_payloads
         return RequestLogEntry(
@@ -400,7 +494,7 @@ class _Attempt:
     def __init__(
         self,
         pool: Pool,
-        request: CompletionRequest,
+        request: _Request,
         request_id: str,
         model_id: str,
         entry: ModelEntry,
@@ -459,8 +553,21 @@ async def _close(chunks: AsyncIterator[CompletionChunk] | None) -> None:
             pass
 
 
-def _request_payload(request: CompletionRequest) -> dict[str, Any]:
-    out: dict[str, Any] = {"messages": [m.to_dict() for m in request.messages]}
+def _complete(provider: Provider, request: CompletionRequest) -> Awaitable[CompletionResponse]:
+    return provider.complete(request)
+
+
+def _embed(provider: Provider, request: EmbeddingRequest) -> Awaitable[EmbeddingResponse]:
+    return provider.embed(request)
+
+
+def _request_payload(request: _Request) -> dict[str, Any]:
+    if isinstance(request, EmbeddingRequest):
+        out: dict[str, Any] = {"input": list(request.input)}
+        if request.dimensions is not None:
+            out["dimensions"] = request.dimensions
+        return out
+    out = {"messages": [m.to_dict() for m in request.messages]}
     for name in ("max_tokens", "temperature", "top_p", "session_id"):
         value = getattr(request, name)
         if value is not None:
@@ -468,7 +575,12 @@ def _request_payload(request: CompletionRequest) -> dict[str, Any]:
     return out
 
 
-def _reply_payload(reply: CompletionResponse) -> dict[str, Any]:
+def _reply_payload(reply: CompletionResponse | EmbeddingResponse) -> dict[str, Any]:
+    if isinstance(reply, EmbeddingResponse):
+        return {
+            "model": reply.model,
+            "data": [{"index": e.index, "embedding": list(e.embedding)} for e in reply.data],
+        }
     return {
         "id": reply.id,
         "model": reply.model,

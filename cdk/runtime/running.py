@@ -112,6 +112,7 @@ class Running:
         targets = Targets(
             pools,
             entries=entries,
+            providers=connectors.providers,
             tree=tree,
             lifecycle=lifecycle,
             telemetry=telemetry,

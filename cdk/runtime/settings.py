@@ -175,10 +175,14 @@ class RotationSettings:
 
 @attrs.frozen(kw_only=True)
 class RetrySettings:
-    """The failover loop: how many calls, how long to wait between them, the overall deadline."""
+    """The failover loop: how many calls, how long to wait between them, the overall deadline.
 
-    max_attempts: int = attrs.field(
-        default=3,
+    ``max_attempts`` None (the default): every active model of the target once, plus
+    ``same_model_retries`` each, within ``deadline``; a number caps the calls.
+    """
+
+    max_attempts: int | None = attrs.field(
+        default=None,
         validator=check(lambda n: 1 <= n <= MAX_ATTEMPTS, f"a whole number from 1 to {MAX_ATTEMPTS}"),
     )
     same_model_retries: int = attrs.field(

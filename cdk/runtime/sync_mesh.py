@@ -4,6 +4,7 @@
 
     with SyncMesh.from_config("mesh.yaml") as mesh:
         reply = mesh.complete(model="chat", messages=[{"role": "user", "content": "hi"}])
+        vectors = mesh.embed(model="text-embeddings", input=["a", "b"]).vectors
         for chunk in mesh.stream(model="chat", messages=[{"role": "user", "content": "hi"}]):
             print(chunk.text, end="")
 
@@ -29,7 +30,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ..enums import DeactivationReason
 from ..events import EventEmitter
-from ..types import ChatMessage, CompletionChunk, CompletionResponse
+from ..types import ChatMessage, CompletionChunk, CompletionResponse, EmbeddingResponse
 from .mesh import Mesh, Selection
 from .settings import MeshSettings
 
@@ -134,6 +135,19 @@ class SyncMesh:
         call = partial(self.mesh.complete, model, messages, deadline=deadline, **params)
         return self._require_portal().call(call)
 
+    def embed(
+        self,
+        model: str,
+        input: str | Sequence[str],
+        *,
+        dimensions: int | None = None,
+        deadline: float | timedelta | None = None,
+        **params: Any,
+    ) -> EmbeddingResponse:
+        """Embed ``input`` (a text or a list of texts); ``model`` names a pool, a capability or a model id."""
+        call = partial(self.mesh.embed, model, input, dimensions=dimensions, deadline=deadline, **params)
+        return self._require_portal().call(call)
+
     def stream(
         self,
         model: str,
@@ -167,9 +181,18 @@ class SyncMesh:
             finally:
                 portal.call(receive.close)
 
-    def select(self, model: str, messages: Messages = (), **params: Any) -> Selection:
-        """Where a request would go now, without calling any provider (a dry run)."""
-        return self._require_portal().call(partial(self.mesh.select, model, messages, **params))
+    def select(
+        self,
+        model: str,
+        messages: Messages = (),
+        *,
+        stream: bool = False,
+        input: str | Sequence[str] | None = None,
+        **params: Any,
+    ) -> Selection:
+        """Where a request would go now, without calling any provider (a dry run; see ``Mesh.select``)."""
+        call = partial(self.mesh.select, model, messages, stream=stream, input=input, **params)
+        return self._require_portal().call(call)
 
     def status(self) -> dict[str, Any]:
         """Pools → models → status, reason, counters, cooldown; and provider status."""

@@ -12,13 +12,15 @@ from collections.abc import Callable, Iterable, Mapping
 import attrs
 
 from ..enums import EventType
-from ..errors import UnknownTargetError
+from ..errors import NotTried, UnknownTargetError
 from ..events import RoutingEvent
+from ..interfaces.provider import Provider
 from ..interfaces.rotation import RotationPolicy
 from ..types import CompletionRequest
 from .capabilities import CapabilityTree
 from .catalogue import ModelEntry
 from .lifecycle import Lifecycle
+from .needs import RequestNeeds, lacking, skipped
 from .pool import Pool, members, members_of
 from .settings import RetrySettings
 from .telemetry import Telemetry
@@ -28,7 +30,11 @@ __all__ = ["Selection", "Targets"]
 
 @attrs.frozen(kw_only=True)
 class Selection:
-    """What ``mesh.select`` found: where a request would go, without calling anyone."""
+    """What ``mesh.select`` found: where a request would go, without calling anyone.
+
+    ``candidates`` are the active members that can serve the request; ``skipped`` the
+    members passed over because they lack something it needs.
+    """
 
     target: str
     pool_id: str
@@ -36,6 +42,7 @@ class Selection:
     provider_id: str | None
     upstream: str | None
     candidates: tuple[str, ...]
+    skipped: tuple[NotTried, ...] = ()
 
 
 class Targets:
@@ -46,6 +53,7 @@ class Targets:
         pools: Mapping[str, Pool],
         *,
         entries: Mapping[str, ModelEntry],
+        providers: Mapping[str, Provider],
         tree: CapabilityTree,
         lifecycle: Lifecycle,
         telemetry: Telemetry,
@@ -54,6 +62,7 @@ class Targets:
     ) -> None:
         self.pools: dict[str, Pool] = dict(pools)
         self.entries = entries
+        self.providers = providers
         self.tree = tree
         self.lifecycle = lifecycle
         self.telemetry = telemetry
@@ -89,11 +98,17 @@ class Targets:
         self._implicit[target] = pool
         return pool
 
-    def dry_run(self, target: str, pool: Pool, request: CompletionRequest) -> Selection:
-        """Where ``request`` to ``pool`` would go now, without calling any provider."""
+    def dry_run(
+        self, target: str, pool: Pool, request: CompletionRequest, needs: RequestNeeds | None
+    ) -> Selection:
+        """Where ``request`` to ``pool`` would go now, without calling any provider.
+
+        With ``needs``, members that lack any of it are passed over, as the router does.
+        """
         lifecycle = self.lifecycle
+        gaps = lacking(pool.members, self.entries, self.providers, needs) if needs is not None else {}
         # A copy of the policy answers, so a dry run does not move a round-robin cursor.
-        chosen = pool.detached().select(lifecycle, request)
+        chosen = pool.detached().select(lifecycle, request, exclude=gaps)
         entry = self.entries.get(chosen) if chosen else None
         return Selection(
             target=target,
@@ -101,7 +116,8 @@ class Targets:
             model_id=chosen,
             provider_id=entry.provider_id if entry else None,
             upstream=entry.upstream if entry else None,
-            candidates=tuple(m for m in pool.members if lifecycle.usable(m)),
+            candidates=tuple(m for m in pool.members if m not in gaps and lifecycle.usable(m)),
+            skipped=tuple(skipped(gaps)),
         )
 
     def model(self, model_id: str) -> ModelEntry:

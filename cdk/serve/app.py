@@ -30,16 +30,7 @@ from ..types import CompletionChunk, Secret
 from .attempts import AttemptTracker, counting_attempts
 from .http_errors import ErrorAnswer, answer_for, error_answer
 from .streaming import EventStreamResponse
-from .wire import (
-    ChatCall,
-    RequestBodyError,
-    chat_chunk,
-    chat_completion,
-    embedding_list,
-    parse_chat,
-    parse_embeddings,
-    usage_chunk,
-)
+from .wire import ChatCall, RequestBodyError, parse_chat, parse_embeddings
 
 __all__ = ["ServeState", "build_app"]
 
@@ -147,7 +138,7 @@ async def chat_completions(request: Request) -> Response:
         return await _stream(state.mesh, call)
     tally = counting_attempts()
     reply = await state.mesh.complete(call.model, call.messages, **call.params)
-    return JSONResponse(chat_completion(reply), headers=_headers(reply.model, tally.attempts(answered=True)))
+    return JSONResponse(reply.to_dict(), headers=_headers(reply.model, tally.attempts(answered=True)))
 
 
 async def _stream(mesh: Mesh, call: ChatCall) -> Response:
@@ -173,6 +164,16 @@ def _sse(data: Any) -> bytes:
     return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
 
 
+def _chunk_event(chunk: CompletionChunk, created: int, include_usage: bool) -> bytes:
+    body = chunk.to_dict(created=created)
+    # With include_usage OpenAI puts `usage: null` on every chunk and the usage on a last one.
+    if include_usage:
+        body["usage"] = None
+    else:
+        body.pop("usage", None)
+    return _sse(body)
+
+
 async def _events(
     first: CompletionChunk, rest: AsyncIterator[CompletionChunk], include_usage: bool
 ) -> AsyncGenerator[bytes, None]:
@@ -180,34 +181,29 @@ async def _events(
     last = first
     usage = first.usage
     try:
-        yield _sse(chat_chunk(first, created, include_usage))
+        yield _chunk_event(first, created, include_usage)
         async with aclosing(rest) as chunks:  # type: ignore[type-var]
             async for chunk in chunks:
                 last = chunk
                 usage = chunk.usage or usage
                 if chunk.choices:
-                    yield _sse(chat_chunk(chunk, created, include_usage))
+                    yield _chunk_event(chunk, created, include_usage)
     except Exception as exc:
         # Chunks are out, so no failover: tell the client in-band, as OpenAI does, and stop.
         answer = answer_for(exc) or error_answer(500, "internal error", "server_error", "internal_error")
         yield _sse(answer.body)
         return
     if include_usage and usage is not None:
-        yield _sse(usage_chunk(last.id, last.model, created, usage))
+        yield _sse(CompletionChunk(id=last.id, model=last.model, usage=usage).to_dict(created=created))
     yield b"data: [DONE]\n\n"
 
 
 async def embeddings(request: Request) -> Response:
     state = _state(request)
     call = parse_embeddings(await _read_json(request, state.settings.max_body_bytes))
-    embed: Callable[..., Awaitable[Any]] | None = getattr(state.mesh, "embed", None)
-    if embed is None:
-        return _json(
-            error_answer(404, "this meshkit has no embeddings", "invalid_request_error", "not_found")
-        )
     tally = counting_attempts()
-    reply = await embed(call.model, call.input, dimensions=call.dimensions, **call.extra)
-    body = embedding_list(reply, as_base64=call.base64)
+    reply = await state.mesh.embed(call.model, call.input, dimensions=call.dimensions, **call.extra)
+    body = reply.to_dict(encoding_format="base64" if call.base64 else "float")
     return JSONResponse(body, headers=_headers(reply.model, tally.attempts(answered=True)))
 
 

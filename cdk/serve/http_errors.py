@@ -17,6 +17,7 @@ from ..errors import (
     BadRequestError,
     ConfigError,
     ContextWindowExceededError,
+    NoCapableModelError,
     NoModelAvailableError,
     ProviderError,
     QuotaExhaustedError,
@@ -52,7 +53,7 @@ def _retry_after(errors: list[BaseException]) -> str | None:
 
 
 def _exhausted(exc: AllModelsExhaustedError) -> ErrorAnswer:
-    errors = [a.error for a in exc.attempts]
+    errors = [a.error for a in exc.attempts if a.skipped is None]
     if errors and all(isinstance(e, RateLimitError | QuotaExhaustedError) for e in errors):
         wait = _retry_after(errors)
         extra = {"retry_after": wait} if wait else {}
@@ -68,6 +69,8 @@ def answer_for(exc: BaseException) -> ErrorAnswer | None:
         return error_answer(404, str(exc), "invalid_request_error", "model_not_found", "model")
     if isinstance(exc, AllModelsExhaustedError):
         return _exhausted(exc)
+    if isinstance(exc, NoCapableModelError):  # the request needs what no model of the target has
+        return error_answer(400, str(exc), "invalid_request_error", "no_capable_model")
     if isinstance(exc, NoModelAvailableError):
         return error_answer(503, str(exc), "service_unavailable", "no_model_available")
     if isinstance(exc, RoutingError):  # a request no model can serve (e.g. it needs a missing feature)

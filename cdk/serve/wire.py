@@ -1,5 +1,7 @@
-"""OpenAI's HTTP shapes: request bodies checked and turned into mesh calls, answers turned back.
+"""OpenAI's HTTP request bodies, checked and turned into mesh calls.
 
+The answers' shapes belong to the answers themselves (``to_dict()`` on ``CompletionResponse``,
+``CompletionChunk`` and ``EmbeddingResponse``), so the library and the server send the same.
 Only what a client sent is passed on. A field OpenAI defines but the mesh has no name for
 travels in ``extra`` to the provider unchanged; a field OpenAI does not define is refused,
 named, so a typo never disappears silently.
@@ -7,24 +9,19 @@ named, so a typo never disappears silently.
 
 from __future__ import annotations
 
-import base64
-import struct
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 import attrs
+
+from ..runtime.request_checks import OPENAI_PASSED
 
 __all__ = [
     "ChatCall",
     "EmbeddingCall",
     "RequestBodyError",
-    "chat_chunk",
-    "chat_completion",
-    "embedding_list",
     "parse_chat",
     "parse_embeddings",
-    "usage_chunk",
 ]
 
 
@@ -50,27 +47,8 @@ _CHAT_TYPED: dict[str, tuple[type, ...]] = {
     "stream": (bool,),
     "stream_options": (dict,),
 }
-#: Chat fields OpenAI defines that go to the provider as they are.
-_CHAT_PASSED = frozenset(
-    {
-        "audio",
-        "frequency_penalty",
-        "logit_bias",
-        "logprobs",
-        "metadata",
-        "modalities",
-        "n",
-        "parallel_tool_calls",
-        "prediction",
-        "presence_penalty",
-        "reasoning_effort",
-        "seed",
-        "service_tier",
-        "store",
-        "top_logprobs",
-        "web_search_options",
-    }
-)
+#: Chat fields OpenAI defines that go to the provider as they are (``user`` is the session id).
+_CHAT_PASSED = OPENAI_PASSED - {"user"}
 _EMBEDDINGS_FIELDS = frozenset({"model", "input", "dimensions", "encoding_format", "user"})
 
 
@@ -211,116 +189,3 @@ def _json_name(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     return _JSON_NAMES.get(type(value), type(value).__name__)
-
-
-# --- answers ---------------------------------------------------------------------------------
-
-
-def plain(value: Any) -> Any:
-    """attrs objects, mappings and tuples as JSON-ready data."""
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict):
-        return plain(to_dict())
-    if attrs.has(type(value)):
-        return {k: plain(v) for k, v in attrs.asdict(value, recurse=False).items()}
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def _usage(usage: Any) -> dict[str, int]:
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
-
-
-def _message(message: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.tool_calls:
-        out["tool_calls"] = plain(message.tool_calls)
-    return out
-
-
-def _created(value: Any) -> int:
-    return int(value.timestamp()) if value is not None else int(time.time())
-
-
-def chat_completion(reply: Any) -> dict[str, Any]:
-    """A ``CompletionResponse`` as OpenAI's ``chat.completion`` object."""
-    return {
-        "id": reply.id,
-        "object": "chat.completion",
-        "created": _created(getattr(reply, "created", None)),
-        "model": reply.model,
-        "choices": [
-            {
-                "index": choice.index,
-                "message": _message(choice.message),
-                "finish_reason": choice.finish_reason,
-                "logprobs": None,
-            }
-            for choice in reply.choices
-        ],
-        "usage": _usage(reply.usage),
-    }
-
-
-def chat_chunk(chunk: Any, created: int, include_usage: bool) -> dict[str, Any]:
-    """A ``CompletionChunk`` as OpenAI's ``chat.completion.chunk`` object (usage sent apart)."""
-    choices = []
-    for choice in chunk.choices:
-        delta: dict[str, Any] = {}
-        if choice.delta.role is not None:
-            delta["role"] = choice.delta.role
-        if choice.delta.content is not None:
-            delta["content"] = choice.delta.content
-        if choice.delta.tool_calls:
-            delta["tool_calls"] = plain(choice.delta.tool_calls)
-        choices.append({"index": choice.index, "delta": delta, "finish_reason": choice.finish_reason})
-    out: dict[str, Any] = {
-        "id": chunk.id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": chunk.model,
-        "choices": choices,
-    }
-    if include_usage:
-        out["usage"] = None  # OpenAI sends usage only on the last chunk, when asked
-    return out
-
-
-def usage_chunk(chunk_id: str, model: str, created: int, usage: Any) -> dict[str, Any]:
-    """The final chunk OpenAI sends with ``stream_options.include_usage``: no choices, the usage."""
-    return {
-        "id": chunk_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [],
-        "usage": _usage(usage),
-    }
-
-
-def _packed(vector: Sequence[float]) -> str:
-    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
-
-
-def embedding_list(reply: Any, *, as_base64: bool) -> dict[str, Any]:
-    """An ``EmbeddingResponse`` as OpenAI's list of ``embedding`` objects."""
-    return {
-        "object": "list",
-        "data": [
-            {
-                "object": "embedding",
-                "index": item.index,
-                "embedding": _packed(item.embedding) if as_base64 else list(item.embedding),
-            }
-            for item in reply.data
-        ],
-        "model": reply.model,
-        "usage": {"prompt_tokens": reply.usage.prompt_tokens, "total_tokens": reply.usage.total_tokens},
-    }

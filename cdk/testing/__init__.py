@@ -14,6 +14,7 @@ from .fake_clock import FakeClock
 from .fault_transport import FaultTransport
 from .faults import Fault
 from .payloads import openai_payloads
+from .rotation_rules import IN_TURN, MOST_PREFERRED, STICKY, SelectionRule, Step
 from .spec import (
     DISCOVERY_CONTEXT_WINDOW,
     DISCOVERY_SCENARIO,
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DISCOVERY_CONTEXT_WINDOW",
     "DISCOVERY_SCENARIO",
+    "IN_TURN",
+    "MOST_PREFERRED",
+    "STICKY",
     "SUITE_VERSION",
     "ConformanceSpec",
     "ConformanceSuite",
@@ -52,7 +56,9 @@ __all__ = [
     "ProviderSuite",
     "RotationSuite",
     "SecretStoreSuite",
+    "SelectionRule",
     "StallGate",
+    "Step",
     "StorageSuite",
     "UndeclaredFeatureWarning",
     "fake_embedding",
@@ -60,7 +66,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a test is added or a check tightened; recorded in every report.
-SUITE_VERSION = "1.1"
+SUITE_VERSION = "1.2"
 
 _LAZY = {
     "ConformanceSuite": ".base",

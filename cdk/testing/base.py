@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -30,7 +30,7 @@ from ..enums import ConnectorType
 from ..errors import ConfigError
 from .fake_clock import FakeClock
 from .report import UNDECLARED_PROPERTY
-from .requirements import FEATURE_MARK, HTTP_MARK, gates_of
+from .requirements import DECLARED_MARK, FEATURE_MARK, HTTP_MARK, declared_of, gates_of
 from .spec import ALL_BACKENDS, ConformanceSpec
 from .target import ConformanceTarget, target_for_class
 
@@ -140,6 +140,20 @@ class ConformanceSuite:
         self._check_gate(feature)
         if feature not in target.cls.features:
             pytest.skip(f"{target} does not declare {feature.value!r}")
+
+    def declared(self, target: ConformanceTarget, field: str) -> Any:
+        """The spec's ``field``; a skip when the spec declares none (the mark makes that not applicable)."""
+        function = getattr(self._item, "function", None)
+        module = getattr(function, "__module__", None) or ""
+        if module.startswith("meshkit.testing") and field not in declared_of(function):
+            raise TypeError(
+                f"{getattr(function, '__name__', '?')} reads ConformanceSpec.{field}: mark it "
+                f"@pytest.mark.{DECLARED_MARK}({field!r})"
+            )
+        value = getattr(target.spec, field)
+        if value is None:
+            pytest.skip(f"{target} declares no {field} (ConformanceSpec.{field})")
+        return value
 
     @classmethod
     def standard_suite(cls) -> type[ConformanceSuite]:

@@ -11,6 +11,12 @@ Neither detector times anything, so neither depends on how busy the machine is:
 
 A spec's ``stall_delivery`` may return a :class:`StallGate` (it is callable: calling it
 releases the target) and call :meth:`StallGate.wait` wherever its delivery would block.
+
+A call blocked on something else (a full queue that a stuck delivery thread never drains)
+shows neither way. :class:`CallWatch` tells, from another thread, what a thread inside a
+call is waiting for: a lock, a condition, a sleep, a socket (the built-in function it is in,
+or a frame of ``threading``, ``queue``, ``socket``…). It is asked only once the call has
+made no progress for a while, and what it says, not how long that was, is the verdict.
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
-__all__ = ["StallGate", "watch_blocking_calls"]
+__all__ = ["CallWatch", "StallGate", "watch_blocking_calls"]
 
 
 class StallGate:
@@ -141,3 +148,85 @@ def watch_blocking_calls() -> Iterator[list[str]]:
         yield found
     finally:
         _watched.pop(ident, None)
+
+
+# --- what a call that does not return is waiting for ---------------------------------------
+
+#: Modules whose frames, on a call's stack, mean it waits for another thread or for I/O.
+_WAITING_MODULES = frozenset(
+    {
+        "threading",
+        "queue",
+        "selectors",
+        "socket",
+        "ssl",
+        "subprocess",
+        "concurrent.futures._base",
+        "multiprocessing.connection",
+        "multiprocessing.queues",
+        "multiprocessing.synchronize",
+    }
+)
+#: Built-in functions that wait: a lock, a condition, a sleep, a socket, a select.
+_WAITING_BUILTINS = frozenset(
+    {
+        "acquire",
+        "wait",
+        "sleep",
+        "select",
+        "poll",
+        "join",
+        "connect",
+        "accept",
+        "recv",
+        "recv_into",
+        "recvfrom",
+        "send",
+        "sendall",
+        "sendto",
+        "getaddrinfo",
+    }
+)
+
+
+class CallWatch:
+    """Knows, for the threads inside :meth:`watching`, the built-in function each one is in."""
+
+    def __init__(self) -> None:
+        self._builtins: dict[int, list[str]] = {}
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """Follow the current thread's calls into built-in functions inside the block."""
+        ident = threading.get_ident()
+        stack = self._builtins.setdefault(ident, [])
+
+        def profile(frame: FrameType, event: str, arg: Any) -> None:
+            if event == "c_call":
+                stack.append(str(getattr(arg, "__qualname__", None) or getattr(arg, "__name__", "?")))
+            elif event in ("c_return", "c_exception") and stack:
+                stack.pop()
+
+        previous = sys.getprofile()
+        sys.setprofile(profile)
+        try:
+            yield
+        finally:
+            sys.setprofile(previous)
+            stack.clear()
+
+    def waiting(self, ident: int) -> str | None:
+        """What thread ``ident`` waits for right now, or None when it is running (or gone)."""
+        frame = sys._current_frames().get(ident)
+        builtins = self._builtins.get(ident) or []
+        inner = builtins[-1] if builtins else ""
+        frames: list[str] = []
+        while frame is not None:
+            frames.append(f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_name}")
+            frame = frame.f_back
+        in_module = [f for f in frames if f.rpartition(".")[0] in _WAITING_MODULES]
+        if inner.rpartition(".")[2] in _WAITING_BUILTINS:
+            return " <- ".join([inner, *frames[:4]])
+        if in_module:
+            return " <- ".join(frames[:5])
+        return None

@@ -9,7 +9,8 @@ from its probe.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import math
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import ClassVar
 
@@ -45,6 +46,9 @@ FAILED_PROBES = 5
 #: How far the suite moves the injected clock, at most, waiting for a probe of a provider
 #: that hangs: a discovery connector's own timeout must be shorter.
 HANG_LIMIT_SECONDS = 600
+#: Probe outcomes, oldest first, after which the availability is checked: no share of its
+#: latest probes is 0, or a miscounted share (one probe too few or too many, say).
+MIXED_PROBES = (True, True, False, True, False, True)
 
 
 class _CatalogueProvider(Provider):
@@ -98,6 +102,11 @@ def _providers() -> dict[str, Provider]:
 def _known(provider: str, name: str, context_window: int = DISCOVERY_CONTEXT_WINDOW) -> tuple[str, ModelInfo]:
     model_id = f"{provider}.{name}"
     return model_id, ModelInfo(id=model_id, provider_id=provider, context_window=context_window)
+
+
+def _suffix_shares(outcomes: Sequence[bool]) -> list[float]:
+    """The share of successes among the last ``w`` outcomes, for every ``w``."""
+    return [sum(outcomes[-w:]) / w for w in range(1, len(outcomes) + 1)]
 
 
 def _ids(models: tuple[ModelInfo, ...]) -> set[str]:
@@ -289,6 +298,9 @@ class DiscoverySuite(ConformanceSuite):
                 alpha = discovery.context.providers["alpha"]
                 assert isinstance(alpha, _CatalogueProvider)
                 alpha.models = [m for m in alpha.models if m != "a1"] + ["a4"]
+                change = conformance_target.spec.change_listing
+                if change is not None:  # the connector reads listings from a source of its own
+                    await change(discovery, "alpha", list(alpha.models))
                 second = await self.sync(discovery, ["alpha"])
             assert _ids(second.new_models) == {"alpha.a4"}, (
                 f"alpha now offers a4: new {sorted(_ids(second.new_models))} (a listing kept from before?)"
@@ -367,4 +379,46 @@ class DiscoverySuite(ConformanceSuite):
             )
             assert after_one_more.consecutive_failures == 1, (
                 f"one failure after a success is a run of 1, not {after_one_more.consecutive_failures}"
+            )
+
+    @pytest.mark.meshkit_feature(DiscoveryFeature.HEALTH)
+    @pytest.mark.anyio
+    async def test_health_of_a_provider_never_probed(self, conformance_target: ConformanceTarget) -> None:
+        """A provider nobody has probed yet is presumed available: no failures, availability 1.0."""
+        with self.feature(conformance_target, DiscoveryFeature.HEALTH):
+            async with self.discovery(conformance_target) as discovery:
+                await discovery.probe("alpha")
+                await discovery.probe("down")
+                everyone = {r.provider_id: r for r in await discovery.health()}
+                [alone] = await discovery.health("beta")
+            assert "beta" in everyone, f"health() covers every provider, got {sorted(everyone)}"
+            for where, beta in (("health()", everyone["beta"]), ("health('beta')", alone)):
+                assert beta.provider_id == "beta", f"{where} reported {beta.provider_id!r} for beta"
+                assert beta.available and beta.availability == 1.0 and beta.consecutive_failures == 0, (
+                    f"beta was never probed, so nothing speaks against it: {where} must report it available, "
+                    f"availability 1.0, no failures; it reported {beta}"
+                )
+                assert beta.last_checked is None, (
+                    f"beta was never probed, yet {where} says {beta.last_checked}"
+                )
+
+    @pytest.mark.meshkit_feature(DiscoveryFeature.HEALTH)
+    @pytest.mark.anyio
+    async def test_availability_is_the_share_of_successful_probes(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
+        """After a mix of outcomes, ``availability`` is the share of successes among the latest probes."""
+        with self.feature(conformance_target, DiscoveryFeature.HEALTH):
+            async with self.discovery(conformance_target) as discovery:
+                flaky = discovery.context.providers["down"]
+                assert isinstance(flaky, _CatalogueProvider)
+                for ok in MIXED_PROBES:
+                    flaky.down = not ok
+                    await discovery.probe("down")
+                [report] = await discovery.health("down")
+            shares = _suffix_shares(MIXED_PROBES)
+            assert any(math.isclose(report.availability, share) for share in shares), (
+                f"after probes {['ok' if ok else 'failed' for ok in MIXED_PROBES]}, availability is "
+                f"{report.availability}: the share of successes among the latest W probes (W of the "
+                f"connector's choosing) is one of {sorted(set(shares))}"
             )

@@ -23,18 +23,21 @@ from ..events import RoutingEvent
 from ..interfaces.observability import Observability
 from ..types import RequestLogEntry, Secret, TokenUsage, TraceEntry
 from .base import ConformanceSuite
-from .blocking import StallGate, watch_blocking_calls
+from .blocking import CallWatch, StallGate, watch_blocking_calls
 from .fake_clock import FakeClock
 from .spec import Delivered
 from .target import ConformanceTarget
 
 __all__ = ["ObservabilitySuite"]
 
-#: A hang guard, not a measurement: a single call that has not returned after this long,
-#: while the delivery target is stuck, is taken as waiting on it. An honest call takes
-#: microseconds; the deterministic detectors (StallGate, audit hooks) catch most defects
-#: long before.
+#: How long a call may make no progress before the guard looks at what it is doing. This
+#: decides when to look, not the verdict: a call found waiting (on a lock, a condition, a
+#: socket: see CallWatch) fails, since the stuck target never frees it; a call found running
+#: is looked at again, HANG_LOOKS times at most, after which it is taken as hung (a hang
+#: guard only: without it a broken sink would hang the run). An honest call takes
+#: microseconds; StallGate and the audit hooks catch most defects deterministically first.
 HANG_SECONDS = 5.0
+HANG_LOOKS = 12
 #: Calls per round, rounds (the injected clock moves a flush interval between rounds),
 #: and a batch size small enough that a flush takes many batches.
 CALLS_PER_ROUND = 200
@@ -83,28 +86,43 @@ class _CallCounter:
     def __init__(self) -> None:
         self.progress = 0
         self.stuck_in = ""
+        self.waiting_on = ""
         self.done = threading.Event()
+        self.thread = threading.get_ident()
+        self.watch = CallWatch()
 
     def run(self, call: Callable[[Any], None], arg: Any) -> None:
         self.stuck_in = getattr(call, "__name__", "emit")
         self.progress += 1
-        call(arg)
+        with self.watch.watching():
+            call(arg)
         self.progress += 1
 
     def finish(self) -> None:
         self.done.set()
 
+    def failure(self) -> str:
+        """What the hang guard found, for the assertion message."""
+        found = f"waiting on {self.waiting_on}" if self.waiting_on else "still running"
+        return f"a call to {self.stuck_in}() did not return while the delivery target was stuck ({found})"
+
 
 def _hang_guard(calls: _CallCounter, hung: threading.Event, release: Callable[[], None] | None) -> None:
-    """Unstick the target if the test makes no progress for HANG_SECONDS (else it would hang)."""
+    """Unstick the target once a call is found waiting (or has run HANG_LOOKS looks); else it would hang."""
     seen = calls.progress
+    looks = 0
     while not calls.done.wait(HANG_SECONDS):
-        if calls.progress == seen:
+        if calls.progress != seen:
+            seen, looks = calls.progress, 0
+            continue
+        looks += 1
+        waiting = calls.watch.waiting(calls.thread)
+        if waiting is not None or looks >= HANG_LOOKS:
+            calls.waiting_on = waiting or ""
             hung.set()
             if release is not None:
                 release()
             return
-        seen = calls.progress
 
 
 @contextmanager
@@ -234,8 +252,7 @@ class ObservabilitySuite(ConformanceSuite):
                 if release is not None:
                     release()
             assert not hung.is_set(), (
-                f"a call to {calls.stuck_in}() did not return while the delivery target was stuck: "
-                "buffer (bounded, counting drops) and deliver in the background"
+                f"{calls.failure()}: buffer (bounded, counting drops) and deliver in the background"
             )
             assert gate is None or not gate.caught, (
                 f"{len(gate.caught) if gate else 0} calls delivered synchronously: they waited on the stuck "
@@ -386,6 +403,26 @@ class ObservabilitySuite(ConformanceSuite):
         logs = [entry for entry in delivered.logs if str(entry.get("request_id", "")).startswith(marker)]
         assert len(logs) == len(range(0, count, 50)), f"log entries delivered after aclose(): {len(logs)}"
 
+    @pytest.mark.anyio
+    async def test_delivery_keeps_the_targets_rules(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
+        """Many records of every kind, flushed and closed: the target, read back, breaks none of its rules."""
+        marker = self.marker()
+        async with self.batched_sink(conformance_target, clock) as sink:
+            for i in range(SMALL_BATCH * 40 + 3):
+                sink.emit(_event(EventType.MODEL_ROTATED, marker, n=i, note="x" * (i % 97)))
+                if i % 10 == 0:
+                    sink.log(_log_entry(f"{marker}-{i}"))
+                    sink.trace(TraceEntry(timestamp=NOW, severity=Severity.ERROR, message=marker))
+                if i % 100 == 0:
+                    await sink.flush()
+        delivered = await self.delivered(conformance_target, sink)
+        broken = "; ".join(delivered.problems[:5])
+        assert not delivered.problems, f"{conformance_target}'s target, read back, breaks its rules: {broken}"
+        mine = [e for e in delivered.events if e.get("pool_id") == marker]
+        assert len(mine) == SMALL_BATCH * 40 + 3, f"{len(mine)} of {SMALL_BATCH * 40 + 3} events delivered"
+
     @pytest.mark.meshkit_feature(ObservabilityFeature.BUFFERED)
     @pytest.mark.anyio
     async def test_buffered_delivery_waits_out_a_stuck_target(
@@ -416,7 +453,7 @@ class ObservabilitySuite(ConformanceSuite):
                     calls.finish()
                     guard.join()
                     release()
-                assert not hung.is_set(), f"a call to {calls.stuck_in}() waited on the stuck target"
+                assert not hung.is_set(), calls.failure()
                 await sink.flush()
                 delivered = await self.delivered(conformance_target, sink)
             mine = [e["metadata"]["n"] for e in delivered.events if e.get("pool_id") == marker]

@@ -7,7 +7,10 @@ ability carries a mark saying so, and is not applicable to a connector without i
   declare every feature named (``self.feature`` / ``self.requires`` inside the test must
   name only features the mark names; the suite checks this as it runs);
 - ``@pytest.mark.meshkit_http``: only for providers that speak HTTP (built on
-  ``HTTPProvider``, or whose ``Config`` has a ``base_url``).
+  ``HTTPProvider``, or whose ``Config`` has a ``base_url``);
+- ``@pytest.mark.meshkit_declared("rule")``: only for connectors whose ``ConformanceSpec``
+  declares that field (a rotation policy's own selection rule); ``self.declared`` inside
+  the test must name only fields the mark names.
 
 A test added to a suite is required from then on, with no list to update; ``python -m
 meshkit.testing.requirements`` prints the table that docs/conformance.md carries.
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from .target import ConformanceTarget
 
 __all__ = [
+    "DECLARED_MARK",
     "FEATURE_MARK",
     "HTTP_MARK",
     "MARKERS",
@@ -38,11 +42,13 @@ __all__ = [
 
 FEATURE_MARK = "meshkit_feature"
 HTTP_MARK = "meshkit_http"
+DECLARED_MARK = "meshkit_declared"
 
 #: The ``markers`` ini lines the plugin registers (``--strict-markers`` accepts them).
 MARKERS = (
     f"{FEATURE_MARK}(*features): a conformance test that applies only to connectors declaring these features",
     f"{HTTP_MARK}: a conformance test that applies only to providers that speak HTTP",
+    f"{DECLARED_MARK}(*fields): a conformance test that applies only to connectors whose spec declares these",
 )
 
 
@@ -63,6 +69,7 @@ class RequiredTest:
     name: str
     features: tuple[Enum, ...] = ()
     http: bool = False
+    declared: tuple[str, ...] = ()
 
     def not_applicable(self, target: ConformanceTarget) -> str | None:
         """Why this test does not apply to ``target``, or None when it is required of it."""
@@ -71,6 +78,9 @@ class RequiredTest:
             return f"does not declare {', '.join(repr(m) for m in missing)}"
         if self.http and not speaks_http(target.cls):
             return "does not speak HTTP (not an HTTPProvider, and its Config takes no base_url)"
+        undeclared = [f for f in self.declared if getattr(target.spec, f, None) is None]
+        if undeclared:
+            return f"declares no {', '.join(undeclared)} (ConformanceSpec.{undeclared[0]})"
         return None
 
     def condition(self) -> str:
@@ -78,6 +88,7 @@ class RequiredTest:
         parts = [f"`{f.value}`" for f in self.features]
         if self.http:
             parts.append("HTTP")
+        parts += [f"a declared `{f}`" for f in self.declared]
         return " + ".join(parts) if parts else "always"
 
 
@@ -97,6 +108,11 @@ def gates_of(function: Any) -> tuple[tuple[Enum, ...], bool]:
     return tuple(features), http
 
 
+def declared_of(function: Any) -> tuple[str, ...]:
+    """The spec fields a test function's marks say it needs declared."""
+    return tuple(field for mark in _marks(function) if mark.name == DECLARED_MARK for field in mark.args)
+
+
 def required_tests(suite: type) -> list[RequiredTest]:
     """Every standard test of ``suite``'s per-type suite, in definition order, with its gates."""
     standard = suite.standard_suite() if hasattr(suite, "standard_suite") else suite
@@ -105,7 +121,7 @@ def required_tests(suite: type) -> list[RequiredTest]:
         for name, function in vars(klass).items():
             if name.startswith("test_") and inspect.isfunction(function):
                 features, http = gates_of(function)
-                found[name] = RequiredTest(name, features, http)
+                found[name] = RequiredTest(name, features, http, declared_of(function))
     return list(found.values())
 
 

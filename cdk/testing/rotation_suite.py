@@ -1,31 +1,35 @@
-"""The rotation-policy contract, over arbitrary pools and histories (Hypothesis)."""
+"""The rotation-policy contract, over arbitrary pools and histories (Hypothesis).
+
+What it feeds a policy is in :mod:`meshkit.testing.rotation_inputs`; a policy's own rule, when
+its spec declares one, in :mod:`meshkit.testing.rotation_rules`.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import attrs
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from ..enums import ConnectorType, DeactivationReason, ModelStatus, RecoveryTrigger, RotationFeature
 from ..errors import ConfigError
 from ..interfaces.rotation import RotationPolicy
-from ..types import CompletionRequest, ModelPricing, ModelSnapshot
+from ..types import CompletionRequest, ModelSnapshot
 from .base import ConformanceSuite
 from .fake_clock import FakeClock
 from .hypothesis_profiles import suite_settings
-from .rotation_replay import LIMIT_KEYS, Job, importable, replay, replay_in_child, seeded_histories
+from .rotation_inputs import EPOCH, RULE_SCENARIOS, evolving_histories, histories, pools, snapshots
+from .rotation_replay import Job, importable, replay, replay_in_child, seeded_histories
+from .rotation_rules import SelectionRule, Step
 from .target import ConformanceTarget
 
 __all__ = ["RotationSuite", "pools", "snapshots"]
 
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 THRESHOLDS = {
     "failure_threshold": 3,
     "error_rate_threshold": 0.5,
@@ -33,51 +37,6 @@ THRESHOLDS = {
     "cooldown": "45s",
 }
 COOLDOWN = timedelta(seconds=45)
-
-
-@st.composite
-def snapshots(draw: st.DrawFn, model_id: st.SearchStrategy[str] | None = None) -> ModelSnapshot:
-    """Any model state a pool could hold."""
-    window_requests = draw(st.integers(0, 30))
-    status = draw(st.sampled_from(list(ModelStatus)))
-    standby = status is ModelStatus.STANDBY
-    return ModelSnapshot(
-        model_id=draw(model_id or st.sampled_from([f"m{i}" for i in range(10)])),
-        provider_id=draw(st.sampled_from(["p1", "p2", "p3"])),
-        pool_id="pool",
-        status=status,
-        deactivation_reason=draw(st.sampled_from(list(DeactivationReason))) if standby else None,
-        consecutive_failures=draw(st.integers(0, 10)),
-        window_requests=window_requests,
-        window_failures=draw(st.integers(0, window_requests)),
-        requests=draw(st.integers(0, 10_000)),
-        tokens=draw(st.integers(0, 1_000_000)),
-        cost=draw(st.floats(0, 100, allow_nan=False)),
-        latency_ewma_ms=draw(st.none() | st.floats(1, 10_000, allow_nan=False)),
-        cooldown_until=EPOCH + timedelta(seconds=draw(st.integers(-600, 600))) if standby else None,
-        pricing=draw(
-            st.none()
-            | st.builds(
-                ModelPricing,
-                input_per_1k=st.floats(0, 0.1, allow_nan=False),
-                output_per_1k=st.floats(0, 0.1, allow_nan=False),
-            )
-        ),
-        priority=draw(st.integers(0, 3)),
-        weight=draw(st.floats(0.1, 10, allow_nan=False)),
-        limits=draw(st.dictionaries(st.sampled_from(LIMIT_KEYS), st.sampled_from([1.0, 10.0, 100.0]))),
-        requests_last_minute=draw(st.integers(0, 20)),
-        tokens_last_minute=draw(st.integers(0, 2000)),
-    )
-
-
-def pools(min_size: int = 0) -> st.SearchStrategy[list[ModelSnapshot]]:
-    """Pools of distinct models, mixing ACTIVE and STANDBY."""
-    return st.lists(snapshots(), min_size=min_size, max_size=6, unique_by=lambda s: s.model_id)
-
-
-#: A history: pools as they stand at successive selections, and the session asking.
-histories = st.lists(st.tuples(pools(), st.sampled_from([None, "alice", "bob"])), min_size=1, max_size=5)
 
 
 #: Histories replayed in this process and in two others; the hash seeds of those two.
@@ -147,6 +106,26 @@ class RotationSuite(ConformanceSuite):
         self, conformance_target: ConformanceTarget, history: list[tuple[list[ModelSnapshot], str | None]]
     ) -> None:
         self.run_history(self.policy(conformance_target), history)
+
+    @given(history=histories)
+    @suite_settings()
+    def test_fallback_returns_an_active_candidate(
+        self, conformance_target: ConformanceTarget, history: list[tuple[list[ModelSnapshot], str | None]]
+    ) -> None:
+        # The router asks ``fallback`` for the next model after the one ``select`` picked failed.
+        policy = self.policy(conformance_target)
+        for step, (pool, session) in enumerate(history):
+            now = EPOCH + timedelta(seconds=step)
+            picked = policy.select(list(pool), _request(session), now)
+            rest = [s for s in pool if picked is None or s.model_id != picked.model_id]
+            result = policy.fallback(list(rest), _request(session), now)
+            active = [s for s in rest if s.is_active]
+            if not active:
+                assert result is None, f"no active candidate left, yet fallback() returned {result!r}"
+            else:
+                assert result is not None, "fallback() returned None although active candidates remain"
+                assert result in rest, f"fallback() returned {result.model_id!r}, not one of the candidates"
+                assert result.is_active, f"fallback() returned standby model {result.model_id!r}"
 
     @given(history=histories)
     @suite_settings()
@@ -243,6 +222,47 @@ class RotationSuite(ConformanceSuite):
             for i in range(3)
         ]
         assert policy.select(standby, _request(None), EPOCH) is None, "an all-standby pool must give None"
+
+    def follow_rule(
+        self,
+        policy: RotationPolicy,
+        rule: SelectionRule,
+        history: Sequence[tuple[list[ModelSnapshot], str | None]],
+        what: str,
+    ) -> None:
+        """Feed ``history`` to ``policy``; every choice must be one that ``rule`` allows."""
+        past: list[Step] = []
+        for step, (pool, session) in enumerate(history):
+            request = _request(session)
+            allowed = rule.allowed(past, pool, request)
+            # Snapshots made afresh for each selection, as the runtime makes them: equal ids, never
+            # the same string objects (a policy comparing ids with `is` would lose its model).
+            given = [attrs.evolve(s, model_id=s.model_id.encode().decode()) for s in pool]
+            result = policy.select(given, request, EPOCH + timedelta(seconds=step))
+            chosen = None if result is None else result.model_id
+            if allowed is not None and chosen not in allowed:
+                shown = [f"{s.model_id}{'' if s.is_active else ' (standby)'} p{s.priority}" for s in pool]
+                pytest.fail(
+                    f"{what}, selection {step + 1}: the policy declares the rule '{rule.name}' "
+                    f"({rule.summary}), which allows {sorted(allowed)}, yet it chose {chosen!r}; "
+                    f"candidates {shown}, served before: {[s.chosen for s in past]}",
+                    pytrace=False,
+                )
+            past.append(Step(tuple(pool), request, chosen))
+
+    @pytest.mark.meshkit_declared("rule")
+    def test_select_follows_its_declared_rule(self, conformance_target: ConformanceTarget) -> None:
+        """A policy that states its rule (round-robin: each in turn) is held to it, choice by choice."""
+        rule: SelectionRule = self.declared(conformance_target, "rule")
+        for name, pools_in_turn in RULE_SCENARIOS.items():
+            self.follow_rule(self.policy(conformance_target), rule, [(p, None) for p in pools_in_turn], name)
+
+        @given(history=evolving_histories())
+        @suite_settings()
+        def any_history(history: list[tuple[list[ModelSnapshot], str | None]]) -> None:
+            self.follow_rule(self.policy(conformance_target), rule, history, "a Hypothesis history")
+
+        any_history()
 
     # --- lifecycle decisions ---------------------------------------------------------
 

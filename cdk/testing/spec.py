@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from ..events import RoutingEvent
 from ..types import RequestLogEntry, TraceEntry
+
+if TYPE_CHECKING:
+    from .rotation_rules import SelectionRule
 
 __all__ = [
     "DISCOVERY_CONTEXT_WINDOW",
@@ -125,6 +128,13 @@ class Delivered:
     events: Sequence[Mapping[str, Any]] = ()
     logs: Sequence[Mapping[str, Any]] = ()
     traces: Sequence[Mapping[str, Any]] = ()
+    #: Everything the target received as text, when the records were read back from text
+    #: (lines on a stream): searched too for what must not be there.
+    raw: str = ""
+    #: What the spec found wrong with the target as it read it back: a rule of the target
+    #: broken (a file past its size limit, a gap in its backups, a batch larger than the
+    #: target takes), one sentence each.
+    problems: Sequence[str] = ()
 
     @classmethod
     def of(cls, records: Sequence[Any]) -> Delivered:
@@ -143,7 +153,7 @@ class Delivered:
 
     def text(self) -> str:
         """Everything delivered, as one string (to look for what must not be there)."""
-        return repr([self.events, self.logs, self.traces])
+        return repr([self.events, self.logs, self.traces]) + self.raw
 
 
 def to_record(entry: RequestLogEntry | TraceEntry) -> dict[str, Any]:
@@ -188,8 +198,15 @@ class ConformanceSpec:
     collect_delivered: Collector | None = None
     #: Observability: make the delivery target stuck; return a function that unsticks it.
     stall_delivery: Staller | None = None
+    #: Discovery: ``async (connector, provider_id, models)`` makes ``provider_id`` list the
+    #: model names ``models`` from now on, for a connector that reads listings from elsewhere
+    #: than the provider (a file); the suite changes the provider's own listing as well.
+    change_listing: Callable[[Any, str, Sequence[str]], Awaitable[None]] | None = None
     #: Provider: the model named in test requests (default: the provider's choice).
     model: str | None = None
+    #: Rotation policies: the policy's own selection rule (``meshkit.testing.rotation_rules``),
+    #: which every choice it makes is then checked against.
+    rule: SelectionRule | None = None
     #: The anyio backends the connector supports; tests on the others are skipped.
     backends: tuple[str, ...] = ALL_BACKENDS
     #: Test name (``test_…``) → why it does not apply to this connector.

@@ -12,17 +12,9 @@ CONNECTORS = [StaticDiscovery, RegistrySync, HealthMonitor]
 
 
 def conformance_spec(connector_id: str) -> Any:
-    """The static catalogue is configured with the models the suite's providers offer."""
+    """How ``pytest --connector=...`` builds the static catalogue (the others need nothing)."""
     if connector_id != StaticDiscovery.connector_id:
         return None
-    from meshkit.testing import DISCOVERY_SCENARIO, ConformanceSpec
+    from ._conformance import static_spec
 
-    return ConformanceSpec(
-        config={"models": {provider: list(models) for provider, models in DISCOVERY_SCENARIO.items()}},
-        skips={
-            "test_sync_reports_changed_models": "a static list names models only, so none can change",
-            "test_sync_sees_a_changed_listing": (
-                "the listing is the configured one; it changes with the config"
-            ),
-        },
-    )
+    return static_spec()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
+import anyio
 import attrs
+import yaml
 
-from meshkit import DiscoveryFeature, HealthReport, ModelInfo, ProbeResult, SyncResult
+from meshkit import ConfigError, DiscoveryFeature, HealthReport, ModelInfo, ProbeResult, SyncResult
 from meshkit.interfaces import Discovery, check, format_duration
 
 from ._calls import CallTimedOut, call_with_timeout
@@ -15,11 +19,39 @@ from ._results import failed_probe, sync_result, unknown_provider_probe
 
 
 @attrs.frozen(kw_only=True)
-class StaticDiscoveryConfig:
-    """``models`` maps a provider id to the model names it is known to offer; a probe that
-    has not answered within ``timeout`` fails."""
+class StaticModel:
+    """A model as the catalogue states it: its name and, when known, what it can take."""
 
-    models: dict[str, list[str]] = attrs.field(factory=dict)
+    name: str = attrs.field(validator=check(bool, "a model name"))
+    context_window: int | None = attrs.field(
+        default=None, validator=check(lambda v: v is None or v > 0, "a positive number of tokens")
+    )
+    max_output_tokens: int | None = attrs.field(
+        default=None, validator=check(lambda v: v is None or v > 0, "a positive number of tokens")
+    )
+    capabilities: list[str] = attrs.field(factory=list)
+
+    def info(self, provider_id: str) -> ModelInfo:
+        """The model as a sync reports it."""
+        return ModelInfo(
+            id=self.name,
+            provider_id=provider_id,
+            context_window=self.context_window,
+            max_output_tokens=self.max_output_tokens,
+            capabilities=tuple(self.capabilities),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class StaticDiscoveryConfig:
+    """``models`` maps a provider id to the models it is known to offer (names, or mappings
+    that also state a context window, output limit or capabilities); a probe that has not
+    answered within ``timeout`` fails."""
+
+    models: dict[str, list[StaticModel]] = attrs.field(factory=dict)
+    #: A YAML (or JSON) file of the same shape as ``models``, read again at every sync, so an
+    #: edit takes effect without a restart; a provider it lists takes its list from there.
+    models_file: str | None = None
     timeout: timedelta = attrs.field(
         default=timedelta(seconds=10), validator=check(lambda v: v > timedelta(0), "a duration above 0")
     )
@@ -33,22 +65,55 @@ class StaticDiscovery(Discovery[StaticDiscoveryConfig]):
     features = frozenset({DiscoveryFeature.SYNC, DiscoveryFeature.HEALTH})
     description = "Fixed model lists from config; health from provider probes"
 
+    @classmethod
+    def build_config(cls, config: Any, *, path: str = "config") -> Any:
+        """As for any connector, with a bare model name standing for ``{name: ...}``."""
+        if isinstance(config, Mapping) and isinstance(config.get("models"), Mapping):
+            models = {
+                provider: [{"name": m} if isinstance(m, str) else m for m in names]
+                if isinstance(names, list)
+                else names
+                for provider, names in config["models"].items()
+            }
+            config = {**config, "models": models}
+        return super().build_config(config, path=path)
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._last: dict[str, ProbeResult] = {}
         self._checks: dict[str, tuple[int, int, int]] = {}  # ok, total, consecutive failures
+        file = self.config.models_file
+        self._models_file = anyio.Path(os.path.expanduser(file)) if file is not None else None
 
     async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
-        names = list(provider_ids) if provider_ids is not None else sorted(self.config.models)
+        try:
+            configured = {**self.config.models, **await self._read_models_file()}
+        except (OSError, ValueError, ConfigError) as exc:
+            # Nothing is known of any provider then: report them all, retire nothing.
+            names = list(provider_ids) if provider_ids is not None else sorted(self.config.models)
+            error = f"cannot read models_file {self.config.models_file}: {exc}"
+            return sync_result(names, {}, self.context.catalogue(), errors=dict.fromkeys(names, error))
+        names = list(provider_ids) if provider_ids is not None else sorted(configured)
         listed: dict[str, list[ModelInfo]] = {}
         errors: dict[str, str] = {}
         for provider_id in names:
-            if provider_id in self.config.models:
-                models = self.config.models[provider_id]
-                listed[provider_id] = [ModelInfo(id=m, provider_id=provider_id) for m in models]
+            if provider_id in configured:
+                listed[provider_id] = [m.info(provider_id) for m in configured[provider_id]]
             else:
                 errors[provider_id] = "no models configured for this provider"
         return sync_result(names, listed, self.context.catalogue(), errors=errors)
+
+    async def _read_models_file(self) -> dict[str, list[StaticModel]]:
+        if self._models_file is None:
+            return {}
+        text = await self._models_file.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        if data is None:
+            return {}
+        if not isinstance(data, Mapping):
+            raise ValueError(f"expected a mapping of provider ids to models, got {type(data).__name__}")
+        models: dict[str, list[StaticModel]] = self.build_config({"models": data}, path="").models
+        return models
 
     async def probe(self, provider_id: str) -> ProbeResult:
         provider = self.context.providers.get(provider_id)

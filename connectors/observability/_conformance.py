@@ -10,18 +10,21 @@ import json
 import secrets
 import tempfile
 import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from meshkit import RequestLogEntry, RoutingEvent, TraceEntry
+import attrs
+
+from meshkit import RequestLogEntry, RoutingEvent, Severity, TraceEntry
 from meshkit.testing import ConformanceSpec, Delivered, StallGate
 
 from .callback import CallbackObservability
-from .console import ConsoleObservability
+from .console import ConsoleObservability, parse_line
 from .jsonl import JsonlObservability
 from .opentelemetry import OpenTelemetryObservability
 from .webhook import WebhookObservability
@@ -54,19 +57,48 @@ async def _temp_file() -> AsyncIterator[Mapping[str, Any]]:
         _folder = tempfile.TemporaryDirectory(prefix="meshkit-jsonl-")
     # Small files, many backups: the suite's records roll over several files, so rotation is
     # exercised too (what it delivered is read back across the backups, oldest first).
-    path = str(Path(_folder.name) / f"{secrets.token_hex(8)}.jsonl")
+    # In folders that do not exist yet: the sink creates them (its config says so).
+    path = str(Path(_folder.name) / secrets.token_hex(8) / "logs" / "records.jsonl")
     yield {"path": path, "max_bytes": 4096, "backups": 500}
+
+
+def _jsonl_files(path: Path) -> list[Path]:
+    """The file's backups, oldest first, then the file itself."""
+    backups = [p for p in path.parent.glob(path.name + ".*") if p.suffix[1:].isdigit()]
+    return [*sorted(backups, key=lambda p: int(p.suffix[1:]), reverse=True), path]
 
 
 def _jsonl_records(path: Path) -> list[dict[str, Any]]:
     """Every record of the file and its backups, oldest first."""
-    backups = [p for p in path.parent.glob(path.name + ".*") if p.suffix[1:].isdigit()]
-    files = [*sorted(backups, key=lambda p: int(p.suffix[1:]), reverse=True), path]
+    files = _jsonl_files(path)
     return [json.loads(line) for file in files if file.exists() for line in file.read_text().splitlines()]
 
 
+def _jsonl_problems(connector: JsonlObservability) -> list[str]:
+    """The rules of the sink's files that they break: size, backup numbering and count, one object a line."""
+    limit, keep, path = connector.config.max_bytes, connector.config.backups, connector.path
+    *backups, _ = _jsonl_files(path)
+    numbers = sorted(int(p.suffix[1:]) for p in backups)
+    problems = []
+    if numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"backups are numbered {numbers}, not 1 to {len(numbers)}")
+    if len(numbers) > keep or (limit == 0 and numbers):
+        problems.append(f"{len(numbers)} backups kept with backups={keep} and max_bytes={limit}")
+    for file in (p for p in _jsonl_files(path) if p.exists()):
+        data = file.read_bytes()
+        lines = data.splitlines()
+        if limit and len(data) > limit and len(lines) > 1:
+            problems.append(f"{file.name} holds {len(data)} bytes in {len(lines)} lines; max_bytes={limit}")
+        if data and not data.endswith(b"\n"):
+            problems.append(f"{file.name} does not end with a whole line")
+        if any(not line.startswith(b"{") for line in lines):
+            problems.append(f"{file.name} has a line that is not a JSON object")
+    return problems
+
+
 async def _read_jsonl(connector: JsonlObservability) -> Delivered:
-    return _sorted(_jsonl_records(connector.path))
+    found = _sorted(_jsonl_records(connector.path))
+    return attrs.evolve(found, problems=_jsonl_problems(connector))
 
 
 def _stall_jsonl(connector: JsonlObservability) -> Callable[[], None]:
@@ -176,25 +208,182 @@ def _callback_spec() -> ConformanceSpec:
     return ConformanceSpec(factory=_make_callback, collect_delivered=_read_callback)
 
 
-# --- console and opentelemetry: kept out of the suite's output --------------------------------
+# --- console: a text stream per instance, its lines read back ---------------------------------
+
+
+class _Stream(io.StringIO):
+    """What a console instance writes to; a stall makes each write wait, like a pipe nobody drains."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate: StallGate | None = None
+
+    def write(self, text: str) -> int:
+        if self.gate is not None:
+            self.gate.wait()
+        return super().write(text)
 
 
 def _make_console(config: Any, **kwargs: Any) -> ConsoleObservability:
-    return ConsoleObservability(config, stream=io.StringIO(), **kwargs)
+    return ConsoleObservability(config, stream=_Stream(), **kwargs)
+
+
+#: A console line's fields, by the name of the record field they stand for.
+_LOG_FIELDS = {"request": "request_id", "pool": "pool_id", "model": "model_id", "provider": "provider_id"}
+_LOG_FIELDS |= {"request_body": "request", "response_body": "response"}
+_EVENT_FIELDS = {"pool": "pool_id", "model": "model_id", "provider": "provider_id"}
+_SEVERITIES = {s.value.upper(): s.value for s in Severity}
+
+
+async def _read_console(connector: ConsoleObservability) -> Delivered:
+    stream = connector.stream
+    text = stream.getvalue() if isinstance(stream, io.StringIO) else ""
+    events: list[dict[str, Any]] = []
+    logs: list[dict[str, Any]] = []
+    traces: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        parsed = parse_line(line)
+        if parsed is None:
+            continue
+        label, headline, fields = parsed
+        if label == "EVENT":
+            metadata = {k: v for k, v in fields.items() if k not in _EVENT_FIELDS}
+            named = {_EVENT_FIELDS[k]: v for k, v in fields.items() if k in _EVENT_FIELDS}
+            events.append({"event_type": headline, **named, "metadata": metadata})
+        elif label == "LOG":
+            log = {"status": headline, **{_LOG_FIELDS.get(k, k): v for k, v in fields.items()}}
+            tokens = log.pop("tokens", None)
+            log["usage"] = {"total_tokens": tokens} if tokens is not None else None
+            logs.append(log)
+        elif label in _SEVERITIES:
+            trace = {"severity": _SEVERITIES[label], "message": headline, "metadata": fields}
+            traces.append({**trace, "component": fields.pop("component", None)})
+    return Delivered(events=events, logs=logs, traces=traces, raw=text)
+
+
+def _stall_console(connector: ConsoleObservability) -> Callable[[], None]:
+    stream = connector.stream
+    assert isinstance(stream, _Stream)
+    stream.gate = StallGate()
+    return stream.gate
+
+
+def _console_spec() -> ConformanceSpec:
+    return ConformanceSpec(
+        factory=_make_console, collect_delivered=_read_console, stall_delivery=_stall_console
+    )
+
+
+# --- opentelemetry: an SDK provider per instance, exporting in the background to memory --------
 
 
 def _make_opentelemetry(config: Any, **kwargs: Any) -> OpenTelemetryObservability:
-    try:
-        from opentelemetry.sdk.trace import TracerProvider
-    except ImportError:  # only the API is installed: its no-op tracer will do
-        return OpenTelemetryObservability(config, **kwargs)
-    return OpenTelemetryObservability(config, tracer_provider=TracerProvider(), **kwargs)
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    class Exporter(InMemorySpanExporter):
+        """Keeps the spans; a stall makes each export wait, like a collector that stopped answering."""
+
+        gate: StallGate | None = None
+
+        def export(self, spans: Any) -> Any:
+            if self.gate is not None:
+                self.gate.wait()
+            return super().export(spans)
+
+    provider = TracerProvider()
+    exporter = Exporter()
+    # The processor an application uses: spans are exported from its own thread, in batches.
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    sink = OpenTelemetryObservability(config, tracer_provider=provider, **kwargs)
+    _exporters[sink] = exporter
+    return sink
+
+
+#: Each instance's exporter, kept as long as the instance is.
+_exporters: weakref.WeakKeyDictionary[OpenTelemetryObservability, Any] = weakref.WeakKeyDictionary()
+
+
+def _attribute(attributes: Mapping[str, Any], name: str) -> Any:
+    return attributes.get(f"meshkit.{name}")
+
+
+def _metadata(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    prefix = "meshkit.metadata."
+    return {k.removeprefix(prefix): v for k, v in attributes.items() if k.startswith(prefix)}
+
+
+async def _read_opentelemetry(connector: OpenTelemetryObservability) -> Delivered:
+    events: list[dict[str, Any]] = []
+    logs: list[dict[str, Any]] = []
+    traces: list[dict[str, Any]] = []
+    for span in _exporters[connector].get_finished_spans():
+        a = dict(span.attributes or {})
+        if span.name == "meshkit.event":
+            events.append(
+                {
+                    "event_type": _attribute(a, "event_type"),
+                    "pool_id": _attribute(a, "pool"),
+                    "model_id": _attribute(a, "model"),
+                    "provider_id": _attribute(a, "provider"),
+                    "metadata": _metadata(a),
+                }
+            )
+        elif span.name == "meshkit.trace":
+            traces.append(
+                {
+                    "severity": _attribute(a, "severity"),
+                    "message": _attribute(a, "message"),
+                    "component": _attribute(a, "component"),
+                    "metadata": _metadata(a),
+                }
+            )
+        elif span.name == connector.config.span_name:
+            inputs, outputs = a.get("gen_ai.usage.input_tokens"), a.get("gen_ai.usage.output_tokens")
+            usage = None if inputs is None else {"prompt_tokens": inputs, "completion_tokens": outputs}
+            request, response = _attribute(a, "request"), _attribute(a, "response")
+            logs.append(
+                {
+                    "request_id": _attribute(a, "request_id"),
+                    "status": _attribute(a, "status"),
+                    "pool_id": _attribute(a, "pool"),
+                    "model_id": _attribute(a, "model"),
+                    "provider_id": _attribute(a, "provider"),
+                    "cost": _attribute(a, "cost"),
+                    "usage": usage,
+                    "request": None if request is None else json.loads(request),
+                    "response": None if response is None else json.loads(response),
+                    "error": span.status.description,
+                }
+            )
+    text = repr(
+        [
+            (span.name, dict(span.attributes or {}), span.status.description, span.events)
+            for span in _exporters[connector].get_finished_spans()
+        ]
+    )
+    return Delivered(events=events, logs=logs, traces=traces, raw=text)
+
+
+def _stall_opentelemetry(connector: OpenTelemetryObservability) -> Callable[[], None]:
+    exporter = _exporters[connector]
+    exporter.gate = StallGate()
+    return cast(StallGate, exporter.gate)
+
+
+def _opentelemetry_spec() -> ConformanceSpec:
+    return ConformanceSpec(
+        factory=_make_opentelemetry,
+        collect_delivered=_read_opentelemetry,
+        stall_delivery=_stall_opentelemetry,
+    )
 
 
 _SPECS: dict[str, Callable[[], ConformanceSpec]] = {
     JsonlObservability.connector_id: _jsonl_spec,
     WebhookObservability.connector_id: _webhook_spec,
     CallbackObservability.connector_id: _callback_spec,
-    ConsoleObservability.connector_id: lambda: ConformanceSpec(factory=_make_console),
-    OpenTelemetryObservability.connector_id: lambda: ConformanceSpec(factory=_make_opentelemetry),
+    ConsoleObservability.connector_id: _console_spec,
+    OpenTelemetryObservability.connector_id: _opentelemetry_spec,
 }

@@ -20,13 +20,19 @@ The connector collects them and writes the span when the request is over:
 The span starts when the first attempt started (its timestamp minus its latency) and ends
 when the last one ended; each attempt is a ``meshkit.attempt`` event, and a change of model
 between attempts adds a ``meshkit.rotation`` event. Its parent is the span that was current
-when the first attempt was logged (the application's span around ``mesh.complete``).
+when the first attempt was logged (the application's span around ``mesh.complete``). At the
+``full`` log level the span also carries the last attempt's request and response, as JSON.
+
+Routing events and trace entries (at or above ``min_severity``) are short spans of their own,
+``meshkit.event`` and ``meshkit.trace``, at their timestamp, children of the current span.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -34,8 +40,8 @@ from typing import Any
 import anyio
 import attrs
 
-from meshkit import LogLevel, RequestLogEntry
-from meshkit.interfaces import Observability, ObservabilityConfig, check, redact_entry, redact_text
+from meshkit import LogLevel, RequestLogEntry, RoutingEvent, TraceEntry
+from meshkit.interfaces import Observability, ObservabilityConfig, check, redact, redact_entry, redact_text
 
 logger = logging.getLogger("meshkit.observability")
 
@@ -111,6 +117,35 @@ class OpenTelemetryObservability(Observability[OpenTelemetryConfig]):
         except Exception:
             logger.exception("%s: could not record a request log entry", self.name)
 
+    def handle_event(self, event: RoutingEvent) -> None:
+        attributes = {
+            "meshkit.event_type": event.event_type.value,
+            "meshkit.pool": event.pool_id,
+            "meshkit.model": event.model_id,
+            "meshkit.provider": event.provider_id,
+            **_metadata_attributes(event.metadata),
+        }
+        self._instant("meshkit.event", event.timestamp, attributes)
+
+    def handle_trace(self, entry: TraceEntry) -> None:
+        attributes = {
+            "meshkit.severity": entry.severity.value,
+            "meshkit.message": redact_text(entry.message),
+            "meshkit.component": entry.component,
+            **_metadata_attributes(entry.metadata),
+        }
+        self._instant("meshkit.trace", entry.timestamp, attributes)
+
+    def _instant(self, name: str, when: datetime, attributes: dict[str, Any]) -> None:
+        """A span of no length at ``when``, a child of the current span."""
+        try:
+            at = _ns(when)
+            span = self.tracer.start_span(name, start_time=at, attributes=_clean(attributes))
+            span.end(end_time=at)
+            self.spans += 1
+        except Exception:
+            logger.exception("%s: could not record a %s span", self.name, name)
+
     def _expire(self) -> None:
         deadline = self.clock.now() - self.config.pending_timeout
         while self._pending:
@@ -131,6 +166,10 @@ class OpenTelemetryObservability(Observability[OpenTelemetryConfig]):
             start_time=_ns(_started(first)),
             attributes=_span_attributes(request_id, attempts, complete),
         )
+        if last.request is not None or last.response is not None:  # only at the full log level
+            span.set_attributes(
+                _clean({"meshkit.request": _json(last.request), "meshkit.response": _json(last.response)})
+            )
         previous: RequestLogEntry | None = None
         for attempt in attempts:
             if previous is not None and attempt.model_id != previous.model_id:
@@ -230,6 +269,19 @@ def _attempt_attributes(attempt: RequestLogEntry) -> dict[str, Any]:
             "http.response.status_code": attempt.status_code,
         }
     )
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _metadata_attributes(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata as ``meshkit.metadata.<key>`` attributes: plain values as they are, others as JSON."""
+    found: dict[str, Any] = {}
+    for key, value in redact(dict(metadata)).items():
+        plain = isinstance(value, str | bool | int | float)
+        found[f"meshkit.metadata.{key}"] = value if plain else _json(value)
+    return found
 
 
 def _clean(attributes: dict[str, Any]) -> dict[str, Any]:

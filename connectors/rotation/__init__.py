@@ -1,5 +1,7 @@
 """Built-in rotation policies."""
 
+from typing import Any
+
 from .cost_first import CostFirst
 from .latency_first import LatencyFirst
 from .priority import Priority
@@ -18,6 +20,7 @@ __all__ = [
     "SessionSticky",
     "StickUntilFailure",
     "Weighted",
+    "conformance_spec",
 ]
 
 CONNECTORS = [
@@ -30,3 +33,16 @@ CONNECTORS = [
     RateLimitAware,
     SessionSticky,
 ]
+
+
+def conformance_spec(connector_id: str) -> Any:
+    """The selection rule each policy that has one is held to by the conformance suite."""
+    from meshkit.testing import IN_TURN, MOST_PREFERRED, STICKY, ConformanceSpec
+
+    rules = {
+        RoundRobin.connector_id: IN_TURN,
+        StickUntilFailure.connector_id: STICKY,
+        Priority.connector_id: MOST_PREFERRED,
+    }
+    rule = rules.get(connector_id)
+    return None if rule is None else ConformanceSpec(rule=rule)

@@ -36,7 +36,8 @@ class SessionSticky(RotationPolicy[SessionStickyConfig]):
 
     New sessions, and requests without a session, are spread round-robin. When a
     session's model goes to standby, the session moves to the next model in turn and
-    stays there. The session map is bounded (LRU) and entries idle past ``session_ttl``
+    stays there; a request whose call fails is served by the next model in turn without
+    moving its session. The session map is bounded (LRU) and entries idle past ``session_ttl``
     expire; a lookup is O(1) while the pool is stable.
     """
 
@@ -89,6 +90,13 @@ class SessionSticky(RotationPolicy[SessionStickyConfig]):
         binding.last_seen = now
         self._sessions.move_to_end(key)
         return chosen_next
+
+    def fallback(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        # The next model in turn serves this request; the session keeps its model until
+        # that model is set aside.
+        return self._next_in_turn(pool_of(candidates), candidates)
 
     def _next_in_turn(self, pool: str | None, candidates: Sequence[ModelSnapshot]) -> ModelSnapshot | None:
         cursor = self._cursors.get(pool)

@@ -16,7 +16,9 @@ class StickUntilFailure(RotationPolicy[ThresholdConfig]):
     """Sticks to the current model while it is active, then moves to the next one.
 
     The next one is the highest-priority candidate (lowest ``priority`` number), ties
-    broken by the pool's order. Staying put is O(1); only a switch scans the pool.
+    broken by the pool's order. Staying put is O(1); only a switch scans the pool. A
+    request that fails over serves from another model without moving the current one:
+    traffic leaves it only once ``failure_threshold`` (or a quota, budget…) sets it aside.
     """
 
     connector_id = "meshkit.stick-until-failure.v1"
@@ -43,3 +45,14 @@ class StickUntilFailure(RotationPolicy[ThresholdConfig]):
         index, chosen = best
         self._current[pool] = (chosen.model_id, index)
         return chosen
+
+    def fallback(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        current = self._current.get(pool_of(candidates))
+        if current is not None:
+            found = find_active(candidates, *current)
+            if found is not None:
+                return found[1]
+        best = most_preferred(candidates)
+        return best[1] if best is not None else None

@@ -12,8 +12,16 @@ from typing import Any
 
 import pytest
 
+from meshkit.connectors.rotation import RoundRobin
 from meshkit.enums import ProviderFeature, StorageFeature
-from meshkit.testing import ProviderSuite, StorageSuite
+from meshkit.testing import (
+    IN_TURN,
+    ConformanceSpec,
+    ConformanceTarget,
+    ProviderSuite,
+    RotationSuite,
+    StorageSuite,
+)
 from meshkit.testing.collected import CLASS_BY_TYPE
 from meshkit.testing.requirements import markdown_table, required_tests
 
@@ -86,10 +94,12 @@ def test_a_users_own_tests_need_no_mark() -> None:
     suite._check_gate(StorageFeature.LOCKING)
 
 
-def _gates_used(function: Any) -> tuple[set[str], bool]:
-    """The features a test passes to self.feature / self.requires, and whether it needs HTTP."""
+def _gates_used(function: Any) -> tuple[set[str], bool, set[str]]:
+    """The features a test passes to self.feature / self.requires, whether it needs HTTP, and the
+    spec fields it reads with self.declared."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     features: set[str] = set()
+    declared: set[str] = set()
     http = False
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -97,19 +107,48 @@ def _gates_used(function: Any) -> tuple[set[str], bool]:
                 arg = node.args[1]
                 if isinstance(arg, ast.Attribute):
                     features.add(arg.attr)
+            elif node.func.attr == "declared" and len(node.args) == 2:
+                field = node.args[1]
+                if isinstance(field, ast.Constant) and isinstance(field.value, str):
+                    declared.add(field.value)
             elif node.func.attr == "http_provider":
                 http = True
-    return features, http
+    return features, http, declared
 
 
 def test_each_standard_test_carries_the_marks_of_what_it_uses() -> None:
     problems = []
     for suite in CLASS_BY_TYPE.values():
         for test in required_tests(suite):
-            used, http = _gates_used(getattr(suite, test.name))
+            used, http, declared = _gates_used(getattr(suite, test.name))
             marked = {f.name for f in test.features}
+            if declared - set(test.declared):
+                problems.append(f"{test.name}: reads {sorted(declared)} but is marked {test.declared}")
             if used - marked:
                 problems.append(f"{test.name}: uses {sorted(used - marked)} but is marked {sorted(marked)}")
             if http and not test.http:
                 problems.append(f"{test.name}: uses http_provider without @pytest.mark.meshkit_http")
     assert not problems, "; ".join(problems)
+
+
+def test_a_declared_field_without_its_mark_is_a_suite_error() -> None:
+    suite = RotationSuite()
+    target = ConformanceTarget(cls=RoundRobin, spec=ConformanceSpec(rule=IN_TURN))
+    suite._item = SimpleNamespace(function=_standard_test([]))  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"mark it @pytest.mark.meshkit_declared\('rule'\)"):
+        suite.declared(target, "rule")
+    suite._item = SimpleNamespace(  # type: ignore[assignment]
+        function=_standard_test([pytest.mark.meshkit_declared("rule")])
+    )
+    assert suite.declared(target, "rule") is IN_TURN
+
+
+def test_the_rule_test_applies_only_to_a_policy_that_declares_a_rule() -> None:
+    rotation = {t.name: t for t in required_tests(CLASS_BY_TYPE["rotation"])}
+    rule_test = rotation["test_select_follows_its_declared_rule"]
+    assert rule_test.declared == ("rule",) and rule_test.features == ()
+    with_rule = ConformanceTarget(cls=RoundRobin, spec=ConformanceSpec(rule=IN_TURN))
+    without = ConformanceTarget(cls=RoundRobin, spec=ConformanceSpec())
+    assert rule_test.not_applicable(with_rule) is None
+    assert rule_test.not_applicable(without) == "declares no rule (ConformanceSpec.rule)"
+    assert rotation["test_select_is_deterministic"].not_applicable(without) is None

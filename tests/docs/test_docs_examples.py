@@ -6,7 +6,9 @@ How a page's examples are run (the conventions are also stated in docs/architect
   are configuration sections) it must also pass the configuration check: a fragment that
   names no providers or models is checked on top of one local provider and model.
 - A ```` ```yaml ```` block whose first line is ``# <file>.yaml`` is also written to that file
-  in the page's working folder, for the Python examples after it.
+  in the page's working folder, for the Python examples after it; so is a ```` ```python ````
+  block whose first line is ``# <path>.py`` (``# myapp/monitoring.py``), which also makes that
+  module importable while the page's YAML is checked.
 - A ```` ```python ```` block runs in a fresh interpreter, in the page's working folder, after
   the page's setup (an HTML comment ``<!-- docs-setup ... -->`` holding Python, hidden from
   readers). Top-level ``await`` is allowed in fragments, as in a notebook; the README and the
@@ -65,17 +67,7 @@ MODELS = [
 
 #: Examples that do not run yet, by page and a piece of their code, with why. Each is a strict
 #: xfail: fixing the example makes its test pass, and the entry must then go.
-NOT_YET: dict[tuple[str, str], str] = {
-    ("docs/connectors/observability-callback.md", "myapp.monitoring"): (
-        "names the reader's own module myapp.monitoring, which the configuration check imports"
-    ),
-    ("docs/connectors/discovery-health-monitor.md", "HealthMonitor({"): (
-        "a fragment: needs a docs-setup with the providers it monitors"
-    ),
-    ("docs/connectors/discovery-registry-sync.md", "RegistrySync({"): (
-        "a fragment: needs a docs-setup with a hanging provider and a fake clock"
-    ),
-}
+NOT_YET: dict[tuple[str, str], str] = {}
 
 
 @attrs.frozen
@@ -141,7 +133,7 @@ def test_a_skipped_example_says_why() -> None:
 
 
 @pytest.mark.parametrize("example", by_language("yaml"))
-def test_yaml_example_loads(example: Example) -> None:
+def test_yaml_example_loads(example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if example.skip is not None:
         pytest.skip(example.skip)
     try:
@@ -150,7 +142,19 @@ def test_yaml_example_loads(example: Example) -> None:
         pytest.fail(f"{example.id}: not valid YAML: {exc}")
     if not isinstance(data, dict) or not data or not set(data) <= SECTIONS:
         return  # YAML that is not a mesh configuration (a workflow, a template answer file)
-    make_plan(completed(data), get_registry(), source=example.id)
+    # The page's own modules (a callback the configuration names) are importable during the check.
+    modules = {name: code for name, code in page_files(example.page).items() if name.endswith(".py")}
+    for name, code in modules.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(code, encoding="utf-8")
+    if modules:
+        monkeypatch.syspath_prepend(str(tmp_path))
+    roots = {name.split("/")[0].removesuffix(".py") for name in modules}
+    try:
+        make_plan(completed(data), get_registry(), source=example.id)
+    finally:
+        for loaded in [m for m in sys.modules if m.split(".")[0] in roots]:
+            del sys.modules[loaded]  # another page may have a module of the same name
 
 
 def completed(data: dict[str, Any]) -> dict[str, Any]:
@@ -182,14 +186,17 @@ def server() -> Iterator[MockOpenAIServer]:
         yield running
 
 
+FILE_NAMES = {"yaml": re.compile(r"[\w.-]+\.ya?ml"), "python": re.compile(r"(?:\w+/)*\w+\.py")}
+
+
 def page_files(page: str) -> dict[str, str]:
-    """The ``# <file>`` YAML blocks of ``page``, by file name."""
+    """The ``# <file>.yaml`` YAML blocks and ``# <path>.py`` Python blocks of ``page``, by name."""
     files = {}
     for e in ALL:
-        if e.page == page and e.language == "yaml":
+        if e.page == page and e.language in FILE_NAMES:
             first = e.code.split("\n", 1)[0].strip()
             name = first.removeprefix("#").strip()
-            if first.startswith("#") and re.fullmatch(r"[\w.-]+\.ya?ml", name):
+            if first.startswith("#") and FILE_NAMES[e.language].fullmatch(name):
                 files[name] = e.code
     return files
 
@@ -222,6 +229,7 @@ def test_python_example_runs(example: Example, server: MockOpenAIServer, tmp_pat
         except SyntaxError as exc:
             pytest.fail(f"{example.id}: not a whole program ({exc.msg}); wrap awaits in asyncio.run(main())")
     for name, content in page_files(example.page).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content.replace(LOCAL_URL, local), encoding="utf-8")
     source = page_setup(example.page) + "\n" + example.code
     (tmp_path / "example.py").write_text(source.replace(LOCAL_URL, local), encoding="utf-8")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import openai
 import pytest
 from serve_helpers import USER, called, mesh_config, serving
 
+from meshkit.testing import fake_embedding
 from meshkit.testing.mock_server import Fault, MockOpenAIServer
 
 pytestmark = pytest.mark.slow
@@ -138,3 +141,67 @@ def test_every_model_failing_is_a_502_listing_the_attempts(upstream: MockOpenAIS
     assert caught.value.status_code == 502
     message = str(caught.value.body)
     assert "local.small" in message and "local.large" in message
+
+
+def embedding_config(upstream: MockOpenAIServer) -> dict[str, Any]:
+    """Two embedding models on the mock server (upstream names `small` and `large`), pool `vectors`."""
+    embed = ["understanding.embeddings.text-embeddings"]
+    return mesh_config(
+        upstream,
+        models={
+            "local.e1": {"provider": "local", "name": "small", "capabilities": embed},
+            "local.e2": {"provider": "local", "name": "large", "capabilities": embed},
+        },
+        pools={
+            "vectors": {
+                "models": ["local.e1", "local.e2"],
+                "rotation": {"connector": "stick-until-failure", "config": {"failure_threshold": 1}},
+            }
+        },
+    )
+
+
+def test_embeddings_in_the_sdks_default_base64_come_back_as_the_upstreams_floats(
+    upstream: MockOpenAIServer,
+) -> None:
+    with serving(embedding_config(upstream)) as base:
+        raw = client(base).embeddings.with_raw_response.create(model="vectors", input=["one", "two"])
+    reply = raw.parse()
+    assert raw.headers["x-meshkit-model"] == "local.e1"
+    assert raw.headers["x-meshkit-attempts"] == "1"
+    assert reply.model == "local.e1"
+    assert [d.index for d in reply.data] == [0, 1]
+    # float32 on the wire between the SDK and meshkit, so equal to float32 precision.
+    for item, text in zip(reply.data, ["one", "two"], strict=True):
+        assert item.embedding == pytest.approx(fake_embedding(text, model="small"), abs=1e-6)
+    assert reply.usage.prompt_tokens == reply.usage.total_tokens >= 1
+    (sent,) = upstream.requests
+    assert sent.path.endswith("/embeddings") and sent.json["input"] == ["one", "two"]
+
+
+def test_embeddings_as_floats_with_dimensions_fail_over_across_a_503(upstream: MockOpenAIServer) -> None:
+    upstream.script("small", Fault.status(503))
+    with serving(embedding_config(upstream)) as base:
+        raw = client(base).embeddings.with_raw_response.create(
+            model="vectors", input="hello", dimensions=3, encoding_format="float"
+        )
+    reply = raw.parse()
+    assert raw.headers["x-meshkit-model"] == "local.e2"
+    assert raw.headers["x-meshkit-attempts"] == "2"
+    (item,) = reply.data
+    assert item.embedding == fake_embedding("hello", model="large", dimensions=3)
+    assert called(upstream, "/embeddings") == ["small", "large"]
+    assert all(r.json["dimensions"] == 3 for r in upstream.requests)
+
+
+def test_a_request_no_model_can_serve_is_a_400_that_reaches_no_upstream(upstream: MockOpenAIServer) -> None:
+    config = mesh_config(upstream)
+    for model in config["models"].values():
+        model["features"] = ["streaming"]
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    with serving(config) as base, pytest.raises(openai.BadRequestError) as caught:
+        client(base).chat.completions.create(model="chat", messages=USER, tools=[tool])
+    body = caught.value.body
+    assert isinstance(body, dict) and body["code"] == "no_capable_model"
+    assert "missing: tools" in body["message"]
+    assert upstream.requests == []

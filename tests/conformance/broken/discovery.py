@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import anyio
 import attrs
 
+from meshkit.connectors.discovery.static import StaticDiscovery, StaticModel
 from meshkit.enums import DiscoveryFeature
 from meshkit.interfaces.discovery import Discovery, diff_catalogue
 from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
@@ -220,6 +221,47 @@ class FailuresNeverReset(ListingDiscovery):
         ]
 
 
+class FileReadOnce(StaticDiscovery):
+    """Defect: a static catalogue that reads its models file once, so edits never show."""
+
+    connector_id = "defect.file-read-once.v1"
+    _read: dict[str, list[StaticModel]] | None = None
+
+    async def _read_models_file(self) -> dict[str, list[StaticModel]]:
+        if self._read is None:
+            self._read = await super()._read_models_file()
+        return self._read
+
+
+class UnprobedIsDown(ListingDiscovery):
+    """Defect: with no probe to go by, reports a provider unavailable ("no data, no traffic")."""
+
+    connector_id = "defect.unprobed-is-down.v1"
+
+    async def health(self, provider_id: str | None = None) -> list[HealthReport]:
+        reports = await super().health(provider_id)
+        return [
+            r if self.history.get(r.provider_id) else attrs.evolve(r, available=False, availability=0.0)
+            for r in reports
+        ]
+
+
+class FlooredAvailability(ListingDiscovery):
+    """Defect: divides with ``//``, so availability is 0 unless every probe succeeded."""
+
+    connector_id = "defect.floored-availability.v1"
+
+    async def health(self, provider_id: str | None = None) -> list[HealthReport]:
+        reports = await super().health(provider_id)
+        floored = []
+        for report in reports:
+            seen = self.history.get(report.provider_id, [])
+            if seen:
+                report = attrs.evolve(report, availability=float(sum(r.ok for r in seen) // len(seen)))
+            floored.append(report)
+        return floored
+
+
 CONNECTORS: list[type[Any]] = [
     ListingDiscovery,
     NothingNew,
@@ -231,6 +273,9 @@ CONNECTORS: list[type[Any]] = [
     FailureIsEmpty,
     UnboundedProbe,
     FailuresNeverReset,
+    FileReadOnce,
+    UnprobedIsDown,
+    FlooredAvailability,
 ]
 EXPECTED = {
     "defect.nothing-new.v1": "test_sync_reports_new_models",
@@ -242,4 +287,7 @@ EXPECTED = {
     "defect.failure-is-empty.v1": "test_failed_listing_deprecates_nothing",
     "defect.unbounded-probe.v1": "test_probe_returns_within_its_timeout_when_the_provider_hangs",
     "defect.failures-never-reset.v1": "test_failure_count_resets_after_a_success",
+    "defect.file-read-once.v1": "test_sync_sees_a_changed_listing",
+    "defect.unprobed-is-down.v1": "test_health_of_a_provider_never_probed",
+    "defect.floored-availability.v1": "test_availability_is_the_share_of_successful_probes",
 }

@@ -7,7 +7,7 @@ from typing import Any
 from meshkit.hookspecs import hookimpl
 from meshkit.testing import ConformanceSpec, Loopback, openai_payloads
 
-from . import CONNECTORS, observability, providers
+from . import CONNECTORS, discovery, observability, providers, rotation
 
 MODEL = "conformance-model"
 
@@ -26,6 +26,12 @@ def meshkit_conformance(connector_id: str) -> Any:
         return ConformanceSpec(
             http=openai_payloads(model=MODEL), model=MODEL, loopback=Loopback(wire="openai")
         )
+    if connector_id == discovery.FileReadOnce.connector_id:
+        from meshkit.connectors.discovery._conformance import static_spec
+
+        return static_spec()
     if connector_id in {cls.connector_id for cls in observability.CONNECTORS}:
         return ConformanceSpec(collect_delivered=observability.collect, stall_delivery=observability.stall)
+    if connector_id in rotation.RULES:
+        return ConformanceSpec(rule=rotation.RULES[connector_id])
     return ConformanceSpec()

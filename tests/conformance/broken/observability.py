@@ -27,16 +27,25 @@ Record = RoutingEvent | RequestLogEntry | TraceEntry
 
 
 class Target:
-    """Where the sinks of this module deliver: a list that a StallGate can make stuck."""
+    """Where the sinks of this module deliver: a list that a StallGate can make stuck.
+
+    Like many ingestion APIs it takes batches of ``MAX_BATCH`` records at most; a larger one
+    is kept (so that nothing else fails) but breaks its rule.
+    """
+
+    MAX_BATCH = 100
 
     def __init__(self) -> None:
         self.records: list[Any] = []
         self.gate: StallGate | None = None
+        self.oversized: list[int] = []
 
     def send(self, batch: list[Any]) -> None:
         """Deliver ``batch``, waiting while the target is stuck (like a socket that stopped)."""
         if self.gate is not None:
             self.gate.wait()
+        if len(batch) > self.MAX_BATCH:
+            self.oversized.append(len(batch))
         self.records.extend(batch)
 
     @property
@@ -98,13 +107,16 @@ class BufferedSink(Observability):
 
 async def collect(sink: Any) -> Delivered:
     """What a sink of this module delivered (objects, or records as the buffered base makes them)."""
-    records = sink.target.records
+    target: Target = sink.target
+    records = target.records
+    limit = Target.MAX_BATCH
+    problems = [f"a batch of {n} records; the target takes {limit} at most" for n in target.oversized]
     if records and isinstance(records[0], Mapping):
         kinds: dict[str, list[Mapping[str, Any]]] = {"event": [], "log": [], "trace": []}
         for record in records:
             kinds.get(str(record.get("kind")), []).append(record)
-        return Delivered(events=kinds["event"], logs=kinds["log"], traces=kinds["trace"])
-    return Delivered.of(records)
+        return Delivered(events=kinds["event"], logs=kinds["log"], traces=kinds["trace"], problems=problems)
+    return attrs.evolve(Delivered.of(records), problems=problems)
 
 
 def stall(sink: Any) -> Callable[[], None]:
@@ -247,6 +259,16 @@ class OneBatchFlush(BufferedSink):
             await anyio.to_thread.run_sync(self.target.send, self._take())
 
 
+class OneShotFlush(BufferedSink):
+    """Defect: ``flush`` sends the whole buffer as one batch, whatever the target takes."""
+
+    connector_id = "defect.one-shot-flush.v1"
+
+    async def flush(self) -> None:
+        if self.buffer:
+            await anyio.to_thread.run_sync(self.target.send, self._take(len(self.buffer)))
+
+
 class SecretObjectsOnly(BufferedSink):
     """Defect: masks Secret objects, and lets credentials in plain strings through."""
 
@@ -294,6 +316,7 @@ CONNECTORS: list[type[Any]] = [
     FlushesInline,
     AppendsPerRecord,
     OneBatchFlush,
+    OneShotFlush,
     SecretObjectsOnly,
     GivesUpWhenStuck,
 ]
@@ -307,6 +330,7 @@ EXPECTED = {
     "defect.flushes-inline.v1": "test_emit_never_blocks",
     "defect.appends-per-record.v1": "test_emit_never_blocks",
     "defect.one-batch-flush.v1": "test_flush_delivers_what_was_buffered",
+    "defect.one-shot-flush.v1": "test_delivery_keeps_the_targets_rules",
     "defect.secret-objects-only.v1": "test_plain_text_credentials_are_redacted",
     "defect.gives-up-when-stuck.v1": "test_buffered_delivery_waits_out_a_stuck_target",
 }

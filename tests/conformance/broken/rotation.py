@@ -9,6 +9,7 @@ from typing import Any
 
 from meshkit.enums import DeactivationReason, ModelStatus, RecoveryTrigger, RotationFeature
 from meshkit.interfaces.rotation import RotationPolicy
+from meshkit.testing import IN_TURN, MOST_PREFERRED, STICKY
 from meshkit.types import CompletionRequest, ModelSnapshot
 
 
@@ -159,6 +160,63 @@ class ForgetfulSessions(FirstActive):
         return active[self._turn % len(active)]
 
 
+class TurnByPosition(FirstActive):
+    """Defect: round-robin by position (a counter modulo the pool's size, then the next active model),
+    so a model resting or leaving makes its neighbour serve twice in a row."""
+
+    connector_id = "defect.turn-by-position.v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turn = 0
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        if not any(c.is_active for c in candidates):
+            return None
+        start, self._turn = self._turn % len(candidates), self._turn + 1
+        n = len(candidates)
+        return next(candidates[(start + i) % n] for i in range(n) if candidates[(start + i) % n].is_active)
+
+
+class StickyByPosition(FirstActive):
+    """Defect: sticks to where its model stood in the pool, not to the model, so a reordered pool moves it."""
+
+    connector_id = "defect.sticky-by-position.v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._index: int | None = None
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        index = self._index
+        if index is not None and index < len(candidates) and candidates[index].is_active:
+            return candidates[index]
+        ranked = sorted((c.priority, i) for i, c in enumerate(candidates) if c.is_active)
+        if not ranked:
+            return None
+        self._index = ranked[0][1]
+        return candidates[self._index]
+
+
+class LastOnTies(FirstActive):
+    """Defect: the most preferred model by ``<=``, so among equal priorities the last one wins."""
+
+    connector_id = "defect.last-on-ties.v1"
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        best: ModelSnapshot | None = None
+        for candidate in candidates:
+            if candidate.is_active and (best is None or candidate.priority <= best.priority):
+                best = candidate
+        return best
+
+
 CONNECTORS: list[type[Any]] = [
     FirstActive,
     PicksStandby,
@@ -171,6 +229,9 @@ CONNECTORS: list[type[Any]] = [
     FillsInLimits,
     QuotaBlind,
     ForgetfulSessions,
+    TurnByPosition,
+    StickyByPosition,
+    LastOnTies,
 ]
 EXPECTED = {
     "defect.picks-standby.v1": "test_select_returns_an_active_candidate",
@@ -183,4 +244,13 @@ EXPECTED = {
     "defect.fills-in-limits.v1": "test_policy_never_mutates_its_inputs",
     "defect.quota-blind.v1": "test_quota_aware_policy_avoids_exhausted_models",
     "defect.forgetful-sessions.v1": "test_session_affinity_keeps_a_session_on_its_model",
+    "defect.turn-by-position.v1": "test_select_follows_its_declared_rule",
+    "defect.sticky-by-position.v1": "test_select_follows_its_declared_rule",
+    "defect.last-on-ties.v1": "test_select_follows_its_declared_rule",
+}
+#: The rule each policy above says it follows (its spec's ``rule``).
+RULES = {
+    TurnByPosition.connector_id: IN_TURN,
+    StickyByPosition.connector_id: STICKY,
+    LastOnTies.connector_id: MOST_PREFERRED,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,8 @@ import attrs
 
 from meshkit.connectors.storage.memory import MemoryStorage
 from meshkit.enums import StorageFeature
+from meshkit.errors import LockNotHeldError, LockTimeoutError
+from meshkit.interfaces import as_seconds, validate_key
 from meshkit.types import EntryMetadata, Lock
 
 
@@ -251,6 +254,109 @@ class ClaimsLocking(MemoryStorage):
         raise self._no_locking()
 
 
+class GivesUpWithoutTimeout(MemoryStorage):
+    """Defect: reads ``timeout=None`` as "do not wait" (``timeout or 0``), so a held lock fails at once."""
+
+    connector_id = "defect.gives-up-without-timeout.v1"
+
+    async def acquire(
+        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
+    ) -> Lock:
+        return await super().acquire(key, ttl, timeout or 0)
+
+
+class ZeroTtlLock(MemoryStorage):
+    """Defect: checks ``ttl < 0`` where ``<= 0`` was meant, so a ttl of 0 gives a lock already expired."""
+
+    connector_id = "defect.zero-ttl-lock.v1"
+
+    async def acquire(
+        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
+    ) -> Lock:
+        if as_seconds(ttl) != 0:
+            return await super().acquire(key, ttl, timeout)
+        now = self.clock.now()
+        lock = Lock(key=key, token=secrets.token_hex(16), expires_at=now, ttl=timedelta(0))
+        self._locks[key] = lock
+        return lock
+
+
+class HeldThroughItsTtl(MemoryStorage):
+    """Defect: a lock counts as expired only once the clock is past its end (``expires_at < now``)."""
+
+    connector_id = "defect.held-through-its-ttl.v1"
+
+    def _live(self, key: str) -> Lock | None:
+        held = self._locks.get(key)
+        if held is None or (held.expires_at is not None and held.expires_at < self.clock.now()):
+            return None
+        return held
+
+    async def acquire(
+        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
+    ) -> Lock:
+        validate_key(key)
+        seconds = as_seconds(ttl)
+        if seconds <= 0:
+            raise ValueError("a lock's ttl must be positive")
+        deadline = None if timeout is None else self.clock.monotonic() + as_seconds(timeout)
+        while self._live(key) is not None:
+            if deadline is not None and self.clock.monotonic() >= deadline:
+                raise LockTimeoutError(f"lock {key!r} is held by another owner")
+            await self.clock.sleep(0.01)
+        now = self.clock.now()
+        lock = Lock(
+            key=key,
+            token=secrets.token_hex(16),
+            expires_at=now + timedelta(seconds=seconds),
+            ttl=timedelta(seconds=seconds),
+        )
+        self._locks[key] = lock
+        return lock
+
+    async def release(self, lock: Lock) -> None:
+        held = self._live(lock.key)
+        if held is None or held.token != lock.token:
+            raise LockNotHeldError(f"lock {lock.key!r} is not held by this owner")
+        del self._locks[lock.key]
+
+
+class ReleasesTheSameObjectOnly(MemoryStorage):
+    """Defect: checks ownership by identity (``is``): a copy of the lock (from JSON, say) cannot release."""
+
+    connector_id = "defect.releases-the-same-object-only.v1"
+
+    async def release(self, lock: Lock) -> None:
+        if self._locks.get(lock.key) is not lock:
+            raise LockNotHeldError(f"lock {lock.key!r} is not held by this owner")
+        await super().release(lock)
+
+
+class ShortDefaultTtl(MemoryStorage):
+    """Defect: its own default ttl (10 s) instead of the interface's 30 s."""
+
+    connector_id = "defect.short-default-ttl.v1"
+
+    async def acquire(
+        self, key: str, ttl: float | timedelta = 10.0, timeout: float | timedelta | None = None
+    ) -> Lock:
+        return await super().acquire(key, ttl, timeout)
+
+
+class TokenInRecord(MemoryStorage):
+    """Defect: checks ownership by ``token in record`` (its ``key:token`` record): a cut token passes."""
+
+    connector_id = "defect.token-in-record.v1"
+
+    async def release(self, lock: Lock) -> None:
+        held = self._locks.get(lock.key)
+        live = held is not None and held.expires_at is not None and held.expires_at > self.clock.now()
+        if held is not None and live and lock.token and lock.token in f"{held.key}:{held.token}":
+            del self._locks[lock.key]
+            return
+        await super().release(lock)
+
+
 CONNECTORS: list[type[Any]] = [
     ModestStorage,
     TornWrites,
@@ -268,6 +374,12 @@ CONNECTORS: list[type[Any]] = [
     ClaimsShared,
     ClaimsPersistent,
     ClaimsLocking,
+    GivesUpWithoutTimeout,
+    ZeroTtlLock,
+    HeldThroughItsTtl,
+    ReleasesTheSameObjectOnly,
+    ShortDefaultTtl,
+    TokenInRecord,
 ]
 EXPECTED = {
     "defect.torn-writes.v1": "test_concurrent_saves_and_loads",
@@ -285,4 +397,10 @@ EXPECTED = {
     "defect.claims-shared.v1": "test_shared_backend_shares_data_across_instances",
     "defect.claims-persistent.v1": "test_data_survives_reopening",
     "defect.claims-locking.v1": "test_lock_is_exclusive",
+    "defect.gives-up-without-timeout.v1": "test_acquire_without_a_timeout_waits_until_the_lock_is_free",
+    "defect.zero-ttl-lock.v1": "test_lock_ttl_must_be_positive",
+    "defect.held-through-its-ttl.v1": "test_lock_is_free_at_exactly_its_ttl",
+    "defect.releases-the-same-object-only.v1": "test_release_takes_an_equal_lock",
+    "defect.short-default-ttl.v1": "test_default_lock_ttl_is_30_seconds",
+    "defect.token-in-record.v1": "test_lock_is_released_by_its_owner_only",
 }

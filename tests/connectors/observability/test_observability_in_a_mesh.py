@@ -82,7 +82,12 @@ async def test_a_failover_reaches_the_file_the_metrics_and_the_spans(
         == 1
     )
 
-    (span,) = exporter.get_finished_spans()
+    spans = exporter.get_finished_spans()
+    (span,) = [s for s in spans if s.name == "meshkit.request"]
+    events_as_spans = [
+        dict(s.attributes or {})["meshkit.event_type"] for s in spans if s.name == "meshkit.event"
+    ]
+    assert "model_deactivated" in events_as_spans and "model_rotated" in events_as_spans
     assert [e.name for e in span.events] == ["meshkit.attempt", "meshkit.rotation", "meshkit.attempt"]
     assert dict(span.attributes or {})["meshkit.model"] == "b.large"
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
 
 import attrs
 import pytest
-from observability_helpers import NOW, PLAIN_SECRET, log_entry
+from observability_helpers import NOW, PLAIN_SECRET, event, log_entry, trace_entry
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 from meshkit.connectors.observability.opentelemetry import OpenTelemetryObservability
+from meshkit.enums import EventType, Severity
 from meshkit.errors import ConfigError
 from meshkit.testing import FakeClock
 
@@ -217,3 +219,41 @@ def test_without_opentelemetry_the_error_says_what_to_install(monkeypatch: pytes
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
     with pytest.raises(ImportError, match=r"pip install 'meshkit\[otel\]'"):
         OpenTelemetryObservability()
+
+
+def test_events_and_traces_are_short_spans_of_their_own(
+    provider: TracerProvider, exporter: InMemorySpanExporter, clock: FakeClock
+) -> None:
+    sink = OpenTelemetryObservability({"min_severity": "warning"}, tracer_provider=provider, clock=clock)
+    sink.emit(event(EventType.MODEL_DEACTIVATED, reason="error_threshold", detail={"failures": 3}))
+    sink.trace(trace_entry(Severity.INFO, "not kept"))
+    sink.trace(trace_entry(Severity.ERROR, f"upstream said Bearer {PLAIN_SECRET}"))
+    event_span, trace_span = exporter.get_finished_spans()
+    assert event_span.name == "meshkit.event" and event_span.start_time == event_span.end_time == ns(0)
+    assert dict(event_span.attributes or {}) == {
+        "meshkit.event_type": "model_deactivated",
+        "meshkit.pool": "chat",
+        "meshkit.model": "local.small",
+        "meshkit.provider": "local",
+        "meshkit.metadata.n": 0,
+        "meshkit.metadata.reason": "error_threshold",
+        "meshkit.metadata.detail": '{"failures":3}',
+    }
+    attributes = dict(trace_span.attributes or {})
+    assert trace_span.name == "meshkit.trace" and attributes["meshkit.severity"] == "error"
+    assert attributes["meshkit.message"] == "upstream said Bearer **********"
+    assert attributes["meshkit.metadata.token"] == "**********"
+    assert PLAIN_SECRET not in repr([event_span.attributes, trace_span.attributes])
+
+
+def test_at_the_full_level_the_span_carries_the_request_and_response(
+    provider: TracerProvider, exporter: InMemorySpanExporter, clock: FakeClock
+) -> None:
+    full = OpenTelemetryObservability({"log_level": "full"}, tracer_provider=provider, clock=clock)
+    full.log(log_entry("req-full"))
+    OpenTelemetryObservability(tracer_provider=provider, clock=clock).log(log_entry("req-summary"))
+    with_payloads, without = (dict(s.attributes or {}) for s in exporter.get_finished_spans())
+    assert json.loads(str(with_payloads["meshkit.request"]))["messages"]
+    assert json.loads(str(with_payloads["meshkit.response"]))["content"] == "hello"
+    assert PLAIN_SECRET not in str(with_payloads["meshkit.request"]) + str(with_payloads["meshkit.response"])
+    assert "meshkit.request" not in without and "meshkit.response" not in without

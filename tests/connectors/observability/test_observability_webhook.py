@@ -12,6 +12,7 @@ from observability_helpers import PLAIN_SECRET, RecordingServer, WatchedClock, e
 
 from meshkit.connectors.observability.webhook import WebhookObservability
 from meshkit.errors import ConfigError
+from meshkit.runtime.mesh import Mesh
 from meshkit.testing import FakeClock
 
 pytestmark = pytest.mark.slow  # starts servers
@@ -241,3 +242,35 @@ async def test_the_url_stays_out_of_httpx_logs(
         await sink.flush()
     assert any(r.name == "httpx" for r in caplog.records)  # httpx did log the request
     assert PLAIN_SECRET not in caplog.text and "s3cr3t-path" not in caplog.text
+
+
+def mesh_with_hook(url_secret: str) -> dict[str, Any]:
+    return {
+        "providers": {"local": {"connector": "mock", "config": {"models": ["small"]}}},
+        "models": {"local.small": {"provider": "local"}},
+        "secrets": {"store": "memory-secrets", "config": {"secrets": {"HOOK_URL": url_secret}}},
+        "observability": {
+            "connectors": [{"connector": "webhook", "config": {"url": "${secrets:HOOK_URL}"}}],
+            "routing": {"events": ["model_deactivated"]},
+        },
+    }
+
+
+@pytest.mark.anyio
+async def test_a_url_from_the_secret_store_is_where_batches_go(
+    http_server: ServerFactory, clock: FakeClock
+) -> None:
+    server = http_server()
+    mesh = Mesh.from_config(mesh_with_hook(server.url), clock=clock)  # checked without the secret
+    async with mesh:
+        await mesh.deactivate("local.small")
+    assert [r["event_type"] for r in server.records() if r["kind"] == "event"] == ["model_deactivated"]
+
+
+@pytest.mark.anyio
+async def test_a_secret_url_that_is_not_http_is_refused_at_start_without_showing_it(clock: FakeClock) -> None:
+    mesh = Mesh.from_config(mesh_with_hook(f"ftp://hooks.example/{PLAIN_SECRET}"), clock=clock)
+    with pytest.raises(ConfigError) as info:
+        await mesh.start()
+    assert "observability.connectors[0].config.url: expected an http:// or https:// URL" in str(info.value)
+    assert PLAIN_SECRET not in str(info.value)

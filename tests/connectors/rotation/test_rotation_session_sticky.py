@@ -98,3 +98,13 @@ def test_nothing_active_gives_none_and_binds_nothing() -> None:
     policy = SessionSticky()
     assert policy.select([standby("p.a")], request(session="s"), NOW) is None
     assert policy.session_count == 0
+
+
+def test_a_failover_pick_does_not_move_the_session() -> None:
+    policy = SessionSticky()
+    a, b, c = snap("p.a"), snap("p.b"), snap("p.c")
+    assert model_for(policy, [a, b, c], "s") == "p.a"
+    served = policy.fallback([b, c], request(session="s"), NOW)
+    assert served is not None and served.model_id in {"p.b", "p.c"}
+    assert policy.model_for("s", "chat") == "p.a"
+    assert model_for(policy, [a, b, c], "s") == "p.a"

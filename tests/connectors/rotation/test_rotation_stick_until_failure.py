@@ -32,3 +32,15 @@ def test_nothing_active_gives_none() -> None:
     policy = StickUntilFailure()
     assert policy.select([], REQUEST, NOW) is None
     assert policy.select([standby("p.a")], REQUEST, NOW) is None
+
+
+def test_a_failover_pick_leaves_the_current_model_where_it_is() -> None:
+    policy = StickUntilFailure()
+    a, b, c = snap("p.a", priority=2), snap("p.b", priority=1), snap("p.c", priority=0)
+    assert picks(policy, [a, b, c], 1) == ["p.c"]
+    # p.c's call failed: the request is served elsewhere, by the preferred of the rest...
+    fallback = policy.fallback([a, b], REQUEST, NOW)
+    assert fallback is not None and fallback.model_id == "p.b"
+    # ...while p.c stays the current model as long as it is active.
+    assert picks(policy, [a, b, c], 2) == ["p.c", "p.c"]
+    assert policy.fallback([], REQUEST, NOW) is None
