@@ -37,6 +37,12 @@ class FakeClock:
         """How many tasks are waiting on this clock."""
         return sum(1 for _, _, ev in self._sleepers if not ev.is_set())
 
+    @property
+    def next_wakeup(self) -> float | None:
+        """The monotonic time the earliest waiting sleeper wakes at, or None when none waits."""
+        pending = [when for when, _, ev in self._sleepers if not ev.is_set()]
+        return min(pending) if pending else None
+
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             await anyio.lowlevel.checkpoint()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from runtime_helpers import USER, Recorder, drive
+from runtime_helpers import USER, Recorder, drive_over_loopback
 
 from meshkit import EventType, ProviderProtocolError
 from meshkit.runtime.mesh import Mesh
@@ -65,7 +65,7 @@ async def test_a_429_with_retry_after_is_waited_out_on_the_same_model(server: Mo
     async with Mesh.from_config(
         config(server, same_model_retries=1, initial_delay="10ms"), clock=clock
     ) as mesh:
-        reply, took = await drive(clock, lambda: mesh.complete(model="chat", messages=USER), step=0.05)
+        reply, took = await drive_over_loopback(clock, lambda: mesh.complete(model="chat", messages=USER))
     assert not isinstance(reply, Exception), reply
     assert reply.model == "local.small"
     assert models_called(server) == ["small", "small"]
