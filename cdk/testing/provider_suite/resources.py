@@ -61,11 +61,20 @@ class ResourceTests(ProviderHarness):
     @pytest.mark.anyio
     async def test_aclose_closes_every_connection(self, conformance_target: ConformanceTarget) -> None:
         async with self.loopback(conformance_target) as (provider, server):
-            await provider.complete(self.request(conformance_target))
             if ProviderFeature.STREAMING in conformance_target.cls.features:
                 await self.drain(provider, self.request(conformance_target))
+            # Completions last: a stream the provider stops reading at its end marker may cost its
+            # connection (httpcore always drops it, aiohttp when the chunked terminator is not read
+            # yet), which would leave a leaking client nothing to leak. A body read whole (it has a
+            # Content-Length) gives the connection back to the pool on every transport, so these
+            # calls leave the client holding idle keep-alive connections that only closing it ends.
+            async with anyio.create_task_group() as tg:
+                for _ in range(3):
+                    tg.start_soon(provider.complete, self.request(conformance_target))
             assert server.opened_connections >= 1, "the provider never connected to the upstream"
             await provider.aclose()
+            # Hang guard, not a timing threshold: a closed client's sockets are gone when aclose()
+            # returns, and the server thread sees them go within milliseconds; only a leak waits it out.
             await self.wait_until(
                 lambda timeout: server.wait_for_open_connections(0, timeout),
                 f"after aclose() the upstream still sees {server.open_connections} open connection(s): "

@@ -427,8 +427,7 @@ EXPECTED = {
     "defect.default-model.v1": "test_model_name_reaches_the_wire",
     "defect.buffers-stream.v1": "test_stream_is_delivered_as_it_arrives",
     "defect.loses-final-usage.v1": "test_usage_on_its_own_last_chunk_is_kept",
-    # defect.leaks-client.v1 is not expected to fail yet: in a fresh environment the suite does not
-    # see its leaked connection (root cause open), so it would not prove the clause there.
+    "defect.leaks-client.v1": "test_aclose_closes_every_connection",
     "defect.no-timeout.v1": "test_configured_timeout_is_enforced",
     "defect.drops-tools.v1": "test_tools_and_tool_choice_reach_the_wire",
     "defect.drops-tool-calls.v1": "test_tool_calls_are_parsed",
