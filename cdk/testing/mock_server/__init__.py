@@ -38,11 +38,12 @@ Endpoints:
 
 Steps (each request to a model takes the next one; with none left, the default reply):
 
-- ``Reply(text=None, *, tool_calls=(), finish_reason=None, usage=None, latency=None, hold_after=None)``;
-  ``tool_calls`` items are ``{"name": ..., "arguments": {...}}``; a stream with ``hold_after=n``
-  sends its first ``n`` content chunks, then waits until ``server.release()`` before the rest
-  (``server.held`` counts the streams not yet released), so a test can see a chunk arrive
-  before the last one is sent.
+- ``Reply(text=None, *, tool_calls=(), finish_reason=None, usage=None, latency=None, hold_after=None,
+  omit=())``; ``tool_calls`` items are ``{"name": ..., "arguments": {...}}``; a stream with
+  ``hold_after=n`` sends its first ``n`` content chunks, then waits until ``server.release()``
+  before the rest (``server.held`` counts the streams not yet released), so a test can see a
+  chunk arrive before the last one is sent; ``omit`` leaves fields out of a plain answer
+  (dotted paths: ``model``, ``usage.total_tokens``, ``usage``), as some servers do.
 - a :class:`~meshkit.testing.Fault` (the same class the fault transport plays):
   ``Fault.rate_limit(retry_after=None)`` 429 with ``Retry-After`` (seconds or an HTTP date);
   ``Fault.quota()`` the quota-exhausted body; ``Fault.auth()`` 401; ``Fault.context_window()``

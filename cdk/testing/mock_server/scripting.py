@@ -30,6 +30,9 @@ class Reply:
     latency: float | None = attrs.field(default=None, kw_only=True)
     #: In a stream: send this many content chunks, then wait for ``server.release()``.
     hold_after: int | None = attrs.field(default=None, kw_only=True)
+    #: Fields left out of a plain (not streamed) answer, as dotted paths: ``model``,
+    #: ``usage.total_tokens``, ``usage``. A path the wire format does not have is ignored.
+    omit: Sequence[str] = attrs.field(default=(), kw_only=True)
 
 
 Step = Reply | Fault
@@ -238,6 +241,18 @@ class Script:
             prompt_tokens=1,
             completion_tokens=8,
         )
+
+
+def without(body: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
+    """``body`` with each dotted path in ``paths`` removed (paths it does not have are ignored)."""
+    for path in paths:
+        *parents, last = path.split(".")
+        node: Any = body
+        for name in parents:
+            node = node.get(name) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return body
 
 
 def text_of(content: Any) -> str:

@@ -16,7 +16,7 @@ from ..faults import Fault
 from .anthropic_wire import ANTHROPIC
 from .embeddings_wire import embedding_body, validate_embedding_request
 from .openai_wire import OPENAI
-from .scripting import RecordedRequest, Reply, Script
+from .scripting import RecordedRequest, Reply, Script, without
 from .wire import WireFormat
 
 __all__ = ["MockOpenAIServer"]
@@ -321,7 +321,8 @@ class MockOpenAIServer(Script):
             if isinstance(step, Reply) and step.hold_after is not None:
                 hold = wire.head_events + step.hold_after  # the role event(s) come first
             return await self._send_events(request, wire.events(answer, body), hold_at=hold)
-        return web.json_response(wire.body(answer))
+        omit = step.omit if isinstance(step, Reply) else ()
+        return web.json_response(without(wire.body(answer), omit))
 
     async def _send_events(
         self,
@@ -412,7 +413,8 @@ class MockOpenAIServer(Script):
             # The first event(s) carry the role; count content chunks from there.
             cut = wire.head_events + (fault.after or 0)
             if fault.kind == "stream_error":
-                _, error_body = wire.error_body(fault, None)
+                # A verbatim ``body`` is the event's JSON as some services spell it (a numeric code).
+                error_body = json.loads(fault.body) if fault.body else wire.error_body(fault, None)[1]
                 return await self._send_events(request, [*events[:cut], wire.error_event(error_body)])
             return await self._send_events(request, events, stop_after=cut, hang=fault.kind == "hang")
         # A plain response cut mid-body: promise the full length, send half, drop the connection.

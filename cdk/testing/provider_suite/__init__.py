@@ -9,6 +9,8 @@
 - ``resources``: connections given back (cancelled or closed streams, ``aclose()``), the
   configured timeout enforced against a real slow server;
 - ``faults``: every upstream failure mapped to the right ``ProviderError``;
+- ``upstream_errors``: errors in the API's own words (error bodies, error events in a stream,
+  ``retry-after-ms``) and answers that leave optional fields out, over real HTTP;
 - ``meshkit.testing.provider_capability_suite``: ``embeddings``, ``json_schema``, ``vision``.
 
 ``harness`` builds providers against the fault-injecting transport or the local server;
@@ -29,6 +31,7 @@ from .json_mode import JsonModeTests
 from .resources import ResourceTests
 from .streaming import StreamingTests
 from .tools import ToolTests
+from .upstream_errors import UpstreamErrorTests
 
 __all__ = ["ProviderSuite"]
 
@@ -41,6 +44,7 @@ class ProviderSuite(
     CatalogueTests,
     ResourceTests,
     FaultTests,
+    UpstreamErrorTests,
     ProviderCapabilityTests,
 ):
     """Every provider passes this; HTTP providers also face the fault-injecting transport."""

@@ -82,6 +82,7 @@ class ChatTests(ProviderHarness):
             ],
             "max_tokens": 37,
             "temperature": 0.25,
+            "top_p": 0.625,
             "stop": [f"<{mark}-stop>"],
         }
         fields.update(overrides)
@@ -125,6 +126,7 @@ class ChatTests(ProviderHarness):
         assert sent.temperature == pytest.approx(0.25), (
             f"temperature=0.25 was asked, the wire carried {sent.temperature!r}"
         )
+        assert sent.top_p == pytest.approx(0.625), f"top_p=0.625 was asked, the wire carried {sent.top_p!r}"
         assert sent.stop == [f"<{mark}-stop>"], f"stop sequences asked: [<{mark}-stop>], sent: {sent.stop}"
 
     @pytest.mark.meshkit_http

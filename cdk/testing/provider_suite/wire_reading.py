@@ -22,6 +22,7 @@ class SentChat:
     messages: list[tuple[str, str]]
     max_tokens: Any
     temperature: Any
+    top_p: Any
     stop: list[str]
     #: The names of the tools offered.
     tools: list[str]
@@ -92,6 +93,7 @@ def read_chat(wire: str, body: Any) -> SentChat:
         messages=messages,
         max_tokens=max_tokens,
         temperature=body.get("temperature"),
+        top_p=body.get("top_p"),
         stop=[str(s) for s in stops],
         tools=tools,
         tool_choice=choice,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
+import attrs
 import httpx
 
 from meshkit.enums import ProviderFeature
 from meshkit.errors import ProviderError, RateLimitError
-from meshkit.interfaces.provider import HTTPProvider, error_for_status
+from meshkit.interfaces.provider import HTTPProvider, error_for_status, parse_retry_after
 from meshkit.types import (
     ChatMessage,
     Choice,
@@ -50,6 +51,7 @@ class ReferenceHTTPProvider(HTTPProvider):
         optional = {
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
+            "top_p": request.top_p,
             "stop": list(request.stop) if request.stop else None,
             "tools": [dict(t) for t in request.tools] if request.tools else None,
             "tool_choice": request.tool_choice,
@@ -70,12 +72,14 @@ class ReferenceHTTPProvider(HTTPProvider):
 
     def parse_response(self, response: httpx.Response, request: CompletionRequest) -> CompletionResponse:
         data = response.json()
+        if data.get("error"):  # some services answer 200 and put the error in the body
+            raise self.error_in_body(data["error"], response.headers)
         choice = data["choices"][0]
         message = choice["message"]
         calls = message.get("tool_calls")
         return CompletionResponse(
             id=data["id"],
-            model=data["model"],
+            model=data.get("model") or request.model or "",
             choices=(
                 Choice(
                     index=0,
@@ -87,9 +91,12 @@ class ReferenceHTTPProvider(HTTPProvider):
                     finish_reason=choice["finish_reason"],
                 ),
             ),
-            usage=TokenUsage(data["usage"]["prompt_tokens"], data["usage"]["completion_tokens"]),
+            usage=self.usage_of(data.get("usage") or {}),
             provider_id=self.name,
         )
+
+    def usage_of(self, usage: Mapping[str, Any]) -> TokenUsage:
+        return TokenUsage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
 
     def parse_stream_line(
         self, line: str, request: CompletionRequest
@@ -100,6 +107,8 @@ class ReferenceHTTPProvider(HTTPProvider):
         if payload == "[DONE]":
             return False
         data = json.loads(payload)
+        if data.get("error"):
+            raise self.error_in_body(data["error"], None)
         usage = data.get("usage")
         return CompletionChunk(
             id=data["id"],
@@ -108,7 +117,40 @@ class ReferenceHTTPProvider(HTTPProvider):
                 ChunkChoice(index=c["index"], delta=_delta(c["delta"]), finish_reason=c.get("finish_reason"))
                 for c in data["choices"]
             ),
-            usage=TokenUsage(usage["prompt_tokens"], usage["completion_tokens"]) if usage else None,
+            usage=self.usage_of(usage) if usage else None,
+        )
+
+    def error_in_body(self, error: Any, headers: httpx.Headers | None) -> ProviderError:
+        """An ``{"error": ...}`` in a 200 or a stream: its numeric code is the status, else its words."""
+        text = json.dumps(error)
+        code = error.get("code") if isinstance(error, dict) else None
+        if isinstance(code, int):
+            status = code
+        elif "rate_limit" in text:
+            status = 429
+        elif "invalid_request" in text or "context_length" in text:
+            status = 400
+        else:
+            status = 500
+        return error_for_status(
+            status, self.redact(text), retry_after=self.retry_after(headers), provider_id=self.name
+        )
+
+    def retry_after(self, headers: httpx.Headers | None) -> float | None:
+        """``retry-after-ms`` (OpenAI's precise form) when it parses, else Retry-After."""
+        if headers is None:
+            return None
+        try:
+            return float(headers["retry-after-ms"]) / 1000
+        except (KeyError, ValueError):
+            return parse_retry_after(headers.get("retry-after"))
+
+    def error_from_response(self, response: httpx.Response) -> ProviderError:
+        return error_for_status(
+            response.status_code,
+            self.redact(response.text),
+            retry_after=self.retry_after(response.headers),
+            provider_id=self.name,
         )
 
     async def list_models(self) -> list[ModelInfo]:
@@ -266,6 +308,69 @@ class DefaultModelOnly(ReferenceHTTPProvider):
         return body
 
 
+class DropsTopP(ReferenceHTTPProvider):
+    """Defect: leaves ``top_p`` out ("temperature is enough; some models refuse both")."""
+
+    connector_id = "defect.drops-top-p.v1"
+
+    def request_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
+        body = super().request_body(request, stream=stream)
+        body.pop("top_p", None)
+        return body
+
+
+# --- errors in the upstream's words ---------------------------------------------------
+
+
+class StatusOnlyErrors(ReferenceHTTPProvider):
+    """Defect: maps errors by HTTP status alone and never reads the body ("it might hold secrets")."""
+
+    connector_id = "defect.status-only-errors.v1"
+
+    def error_from_response(self, response: httpx.Response) -> ProviderError:
+        return error_for_status(
+            response.status_code, retry_after=self.retry_after(response.headers), provider_id=self.name
+        )
+
+
+class StreamErrorEndsStream(ReferenceHTTPProvider):
+    """Defect: takes an error event in a stream for the end of the answer."""
+
+    connector_id = "defect.stream-error-ends-stream.v1"
+
+    def parse_stream_line(
+        self, line: str, request: CompletionRequest
+    ) -> CompletionChunk | Literal[False] | None:
+        if line.startswith("data:") and '"error"' in line:
+            return False
+        return super().parse_stream_line(line, request)
+
+
+class IgnoresRetryAfterMs(ReferenceHTTPProvider):
+    """Defect: reads Retry-After only, and so waits seconds where OpenAI asked for milliseconds."""
+
+    connector_id = "defect.no-retry-after-ms.v1"
+
+    def retry_after(self, headers: httpx.Headers | None) -> float | None:
+        return parse_retry_after(headers.get("retry-after")) if headers is not None else None
+
+
+class TrustsEveryField(ReferenceHTTPProvider):
+    """Defect: reads ``model`` and ``usage.total_tokens`` as if every server sent them."""
+
+    connector_id = "defect.trusts-every-field.v1"
+
+    def parse_response(self, response: httpx.Response, request: CompletionRequest) -> CompletionResponse:
+        parsed = super().parse_response(response, request)
+        data = response.json()
+        usage = data["usage"]
+        return attrs.evolve(
+            parsed,
+            model=data["model"],
+            usage=TokenUsage(usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]),
+        )
+
+
 # --- streaming -------------------------------------------------------------------------
 
 
@@ -409,6 +514,11 @@ CONNECTORS: list[type[Any]] = [
     LosesFinalUsage,
     LeaksClientOnClose,
     IgnoresTimeout,
+    DropsTopP,
+    StatusOnlyErrors,
+    StreamErrorEndsStream,
+    IgnoresRetryAfterMs,
+    TrustsEveryField,
     DeclaresToolsDropsThem,
     DropsToolCalls,
     DeclaresJsonModeDropsIt,
@@ -429,6 +539,11 @@ EXPECTED = {
     "defect.loses-final-usage.v1": "test_usage_on_its_own_last_chunk_is_kept",
     "defect.leaks-client.v1": "test_aclose_closes_every_connection",
     "defect.no-timeout.v1": "test_configured_timeout_is_enforced",
+    "defect.drops-top-p.v1": "test_sampling_parameters_reach_the_wire",
+    "defect.status-only-errors.v1": "test_error_bodies_are_mapped_by_what_they_say",
+    "defect.stream-error-ends-stream.v1": "test_an_error_event_in_a_stream_is_mapped",
+    "defect.no-retry-after-ms.v1": "test_retry_after_in_milliseconds_is_read",
+    "defect.trusts-every-field.v1": "test_answers_missing_optional_fields_are_read",
     "defect.drops-tools.v1": "test_tools_and_tool_choice_reach_the_wire",
     "defect.drops-tool-calls.v1": "test_tool_calls_are_parsed",
     "defect.drops-json-mode.v1": "test_json_mode_reaches_the_wire_and_comes_back",
