@@ -54,3 +54,11 @@ def test_undeclared_feature_that_works_is_reported(broken_run: SuiteRun) -> None
     assert lock_tests and all(t["outcome"] == "skipped" for t in lock_tests)
     assert all("does not declare 'locking' (it works: declare it)" in t["reason"] for t in lock_tests)
     assert "UndeclaredFeatureWarning" in broken_run.output
+
+
+def test_a_provider_not_built_on_httpprovider_faces_every_fault(broken_run: SuiteRun) -> None:
+    # Its Config takes a base_url and its spec says nothing more: the local server plays the faults.
+    entry = broken_run.connector("reference.plain-http.v1")
+    assert entry["verdict"]["status"] == "certified", entry["verdict"]["gaps"][:5]
+    faults = [t for t in entry["tests"] if t["test"] == "test_server_error_is_unavailable"]
+    assert faults and all(t["outcome"] == "passed" for t in faults), faults

@@ -5,7 +5,12 @@ The two upstreams:
 - the fault-injecting transport (:class:`~meshkit.testing.FaultTransport`), plugged into an
   ``HTTPProvider`` as its ``transport=`` and fed the spec's ``http`` payloads;
 - the local server (:class:`~meshkit.testing.mock_server.MockOpenAIServer`), real HTTP on
-  ``127.0.0.1``, for any provider whose spec says how to point it there (``loopback``).
+  ``127.0.0.1``, for any provider whose spec says how to point it there (``loopback``) or whose
+  Config takes a ``base_url``.
+
+A provider that speaks HTTP without being an ``HTTPProvider`` cannot take the transport; it
+faces the same faults from the local server instead (:meth:`ProviderHarness.faulty`), and its
+plain tests run against that server too.
 """
 
 from __future__ import annotations
@@ -31,9 +36,12 @@ from ..spec import Loopback
 from ..target import ConformanceTarget
 from .wire_reading import SentChat, read_chat
 
-__all__ = ["GUARD_SECONDS", "NOT_HTTP", "ProviderHarness", "err", "expect"]
+__all__ = ["GUARD_SECONDS", "NOT_HTTP", "ProviderHarness", "ServerUpstream", "err", "expect"]
 
-NOT_HTTP = "not an HTTPProvider: the fault-injecting transport cannot be plugged in"
+NOT_HTTP = (
+    "not an HTTPProvider, and neither its Config (no `base_url`) nor its ConformanceSpec (no "
+    "`loopback`) says how to point it at the suite's local server, so no fault can reach it"
+)
 NO_LOOPBACK = (
     "its Config has no `base_url` and its ConformanceSpec gives no `loopback`, so the suite cannot "
     "point it at its local server (set ConformanceSpec(loopback=Loopback(wire=...)))"
@@ -72,6 +80,39 @@ TEST_GUARD_SECONDS = 3 * GUARD_SECONDS
 
 #: The upstream paths that carry a completion (OpenAI's and Anthropic's).
 COMPLETION_PATHS = ("/chat/completions", "/messages")
+
+#: Every path a provider calls on the local server.
+UPSTREAM_PATHS = (*COMPLETION_PATHS, "/embeddings", "/models")
+
+
+class ServerUpstream:
+    """The local server behind the fault transport's interface: ``queue(fault)``, ``requests``.
+
+    Each queued fault (None: a good answer) is scripted for the model the tests ask for.
+    """
+
+    def __init__(self, server: Any, model: str) -> None:
+        self.server = server
+        self.model = model
+
+    def queue(self, fault: Fault | None) -> None:
+        """The next completion (or embedding) request for the model meets ``fault``."""
+        from ..mock_server import Reply
+
+        self.server.script(self.model, fault if fault is not None else Reply())
+
+    def queue_listing(self, fault: Fault) -> None:
+        """The next model listing meets ``fault``."""
+        self.server.script_listing(fault)
+
+    @property
+    def requests(self) -> list[Any]:
+        """The requests the provider made of the server."""
+        return [r for r in self.server.requests if r.path.endswith(UPSTREAM_PATHS)]
+
+
+#: What a fault test faces: the transport plugged into an HTTPProvider, or the local server.
+Upstream = FaultTransport | ServerUpstream
 
 
 def err(raised: BaseException) -> str:
@@ -120,7 +161,21 @@ class ProviderHarness(ConformanceSuite):
     async def provider(
         self, target: ConformanceTarget, *faults: Fault | None, clock: FakeClock | None = None
     ) -> AsyncIterator[tuple[Provider, FaultTransport | None]]:
-        """A started provider; for HTTP providers behind a FaultTransport with ``faults`` queued."""
+        """A started provider; for HTTP providers behind a FaultTransport with ``faults`` queued.
+
+        A provider that speaks HTTP without being an ``HTTPProvider`` talks to the local server
+        (its spec's config alone would point it nowhere); others are built from the spec as is.
+        """
+        if not target.is_http and loopback_of(target) is not None:
+            async with self._local_server(target) as server, target.environment() as config:
+                upstream = ServerUpstream(server, self.model(target))
+                for fault in faults:
+                    upstream.queue(fault)
+                settings = self.loopback_config(target, config, server)
+                instance = target.build(settings, clock=clock or FakeClock())
+                async with self.guarded(target), instance:
+                    yield instance, None
+            return
         async with target.environment() as config:
             transport = None
             if target.is_http:
@@ -150,11 +205,44 @@ class ProviderHarness(ConformanceSuite):
             yield instance, transport
 
     @asynccontextmanager
+    async def faulty(
+        self,
+        target: ConformanceTarget,
+        *faults: Fault | None,
+        clock: FakeClock | None = None,
+        timeout: str | None = None,
+    ) -> AsyncIterator[tuple[Provider, Upstream]]:
+        """A started provider facing ``faults``, one request each, then good answers.
+
+        An ``HTTPProvider`` meets them in the fault-injecting transport; any other provider the
+        suite can point at its local server meets them there, over real HTTP (with ``timeout`` as
+        its configured timeout, for faults that never answer).
+        """
+        self._check_http_gate()
+        if target.is_http:
+            async with self.provider(target, *faults, clock=clock) as (instance, transport):
+                assert transport is not None
+                yield instance, transport
+            return
+        if loopback_of(target) is None:
+            pytest.skip(NOT_HTTP)
+        async with self.loopback(target, timeout=timeout, clock=clock) as (instance, server):
+            upstream = ServerUpstream(server, self.model(target))
+            for fault in faults:
+                upstream.queue(fault)
+            yield instance, upstream
+
+    @asynccontextmanager
     async def loopback_server(self, target: ConformanceTarget) -> AsyncIterator[Any]:
         """A local server offering the spec's model; skips without a ``loopback`` spec."""
         self._check_http_gate()
         if loopback_of(target) is None:
             pytest.skip(f"{target}: {NO_LOOPBACK}")
+        async with self._local_server(target) as server:
+            yield server
+
+    @asynccontextmanager
+    async def _local_server(self, target: ConformanceTarget) -> AsyncIterator[Any]:
         try:
             from ..mock_server import MockOpenAIServer
         except ImportError as exc:  # aiohttp is in meshkit[testing]
@@ -225,7 +313,16 @@ class ProviderHarness(ConformanceSuite):
             pytest.fail(f"raised {err(exc)} instead of a meshkit ProviderError", pytrace=False)
         pytest.fail("did not raise: the fault was swallowed and reported as a success", pytrace=False)
 
-    def one_request(self, transport: FaultTransport) -> None:
+    def streams_closed(self, upstream: Upstream, what: str) -> None:
+        """The fault transport saw every response closed.
+
+        The local server cannot tell a closed response from a connection kept for the next
+        call; over it, the resource tests judge connections instead.
+        """
+        if isinstance(upstream, FaultTransport):
+            assert upstream.open_streams == 0, what
+
+    def one_request(self, transport: Upstream) -> None:
         """The provider made exactly one request: it left retrying to the router."""
         assert len(transport.requests) == 1, (
             f"one fault must cost exactly one request, the provider made {len(transport.requests)}: "

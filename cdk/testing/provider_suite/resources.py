@@ -10,7 +10,7 @@ from ...errors import ProviderTimeoutError
 from ...types import CompletionChunk
 from ..faults import Fault
 from ..target import ConformanceTarget
-from .harness import GUARD_SECONDS, ProviderHarness, expect
+from .harness import GUARD_SECONDS, ProviderHarness, ServerUpstream, expect
 
 
 class ResourceTests(ProviderHarness):
@@ -24,6 +24,9 @@ class ResourceTests(ProviderHarness):
     ) -> None:
         self.requires(conformance_target, ProviderFeature.STREAMING)
         assert conformance_target.spec.http is None or conformance_target.spec.http.stream_lines
+        if not conformance_target.is_http:
+            await self._stream_let_go_over_http(conformance_target, cancel=True)
+            return
         stalled = Fault.hang(after=2)
         async with self.http_provider(conformance_target, stalled) as (provider, transport):
             request = self.request(conformance_target)
@@ -41,21 +44,62 @@ class ResourceTests(ProviderHarness):
         self, conformance_target: ConformanceTarget
     ) -> None:
         self.requires(conformance_target, ProviderFeature.STREAMING)
+        if not conformance_target.is_http:
+            await self._stream_let_go_over_http(conformance_target, cancel=False)
+            return
         lines = conformance_target.spec.http.stream_lines if conformance_target.spec.http else ()
         async with self.http_provider(conformance_target, Fault.hang(after=len(lines))) as (
             provider,
             transport,
         ):
             stream = provider.stream(self.request(conformance_target))
-            first = None
-            with anyio.move_on_after(GUARD_SECONDS):
-                first = await stream.__anext__()
-            assert isinstance(first, CompletionChunk), (
-                "no chunk came from a stream whose upstream sent every line and then stayed open: "
-                "the provider waits for the connection to end before yielding"
-            )
+            # Every line is already there: a correct provider yields at once, so this waits only
+            # on one that reads to the end of the connection (the test guard ends that wait).
+            first = await stream.__anext__()
+            assert isinstance(first, CompletionChunk), f"a stream yielded {type(first).__name__}"
             await stream.aclose()  # type: ignore[attr-defined]
             assert transport.open_streams == 0, "closing a stream early must close its response"
+
+    async def _stream_let_go_over_http(self, target: ConformanceTarget, *, cancel: bool) -> None:
+        """A provider that is not an HTTPProvider, against the local server holding a stream open.
+
+        The server sends the first word and holds the rest back; once a chunk has arrived the
+        reader is cancelled (or the stream closed), and the server must see the connection go:
+        a response read halfway cannot go back to the pool, so a provider that closes it drops it.
+        """
+        from ..mock_server import Reply
+
+        async with self.faulty(target) as (provider, upstream):
+            assert isinstance(upstream, ServerUpstream)
+            server = upstream.server
+            server.script(self.model(target), Reply("one two three four", hold_after=1))
+            request = self.request(target)
+            try:
+                if cancel:
+                    arrived = anyio.Event()
+
+                    async def read() -> None:
+                        async for chunk in provider.stream(request):
+                            if chunk.text:
+                                arrived.set()
+
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(read)
+                        await arrived.wait()  # a provider that buffers the stream: the test guard
+                        tg.cancel_scope.cancel()
+                else:
+                    stream = provider.stream(request)
+                    first = await stream.__anext__()
+                    assert isinstance(first, CompletionChunk), f"a stream yielded {type(first).__name__}"
+                    await stream.aclose()  # type: ignore[attr-defined]
+                what = "a cancelled stream" if cancel else "a stream closed early"
+                await self.wait_until(
+                    lambda timeout: server.wait_for_open_connections(0, timeout),
+                    f"{what} must close its response: the upstream still sees "
+                    f"{server.open_connections} open connection(s) (connection leak)",
+                )
+            finally:
+                server.release()
 
     @pytest.mark.meshkit_http
     @pytest.mark.anyio
