@@ -65,6 +65,10 @@ class _Suite(Protocol):
         self, target: ConformanceTarget, *faults: Fault | None
     ) -> AbstractAsyncContextManager[tuple[Provider, FaultTransport]]: ...
 
+    def loopback(self, target: ConformanceTarget) -> AbstractAsyncContextManager[tuple[Provider, Any]]: ...
+
+    def model(self, target: ConformanceTarget) -> str: ...
+
     async def failure(self, call: Any) -> BaseException: ...
 
     def one_request(self, transport: FaultTransport) -> None: ...
@@ -222,6 +226,28 @@ class ProviderCapabilityTests:
         err = _expect(raised, expected, retryable=True)
         if isinstance(err, RateLimitError):
             assert err.retry_after == pytest.approx(7.0), f"Retry-After: 7 must give 7, got {err.retry_after}"
+
+    @pytest.mark.meshkit_feature(ProviderFeature.EMBEDDINGS)
+    @pytest.mark.meshkit_http
+    @pytest.mark.anyio
+    async def test_embedding_answers_are_read_and_checked(
+        self: _Suite, conformance_target: ConformanceTarget
+    ) -> None:
+        from .mock_server import Reply
+
+        self.requires(conformance_target, ProviderFeature.EMBEDDINGS)
+        model = self.model(conformance_target)
+        request = EmbeddingRequest(input=DEFAULT_INPUTS, model=model)
+        async with self.loopback(conformance_target) as (provider, server):
+            server.script(model, Reply(omit=("model",)))
+            reply = await provider.embed(request)
+            assert reply.model == model, (
+                f"an embeddings answer that names no model is the requested model's; got {reply.model!r}"
+            )
+            # Three inputs, two vectors: handing back fewer than asked would misalign every caller.
+            server.script(model, Reply(omit=("data.-1",)))
+            raised = await self.failure(lambda: provider.embed(request))
+            _expect(raised, ProviderProtocolError, retryable=True)
 
     # --- JSON schema ---------------------------------------------------------------------
 

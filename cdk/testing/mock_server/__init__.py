@@ -42,8 +42,9 @@ Steps (each request to a model takes the next one; with none left, the default r
   omit=())``; ``tool_calls`` items are ``{"name": ..., "arguments": {...}}``; a stream with
   ``hold_after=n`` sends its first ``n`` content chunks, then waits until ``server.release()``
   before the rest (``server.held`` counts the streams not yet released), so a test can see a
-  chunk arrive before the last one is sent; ``omit`` leaves fields out of a plain answer
-  (dotted paths: ``model``, ``usage.total_tokens``, ``usage``), as some servers do.
+  chunk arrive before the last one is sent; ``omit`` leaves fields out of the answer, of
+  each stream event and of an embeddings answer, as some servers do (dotted paths: ``model``,
+  ``usage.total_tokens``, ``choices.0.message.role``; ``data.-1`` drops the last vector).
 - a :class:`~meshkit.testing.Fault` (the same class the fault transport plays):
   ``Fault.rate_limit(retry_after=None)`` 429 with ``Retry-After`` (seconds or an HTTP date);
   ``Fault.quota()`` the quota-exhausted body; ``Fault.auth()`` 401; ``Fault.context_window()``

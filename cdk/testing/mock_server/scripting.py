@@ -30,8 +30,9 @@ class Reply:
     latency: float | None = attrs.field(default=None, kw_only=True)
     #: In a stream: send this many content chunks, then wait for ``server.release()``.
     hold_after: int | None = attrs.field(default=None, kw_only=True)
-    #: Fields left out of a plain (not streamed) answer, as dotted paths: ``model``,
-    #: ``usage.total_tokens``, ``usage``. A path the wire format does not have is ignored.
+    #: Fields left out of the answer (each stream event, each embeddings answer), as dotted
+    #: paths: ``model``, ``usage.total_tokens``, ``choices.0.message.role``, ``data.-1``. A path
+    #: the wire format does not have is ignored.
     omit: Sequence[str] = attrs.field(default=(), kw_only=True)
 
 
@@ -244,15 +245,44 @@ class Script:
 
 
 def without(body: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
-    """``body`` with each dotted path in ``paths`` removed (paths it does not have are ignored)."""
+    """``body`` with each dotted path in ``paths`` removed (``choices.0.message.role``; a number
+    is a list index, ``-1`` the last item); paths it does not have are ignored."""
     for path in paths:
         *parents, last = path.split(".")
         node: Any = body
         for name in parents:
-            node = node.get(name) if isinstance(node, dict) else None
+            node = _child(node, name)
         if isinstance(node, dict):
             node.pop(last, None)
+        elif isinstance(node, list) and _child(node, last) is not None:
+            node.pop(int(last))
     return body
+
+
+def _child(node: Any, name: str) -> Any:
+    if isinstance(node, dict):
+        return node.get(name)
+    if isinstance(node, list):
+        try:
+            return node[int(name)]
+        except (ValueError, IndexError):
+            return None
+    return None
+
+
+def without_in_events(events: list[str], paths: Sequence[str]) -> list[str]:
+    """Server-sent ``events`` with ``paths`` removed from the JSON each one carries."""
+    if not paths:
+        return events
+    out = []
+    for event in events:
+        lines = []
+        for line in event.split("\n"):
+            if line.startswith("data: ") and line[6:].startswith("{"):
+                line = "data: " + json.dumps(without(json.loads(line[6:]), paths))
+            lines.append(line)
+        out.append("\n".join(lines))
+    return out
 
 
 def text_of(content: Any) -> str:

@@ -16,7 +16,7 @@ from ..faults import Fault
 from .anthropic_wire import ANTHROPIC
 from .embeddings_wire import embedding_body, validate_embedding_request
 from .openai_wire import OPENAI
-from .scripting import RecordedRequest, Reply, Script, without
+from .scripting import RecordedRequest, Reply, Script, without, without_in_events
 from .wire import WireFormat
 
 __all__ = ["MockOpenAIServer"]
@@ -291,7 +291,8 @@ class MockOpenAIServer(Script):
             return web.Response(status=204)
         if isinstance(step, Fault):
             return await self._fault(request, step, OPENAI, stream=False, model=model)
-        return web.json_response(embedding_body(body, model))
+        omit = step.omit if isinstance(step, Reply) else ()
+        return web.json_response(without(embedding_body(body, model), omit))
 
     async def _complete(self, request: web.Request, wire: WireFormat) -> web.StreamResponse:
         body, bad = await self._read_json(request, wire)
@@ -316,12 +317,13 @@ class MockOpenAIServer(Script):
         if isinstance(step, Fault):
             return await self._fault(request, step, wire, stream=stream, model=model)
         answer = self.answer(step, model, body, wire)
+        omit = step.omit if isinstance(step, Reply) else ()
         if stream:
             hold = None
             if isinstance(step, Reply) and step.hold_after is not None:
                 hold = wire.head_events + step.hold_after  # the role event(s) come first
-            return await self._send_events(request, wire.events(answer, body), hold_at=hold)
-        omit = step.omit if isinstance(step, Reply) else ()
+            events = without_in_events(wire.events(answer, body), omit)
+            return await self._send_events(request, events, hold_at=hold)
         return web.json_response(without(wire.body(answer), omit))
 
     async def _send_events(

@@ -5,9 +5,27 @@ from __future__ import annotations
 import pytest
 
 from ...enums import ProviderFeature
+from ...errors import (
+    AuthenticationError,
+    BadRequestError,
+    ProviderError,
+    ProviderProtocolError,
+    ProviderUnavailableError,
+)
 from ...types import ModelInfo
+from ..faults import Fault
 from ..target import ConformanceTarget
-from .harness import ProviderHarness
+from .harness import ProviderHarness, ServerUpstream, expect
+
+#: Listings that fail, and what each must raise (an empty list would retire every model).
+FAILED_LISTINGS: tuple[tuple[Fault, type[ProviderError], bool], ...] = (
+    (Fault.status(400, body='{"error": {"message": "bad listing request"}}'), BadRequestError, False),
+    (Fault.status(401, body='{"error": {"message": "invalid api key"}}'), AuthenticationError, False),
+    (Fault.status(503, body='{"error": {"message": "upstream trouble"}}'), ProviderUnavailableError, True),
+    (Fault.status(200, body="<html>502 Bad Gateway</html>"), ProviderProtocolError, True),
+    (Fault.status(200, body='{"data": 5}'), ProviderProtocolError, True),
+    (Fault.status(200, body='{"object": "list"}'), ProviderProtocolError, True),
+)
 
 
 class CatalogueTests(ProviderHarness):
@@ -61,3 +79,19 @@ class CatalogueTests(ProviderHarness):
             )
             assert price.input_per_1k >= 0 and price.output_per_1k >= 0, f"negative price: {price}"
             assert price.input_per_1k + price.output_per_1k > 0, f"a declared price of nothing: {price}"
+
+    @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.LIST_MODELS)
+    @pytest.mark.anyio
+    async def test_a_failing_listing_is_mapped(self, conformance_target: ConformanceTarget) -> None:
+        with self.feature(conformance_target, ProviderFeature.LIST_MODELS):
+            async with self.faulty(conformance_target) as (provider, upstream):
+                for fault, kind, retryable in FAILED_LISTINGS:
+                    if isinstance(upstream, ServerUpstream):
+                        upstream.queue_listing(fault)
+                    else:
+                        upstream.queue(fault)
+                    raised = await self.failure(provider.list_models)
+                    what = f"a listing answered {fault.http_status} {fault.body!r}"
+                    assert isinstance(raised, kind), f"{what} must raise {kind.__name__}, got {raised!r}"
+                    expect(raised, kind, retryable=retryable)

@@ -3,6 +3,7 @@ events inside a stream, ``retry-after-ms``, and answers that leave optional fiel
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
@@ -10,8 +11,10 @@ import pytest
 from ...enums import ProviderFeature
 from ...errors import (
     AuthenticationError,
+    BadRequestError,
     ContextWindowExceededError,
     ProviderError,
+    ProviderProtocolError,
     ProviderUnavailableError,
     QuotaExhaustedError,
     RateLimitError,
@@ -31,6 +34,19 @@ NAMED_ERRORS: dict[str, tuple[type[ProviderError], bool]] = {
     "auth": (AuthenticationError, False),
 }
 
+#: The named errors a stream may carry as an event, and what each must become.
+STREAM_ERRORS: dict[str, tuple[type[ProviderError], bool]] = {
+    "rate_limit": (RateLimitError, True),
+    "overloaded": (ProviderUnavailableError, True),
+    "context_window": (ContextWindowExceededError, False),
+    "invalid_request": (BadRequestError, False),
+    "auth": (AuthenticationError, False),
+}
+
+#: What an error message may grow to, however much the upstream sent: messages go to logs,
+#: events and the router's attempts.
+MESSAGE_LIMIT = 4096
+
 NAMED_FAULTS = {
     "rate_limit": lambda: Fault.rate_limit(retry_after=7),
     "quota": Fault.quota,
@@ -42,6 +58,7 @@ NAMED_FAULTS = {
 #: OpenAI-compatible services (OpenRouter among them) also put an error, with the HTTP status as
 #: a numeric ``code``, inside a 200 answer or a stream chunk.
 NUMERIC_CODES: dict[int, tuple[type[ProviderError], bool]] = {
+    400: (BadRequestError, False),
     429: (RateLimitError, True),
     503: (ProviderUnavailableError, True),
 }
@@ -79,6 +96,12 @@ class UpstreamErrorTests(ProviderHarness):
                 )
                 if name == "rate_limit":
                     assert err.retry_after == pytest.approx(7.0), f"Retry-After: 7 gave {err.retry_after}"
+            # The upstream's own words reach the error (redacted), so a person can tell what happened.
+            said = f"conformance-{secrets.token_hex(4)} is not a known parameter"
+            server.script(model, Fault(kind="status", http_status=400, error="invalid_request", message=said))
+            raised = await self._raised(provider, self.request(conformance_target), stream=False)
+            err = expect(raised, BadRequestError, retryable=False, status=400)
+            assert said in str(err), f"the upstream said {said!r}; the error says {str(err)!r}"
             if self._wire(conformance_target) == "openai":
                 for code, (kind, retryable) in NUMERIC_CODES.items():
                     server.script(model, Fault.status(200, body=_numeric(code)))
@@ -95,8 +118,7 @@ class UpstreamErrorTests(ProviderHarness):
         self.requires(conformance_target, ProviderFeature.STREAMING)
         model = self.model(conformance_target)
         async with self.loopback(conformance_target) as (provider, server):
-            for name in ("rate_limit", "overloaded", "context_window"):
-                kind, retryable = NAMED_ERRORS[name]
+            for name, (kind, retryable) in STREAM_ERRORS.items():
                 server.script(model, Fault.stream_error(after=1, error=name))
                 raised = await self._raised(provider, self.request(conformance_target), stream=True)
                 expect(raised, kind, retryable=retryable)
@@ -117,7 +139,7 @@ class UpstreamErrorTests(ProviderHarness):
         # sends Retry-After alone, so a client of its API reads that. A malformed one hides nothing.
         model = self.model(conformance_target)
         precise = 0.25 if self._wire(conformance_target) == "openai" else 3.0
-        cases = {"250": precise, "soon": 3.0}
+        cases: dict[str, float | None] = {"250": precise, "soon": 3.0, "-500": None}
         async with self.loopback(conformance_target) as (provider, server):
             for millis, expected in cases.items():
                 fault = Fault(
@@ -130,6 +152,11 @@ class UpstreamErrorTests(ProviderHarness):
                 server.script(model, fault)
                 raised = await self._raised(provider, self.request(conformance_target), stream=False)
                 err = expect(raised, RateLimitError, retryable=True, status=429)
+                if expected is None:  # a negative wait: Retry-After, or no wait at all, never a negative one
+                    assert err.retry_after is not None and err.retry_after >= 0, (
+                        f"retry-after-ms: {millis} gave retry_after={err.retry_after}"
+                    )
+                    continue
                 assert err.retry_after == pytest.approx(expected), (
                     f"retry-after-ms: {millis} with Retry-After: 3 must give retry_after={expected}, "
                     f"got {err.retry_after}"
@@ -144,11 +171,14 @@ class UpstreamErrorTests(ProviderHarness):
 
         model = f"{self.model(conformance_target)}-large"
         async with self.loopback(conformance_target) as (provider, server):
-            server.script(model, Reply("four words of answer", omit=("model", "usage.total_tokens")))
+            omit = ("model", "usage.total_tokens", "choices.0.message.role", "role")
+            server.script(model, Reply("four words of answer", omit=omit))
             response = await provider.complete(self.request(conformance_target, model=model))
             assert response.model == model, (
                 f"an answer that names no model is the requested model's ({model!r}); got {response.model!r}"
             )
+            roles = [c.message.role for c in response.choices]
+            assert roles == ["assistant"], f"an answer that names no role is the assistant's; got {roles}"
             usage = response.usage
             assert usage.completion_tokens > 0 and usage.prompt_tokens > 0, f"usage counted: {usage}"
             assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens, (
@@ -161,3 +191,49 @@ class UpstreamErrorTests(ProviderHarness):
             assert usage.prompt_tokens >= 0 and usage.completion_tokens >= 0, f"usage: {usage}"
             assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens, f"usage: {usage}"
             assert response.text == "no usage at all", f"the answer was {response.text!r}"
+            counts = ("prompt_tokens", "completion_tokens", "total_tokens", "input_tokens", "output_tokens")
+            server.script(model, Reply("usage without counts", omit=tuple(f"usage.{c}" for c in counts)))
+            usage = (await provider.complete(self.request(conformance_target, model=model))).usage
+            assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (0, 0, 0), (
+                f"a usage that counts nothing is zero tokens, none invented; got {usage}"
+            )
+
+    @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
+    @pytest.mark.anyio
+    async def test_stream_chunks_missing_optional_fields_are_read(
+        self, conformance_target: ConformanceTarget
+    ) -> None:
+        from ..mock_server import Reply
+
+        self.requires(conformance_target, ProviderFeature.STREAMING)
+        model = f"{self.model(conformance_target)}-large"
+        async with self.loopback(conformance_target) as (provider, server):
+            # OpenAI's chunks name the model each; Anthropic's say it once, in message_start.
+            server.script(model, Reply("one two three", omit=("model", "message.model")))
+            chunks = await self.drain(provider, self.request(conformance_target, model=model))
+        models = {c.model for c in chunks}
+        assert models == {model}, f"chunks that name no model are the requested model's; got {models}"
+        assert "".join(c.text for c in chunks) == "one two three", "the stream's text was lost"
+
+    @pytest.mark.meshkit_http
+    @pytest.mark.anyio
+    async def test_long_upstream_text_keeps_errors_short(self, conformance_target: ConformanceTarget) -> None:
+        model = self.model(conformance_target)
+        page = "<html><body>" + "gateway trouble " * 16384 + "</body></html>"
+        async with self.loopback(conformance_target) as (provider, server):
+            server.script(model, Fault.status(502, body=page))
+            raised = await self._raised(provider, self.request(conformance_target), stream=False)
+            err = expect(raised, ProviderUnavailableError, retryable=True, status=502)
+            assert len(str(err)) <= MESSAGE_LIMIT, (
+                f"a 256 KiB error page became a message of {len(str(err))} characters: cut it short"
+            )
+            if ProviderFeature.STREAMING in conformance_target.cls.features:
+                line = 'data: "' + "not a chunk " * 8192 + '"\n\n'
+                server.script(model, Fault.status(200, body=line))
+                raised = await self._raised(provider, self.request(conformance_target), stream=True)
+                err = expect(raised, ProviderProtocolError, retryable=True)
+                assert len(str(err)) <= MESSAGE_LIMIT, (
+                    f"a 96 KiB stream line that is not a chunk became a message of {len(str(err))} "
+                    "characters: cut it short"
+                )

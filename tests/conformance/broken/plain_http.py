@@ -97,16 +97,15 @@ class ReferencePlainHTTPProvider(Provider[PlainConfig]):
             raise kind(
                 self.redact(f"connection failed: {type(exc).__name__}: {exc}"), provider_id=self.name
             ) from exc
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ProviderProtocolError(
-                self.redact(f"malformed answer: {exc}"), provider_id=self.name
-            ) from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            message = self.redact(f"malformed answer: {exc}")[:300]  # an error quotes, it never copies
+            raise ProviderProtocolError(message, provider_id=self.name) from exc
 
     def retry_after(self, headers: httpx.Headers | None) -> float | None:
         if headers is None:
             return None
         try:
-            return float(headers["retry-after-ms"]) / 1000
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
         except (KeyError, ValueError):
             return parse_retry_after(headers.get("retry-after"))
 
@@ -125,6 +124,8 @@ class ReferencePlainHTTPProvider(Provider[PlainConfig]):
             status = code
         elif "rate_limit" in text:
             status = 429
+        elif "invalid_api_key" in text or "authentication" in text:
+            status = 401
         elif "invalid_request" in text or "context_length" in text:
             status = 400
         else:
@@ -164,7 +165,9 @@ class ReferencePlainHTTPProvider(Provider[PlainConfig]):
                 choices=(
                     Choice(
                         index=0,
-                        message=ChatMessage(role=message["role"], content=message.get("content")),
+                        message=ChatMessage(
+                            role=message.get("role") or "assistant", content=message.get("content")
+                        ),
                         finish_reason=choice.get("finish_reason"),
                     ),
                 ),

@@ -10,7 +10,7 @@ import attrs
 import httpx
 
 from meshkit.enums import ProviderFeature
-from meshkit.errors import ProviderError, RateLimitError
+from meshkit.errors import ProviderError, ProviderProtocolError, ProviderUnavailableError, RateLimitError
 from meshkit.interfaces.provider import HTTPProvider, error_for_status, parse_retry_after
 from meshkit.types import (
     ChatMessage,
@@ -84,7 +84,7 @@ class ReferenceHTTPProvider(HTTPProvider):
                 Choice(
                     index=0,
                     message=ChatMessage(
-                        role=message["role"],
+                        role=message.get("role") or "assistant",
                         content=message.get("content"),
                         tool_calls=tuple(calls) if calls else None,
                     ),
@@ -112,7 +112,7 @@ class ReferenceHTTPProvider(HTTPProvider):
         usage = data.get("usage")
         return CompletionChunk(
             id=data["id"],
-            model=data["model"],
+            model=data.get("model") or request.model or "",
             choices=tuple(
                 ChunkChoice(index=c["index"], delta=_delta(c["delta"]), finish_reason=c.get("finish_reason"))
                 for c in data["choices"]
@@ -128,6 +128,8 @@ class ReferenceHTTPProvider(HTTPProvider):
             status = code
         elif "rate_limit" in text:
             status = 429
+        elif "invalid_api_key" in text or "authentication" in text:
+            status = 401
         elif "invalid_request" in text or "context_length" in text:
             status = 400
         else:
@@ -141,7 +143,7 @@ class ReferenceHTTPProvider(HTTPProvider):
         if headers is None:
             return None
         try:
-            return float(headers["retry-after-ms"]) / 1000
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
         except (KeyError, ValueError):
             return parse_retry_after(headers.get("retry-after"))
 
@@ -371,6 +373,35 @@ class TrustsEveryField(ReferenceHTTPProvider):
         )
 
 
+class StreamChunkNeedsModel(ReferenceHTTPProvider):
+    """Defect: every stream chunk must name its model, or the stream fails."""
+
+    connector_id = "defect.stream-chunk-needs-model.v1"
+
+    def parse_stream_line(
+        self, line: str, request: CompletionRequest
+    ) -> CompletionChunk | Literal[False] | None:
+        chunk = super().parse_stream_line(line, request)
+        if chunk:
+            return attrs.evolve(chunk, model=json.loads(line[5:])["model"])
+        return chunk
+
+
+class CopiesErrorPages(ReferenceHTTPProvider):
+    """Defect: an outage's error page goes into the message whole ("for debugging")."""
+
+    connector_id = "defect.copies-error-pages.v1"
+
+    def error_from_response(self, response: httpx.Response) -> ProviderError:
+        if response.status_code >= 500:
+            return ProviderUnavailableError(
+                self.redact(f"HTTP {response.status_code}: {response.text}"),
+                status_code=response.status_code,
+                provider_id=self.name,
+            )
+        return super().error_from_response(response)
+
+
 # --- streaming -------------------------------------------------------------------------
 
 
@@ -483,6 +514,44 @@ class DeclaresJsonModeDropsIt(ReferenceHTTPProvider):
         return body
 
 
+class EmptyOnMalformedListing(ReferenceHTTPProvider):
+    """Defect: a listing it cannot read is an empty one ("discovery copes with no models")."""
+
+    connector_id = "defect.empty-on-malformed-listing.v1"
+
+    async def list_models(self) -> list[ModelInfo]:
+        try:
+            return await super().list_models()
+        except ProviderProtocolError:
+            return []
+
+
+class EmbedsWithoutCounting(ReferenceHTTPProvider):
+    """Defect: embeds in input order, and never checks that every input got its vector."""
+
+    connector_id = "defect.embeds-without-counting.v1"
+    features = ReferenceHTTPProvider.features | {ProviderFeature.EMBEDDINGS}
+
+    def build_embedding_request(self, request: EmbeddingRequest) -> httpx.Request:
+        body = {"model": request.model, "input": list(request.input)}
+        return self.client.build_request(
+            "POST", f"{self.config.base_url}/embeddings", json=body, headers=self.default_headers()
+        )
+
+    def parse_embedding_response(
+        self, response: httpx.Response, request: EmbeddingRequest
+    ) -> EmbeddingResponse:
+        data = response.json()
+        items = sorted(data["data"], key=lambda item: item["index"])
+        vectors = tuple(
+            Embedding(index=i, embedding=[float(x) for x in item["embedding"]])
+            for i, item in enumerate(items)
+        )
+        tokens = int(data["usage"]["prompt_tokens"])
+        model = data.get("model") or request.model or ""
+        return EmbeddingResponse(model=model, data=vectors, usage=TokenUsage(tokens, 0, tokens))
+
+
 class HardCodedModelList(ReferenceHTTPProvider):
     """Defect: declares model listing, and returns the models it knew of when it was written."""
 
@@ -519,6 +588,10 @@ CONNECTORS: list[type[Any]] = [
     StreamErrorEndsStream,
     IgnoresRetryAfterMs,
     TrustsEveryField,
+    StreamChunkNeedsModel,
+    CopiesErrorPages,
+    EmptyOnMalformedListing,
+    EmbedsWithoutCounting,
     DeclaresToolsDropsThem,
     DropsToolCalls,
     DeclaresJsonModeDropsIt,
@@ -544,6 +617,10 @@ EXPECTED = {
     "defect.stream-error-ends-stream.v1": "test_an_error_event_in_a_stream_is_mapped",
     "defect.no-retry-after-ms.v1": "test_retry_after_in_milliseconds_is_read",
     "defect.trusts-every-field.v1": "test_answers_missing_optional_fields_are_read",
+    "defect.stream-chunk-needs-model.v1": "test_stream_chunks_missing_optional_fields_are_read",
+    "defect.copies-error-pages.v1": "test_long_upstream_text_keeps_errors_short",
+    "defect.empty-on-malformed-listing.v1": "test_a_failing_listing_is_mapped",
+    "defect.embeds-without-counting.v1": "test_embedding_answers_are_read_and_checked",
     "defect.drops-tools.v1": "test_tools_and_tool_choice_reach_the_wire",
     "defect.drops-tool-calls.v1": "test_tool_calls_are_parsed",
     "defect.drops-json-mode.v1": "test_json_mode_reaches_the_wire_and_comes_back",
