@@ -71,11 +71,16 @@ def loopback_of(target: ConformanceTarget) -> Loopback | None:
 
 
 #: How long a test waits for something a correct provider does at once, before calling
-#: the provider broken. Not a timing threshold: a correct provider never comes near it; it
-#: only keeps a broken one (that buffers a stream, or never closes) from hanging the run.
+#: the provider broken. A hang guard, not a timing assertion: every wait it bounds ends on an
+#: event (a chunk arrives, a typed error is raised, the server sees a socket close), which a
+#: correct provider brings about in milliseconds however loaded the machine; only a provider
+#: that never brings it about (it buffers a stream, ignores its timeout, leaks a connection)
+#: meets the guard, and "never" cannot be observed without some bound. Nothing a provider does
+#: in time is measured, and no result depends on how close to the guard it comes. The fake
+#: clock cannot stand in: what is awaited happens on sockets and on the event loop's own clock.
 GUARD_SECONDS = 5.0
 
-#: The same guard for a whole test.
+#: The same hang guard for a whole test (a provider stuck where no inner guard waits).
 TEST_GUARD_SECONDS = 3 * GUARD_SECONDS
 
 #: The upstream paths that carry a completion (OpenAI's and Anthropic's).
@@ -342,6 +347,10 @@ class ProviderHarness(ConformanceSuite):
         return read_chat(loopback.wire, self.sent(server))
 
     async def wait_until(self, condition: Any, what: str) -> None:
-        """Wait (in a worker thread, up to the guard) for a server-side ``condition(timeout)``."""
+        """Wait (in a worker thread) for a server-side ``condition(timeout)``.
+
+        The server signals the condition as soon as it holds; the guard only ends the wait for
+        a provider under which it never will.
+        """
         ok = await anyio.to_thread.run_sync(condition, GUARD_SECONDS)
         assert ok, what

@@ -132,6 +132,8 @@ class ResourceTests(ProviderHarness):
         async with self.loopback(conformance_target, timeout="200ms") as (provider, server):
             server.script(self.model(conformance_target), Fault.hang())
             raised: BaseException | None = None
+            # Hang guard, 25 times the provider's own budget: it ends only the wait on a provider
+            # that ignores its timeout. The 200 ms run out on the event loop's clock, not the fake one.
             with anyio.move_on_after(GUARD_SECONDS):
                 raised = await self.failure(lambda: provider.complete(self.request(conformance_target)))
         assert raised is not None, (

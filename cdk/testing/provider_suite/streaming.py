@@ -53,6 +53,8 @@ class StreamingTests(ProviderHarness):
                 stream = provider.stream(self.request(conformance_target))
                 first: CompletionChunk | None = None
                 try:
+                    # Hang guard: the first word is on the wire before this wait starts, so a
+                    # provider that streams yields it at once; one that buffers never does.
                     with anyio.move_on_after(GUARD_SECONDS):
                         while first is None or not first.text:
                             first = await stream.__anext__()
