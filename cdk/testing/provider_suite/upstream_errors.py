@@ -179,6 +179,11 @@ class UpstreamErrorTests(ProviderHarness):
             )
             roles = [c.message.role for c in response.choices]
             assert roles == ["assistant"], f"an answer that names no role is the assistant's; got {roles}"
+            if self._wire(conformance_target) == "openai":  # Anthropic's answers carry no time
+                created = response.created
+                assert created is not None and created.tzinfo is not None, (
+                    f"the answer says when it was made (`created`); the response has {created!r}"
+                )
             usage = response.usage
             assert usage.completion_tokens > 0 and usage.prompt_tokens > 0, f"usage counted: {usage}"
             assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens, (

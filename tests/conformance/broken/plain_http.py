@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -171,6 +171,7 @@ class ReferencePlainHTTPProvider(Provider[PlainConfig]):
                         finish_reason=choice.get("finish_reason"),
                     ),
                 ),
+                created=_created(data.get("created")),
                 usage=_usage(data.get("usage") or {}),
                 provider_id=self.name,
             )
@@ -233,6 +234,11 @@ class ReferencePlainHTTPProvider(Provider[PlainConfig]):
             raise self.status_error(response)
         with self._mapped():
             return [ModelInfo(id=m["id"], provider_id=self.name) for m in response.json()["data"]]
+
+
+def _created(value: Any) -> datetime | None:
+    """``created``: seconds since the epoch, in UTC."""
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
 
 
 def _usage(usage: Mapping[str, Any]) -> TokenUsage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import attrs
@@ -91,6 +92,7 @@ class ReferenceHTTPProvider(HTTPProvider):
                     finish_reason=choice["finish_reason"],
                 ),
             ),
+            created=_created(data.get("created")),
             usage=self.usage_of(data.get("usage") or {}),
             provider_id=self.name,
         )
@@ -164,6 +166,11 @@ class ReferenceHTTPProvider(HTTPProvider):
             return [ModelInfo(id=m["id"], provider_id=self.name) for m in response.json()["data"]]
         except Exception as exc:
             raise self.classify_error(exc) from exc
+
+
+def _created(value: Any) -> datetime | None:
+    """``created``: seconds since the epoch, in UTC."""
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
 
 
 def _delta(delta: dict[str, Any]) -> Delta:
@@ -387,6 +394,15 @@ class StreamChunkNeedsModel(ReferenceHTTPProvider):
         return chunk
 
 
+class ForgetsWhenMade(ReferenceHTTPProvider):
+    """Defect: never reads when the answer was made."""
+
+    connector_id = "defect.forgets-created.v1"
+
+    def parse_response(self, response: httpx.Response, request: CompletionRequest) -> CompletionResponse:
+        return attrs.evolve(super().parse_response(response, request), created=None)
+
+
 class CopiesErrorPages(ReferenceHTTPProvider):
     """Defect: an outage's error page goes into the message whole ("for debugging")."""
 
@@ -589,6 +605,7 @@ CONNECTORS: list[type[Any]] = [
     IgnoresRetryAfterMs,
     TrustsEveryField,
     StreamChunkNeedsModel,
+    ForgetsWhenMade,
     CopiesErrorPages,
     EmptyOnMalformedListing,
     EmbedsWithoutCounting,
@@ -618,6 +635,7 @@ EXPECTED = {
     "defect.no-retry-after-ms.v1": "test_retry_after_in_milliseconds_is_read",
     "defect.trusts-every-field.v1": "test_answers_missing_optional_fields_are_read",
     "defect.stream-chunk-needs-model.v1": "test_stream_chunks_missing_optional_fields_are_read",
+    "defect.forgets-created.v1": "test_answers_missing_optional_fields_are_read",
     "defect.copies-error-pages.v1": "test_long_upstream_text_keeps_errors_short",
     "defect.empty-on-malformed-listing.v1": "test_a_failing_listing_is_mapped",
     "defect.embeds-without-counting.v1": "test_embedding_answers_are_read_and_checked",
