@@ -34,7 +34,9 @@ class SuiteRun:
         return {t["test"] for t in self.connector(connector_id)["tests"] if t["outcome"] == outcome}
 
 
-def run_suite(cwd: Path, *args: str, profile: str = "smoke", plugins: tuple[str, ...] = ()) -> SuiteRun:
+def run_suite(
+    cwd: Path, *args: str, profile: str = "smoke", plugins: tuple[str, ...] = (), timeout: float = 900
+) -> SuiteRun:
     """Run pytest in ``cwd`` (a folder with no tests and no conftest) with ``args``."""
     report = cwd / "conformance.json"
     env = {**os.environ, "MESHKIT_CONFORMANCE_PROFILE": profile, "PYTHONPATH": str(HERE)}
@@ -51,7 +53,36 @@ def run_suite(cwd: Path, *args: str, profile: str = "smoke", plugins: tuple[str,
     for plugin in plugins:
         command += ["-p", plugin]
     proc = subprocess.run(
-        [*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False
+        [*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
     data = json.loads(report.read_text()) if report.exists() else None
     return SuiteRun(proc.returncode, proc.stdout + proc.stderr, data)
+
+
+def run_suites(
+    cwd: Path, groups: list[list[str]], *, plugins: tuple[str, ...] = (), timeout: float = 1800
+) -> SuiteRun:
+    """One run per group of arguments, side by side (each in a folder of its own), as one run.
+
+    The exit code is the worst, the outputs are joined, and the reports' connectors merged.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    folders = [cwd / f"part{i}" for i in range(len(groups))]
+    for folder in folders:
+        folder.mkdir(exist_ok=True)
+    with ThreadPoolExecutor(len(groups)) as pool:
+        runs = list(
+            pool.map(
+                lambda job: run_suite(job[0], *job[1], plugins=plugins, timeout=timeout),
+                zip(folders, groups, strict=True),
+            )
+        )
+    reports = [run.report for run in runs]
+    merged: dict[str, Any] | None = None
+    if all(report is not None for report in reports):
+        merged = dict(reports[0] or {})
+        merged["connectors"] = [c for report in reports for c in (report or {})["connectors"]]
+        merged["certified"] = all((report or {}).get("certified") for report in reports)
+    code = max(run.returncode for run in runs)
+    return SuiteRun(code, "\n".join(run.output for run in runs), merged)
