@@ -10,15 +10,18 @@ from ..config import check, format_duration, parse_duration
 from ..connector import ConfigT, Connector, EmptyConfig
 from .buffered import BufferedConfig, BufferedObservability
 from .discovery import Discovery, DiscoveryContext, StaticContext, diff_catalogue
-from .observability import Observability, ObservabilityConfig
-from .provider import (
-    HTTPProvider,
-    HTTPProviderConfig,
-    Provider,
+from .http_config import HTTPProviderConfig
+from .http_errors import (
     error_for_status,
+    error_from_envelope,
     model_not_found,
     parse_retry_after,
+    retry_after_of,
+    status_text,
 )
+from .http_provider import HTTPProvider
+from .observability import Observability, ObservabilityConfig
+from .provider import Provider
 from .redaction import (
     REDACTED,
     event_record,
@@ -60,6 +63,7 @@ __all__ = [
     "check",
     "diff_catalogue",
     "error_for_status",
+    "error_from_envelope",
     "event_record",
     "format_duration",
     "is_secret_key",
@@ -71,6 +75,8 @@ __all__ = [
     "redact_entry",
     "redact_text",
     "report_record",
+    "retry_after_of",
+    "status_text",
     "trace_record",
     "validate_key",
     "validate_prefix",

@@ -54,7 +54,7 @@ MARKERS = (
 
 def speaks_http(cls: type) -> bool:
     """True for a provider built on HTTPProvider, or one whose Config takes a ``base_url``."""
-    from ..interfaces.provider import HTTPProvider
+    from ..interfaces.http_provider import HTTPProvider
 
     if issubclass(cls, HTTPProvider):
         return True

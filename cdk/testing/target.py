@@ -12,7 +12,7 @@ import httpx
 from ..clock import Clock
 from ..connector import Connector
 from ..errors import ConfigError
-from ..interfaces.provider import HTTPProvider
+from ..interfaces.http_provider import HTTPProvider
 from .fake_clock import FakeClock
 from .spec import ConformanceSpec
 

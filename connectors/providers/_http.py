@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -41,19 +40,6 @@ def json_object(provider: HTTPProvider[Any], response: httpx.Response) -> dict[s
             f"expected a JSON object, got {type(data).__name__}", provider_id=provider.name
         )
     return data
-
-
-def json_body(response: httpx.Response) -> Any:
-    """An error response's body as JSON, or None when it is not JSON (an HTML gateway page…)."""
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        return None
-
-
-def status_text(status: int, detail: str) -> str:
-    """The message of an error mapped from an HTTP status and its (already redacted) detail."""
-    return f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
 
 
 def malformed_model_list(

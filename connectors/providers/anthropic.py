@@ -53,16 +53,10 @@ from meshkit.interfaces import (
     error_for_status,
     model_not_found,
     parse_retry_after,
-)
-
-from ._http import (
-    HTTP_URL,
-    json_body,
-    json_object,
-    malformed_model_list,
-    model_for,
     status_text,
 )
+
+from ._http import HTTP_URL, json_object, malformed_model_list, model_for
 
 __all__ = ["AnthropicConfig", "AnthropicProvider"]
 
@@ -267,12 +261,6 @@ class AnthropicProvider(HTTPProvider[AnthropicConfig]):
 
     # --- errors ------------------------------------------------------------------
 
-    def error_from_response(self, response: httpx.Response) -> ProviderError:
-        data = json_body(response)
-        if isinstance(data, dict) and isinstance(data.get("error"), Mapping):
-            return self.error_from_body(data["error"], response.status_code, response.headers)
-        return super().error_from_response(response)
-
     def error_from_body(
         self, error: Any, status: int | None, headers: httpx.Headers | Mapping[str, str] | None
     ) -> ProviderError:
@@ -283,6 +271,7 @@ class AnthropicProvider(HTTPProvider[AnthropicConfig]):
             status = _STATUS_BY_TYPE.get(kind, 500)
         detail = self.redact(": ".join(part for part in (kind, message) if part))
         text = status_text(status, detail)
+        # Anthropic sends Retry-After alone; a stray retry-after-ms from a proxy is not its word.
         retry_after = parse_retry_after(headers.get("retry-after")) if headers is not None else None
         kwargs: dict[str, Any] = {"status_code": status, "retry_after": retry_after, "provider_id": self.name}
         lowered = message.lower()

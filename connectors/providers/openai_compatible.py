@@ -31,30 +31,20 @@ from meshkit import (
     CompletionRequest,
     CompletionResponse,
     ConfigError,
-    ContextWindowExceededError,
     Delta,
     Embedding,
     EmbeddingRequest,
     EmbeddingResponse,
     ModelInfo,
-    ProviderError,
     ProviderFeature,
     ProviderProtocolError,
-    QuotaExhaustedError,
     TokenUsage,
     ToolCall,
     ToolCallDelta,
 )
-from meshkit.interfaces import HTTPProvider, HTTPProviderConfig, error_for_status, parse_retry_after
+from meshkit.interfaces import HTTPProvider, HTTPProviderConfig
 
-from ._http import (
-    HTTP_URL,
-    json_body,
-    json_object,
-    malformed_model_list,
-    model_for,
-    status_text,
-)
+from ._http import HTTP_URL, json_object, malformed_model_list, model_for
 from .presets import PRESETS, PresetName
 
 __all__ = ["OpenAICompatibleConfig", "OpenAICompatibleProvider"]
@@ -245,42 +235,6 @@ class OpenAICompatibleProvider(HTTPProvider[OpenAICompatibleConfig]):
             provider_id=self.name,
         )
 
-    # --- errors ------------------------------------------------------------------
-
-    def error_from_response(self, response: httpx.Response) -> ProviderError:
-        data = json_body(response)
-        if isinstance(data, dict) and data.get("error"):
-            return self.error_from_body(data["error"], response.status_code, response.headers)
-        return super().error_from_response(response)
-
-    def error_from_body(
-        self, error: Any, status: int | None, headers: httpx.Headers | Mapping[str, str] | None
-    ) -> ProviderError:
-        """Map an ``{"error": ...}`` body (also sent inside a 200 or a stream) to a ProviderError."""
-        if isinstance(error, Mapping):
-            kind = str(error.get("type") or "")
-            code = error.get("code")
-            message = str(error.get("message") or "")
-        else:
-            kind, code, message = "", None, str(error)
-        if status is None or status < 400:
-            # Errors inside a 200 or a stream may carry the HTTP status as their code (OpenRouter does).
-            status = code if isinstance(code, int) and 400 <= code < 600 else _status_from_kind(kind, code)
-        tag = " ".join(dict.fromkeys(str(part) for part in (kind, code) if part))
-        detail = self.redact(": ".join(part for part in (tag, message) if part))
-        text = status_text(status, detail)
-        markers = f"{kind} {code}".lower()
-        kwargs: dict[str, Any] = {
-            "status_code": status,
-            "retry_after": _retry_after(headers),
-            "provider_id": self.name,
-        }
-        if "insufficient_quota" in markers:
-            return QuotaExhaustedError(text, **kwargs)
-        if "context_length_exceeded" in markers:
-            return ContextWindowExceededError(text, **kwargs)
-        return error_for_status(status, detail, retry_after=kwargs["retry_after"], provider_id=self.name)
-
     # --- catalogue ---------------------------------------------------------------
 
     async def list_models(self) -> list[ModelInfo]:
@@ -303,33 +257,6 @@ class OpenAICompatibleProvider(HTTPProvider[OpenAICompatibleConfig]):
             context_window=window if isinstance(window, int) else None,
             metadata=metadata,
         )
-
-
-def _status_from_kind(kind: str, code: Any) -> int:
-    markers = f"{kind} {code}".lower()
-    if "rate_limit" in markers:
-        return 429
-    if "invalid_api_key" in markers or "authentication" in markers:
-        return 401
-    if "model_not_found" in markers:
-        return 404
-    if "permission" in markers:
-        return 403
-    if "context_length_exceeded" in markers or "invalid_request" in markers:
-        return 400
-    return 500
-
-
-def _retry_after(headers: httpx.Headers | Mapping[str, str] | None) -> float | None:
-    if headers is None:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000.0)
-        except ValueError:
-            pass
-    return parse_retry_after(headers.get("retry-after"))
 
 
 def _text(content: Any) -> str | None:

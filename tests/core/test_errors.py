@@ -46,7 +46,7 @@ from meshkit.errors import (
     StorageError,
     UnknownTargetError,
 )
-from meshkit.interfaces.provider import error_for_status, parse_retry_after
+from meshkit.interfaces import error_for_status, error_from_envelope, parse_retry_after, retry_after_of
 
 #: child → parent, as the docstring of meshkit.errors draws the tree.
 TREE: dict[type[BaseException], type[BaseException]] = {
@@ -239,6 +239,57 @@ def test_error_for_status_message_carries_a_short_body() -> None:
     assert err.message == "HTTP 503: upstream overloaded try later"
     long = error_for_status(500, "x" * 1000)
     assert len(long.message) < 350 and long.message.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after-ms": "250", "retry-after": "3"}, 0.25),
+        ({"retry-after-ms": "soon", "retry-after": "3"}, 3.0),
+        ({"retry-after-ms": "-500"}, 0.0),
+        ({"retry-after-ms": "nan", "retry-after": "2"}, 2.0),
+        ({"retry-after": "7"}, 7.0),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_retry_after_of_reads_milliseconds_first(
+    headers: dict[str, str] | None, seconds: float | None
+) -> None:
+    assert retry_after_of(headers) == seconds
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "expected", "status_code"),
+    [
+        (
+            {"type": "insufficient_quota", "message": "You exceeded your current quota"},
+            429,
+            QuotaExhaustedError,
+            429,
+        ),
+        ({"code": "context_length_exceeded", "message": "too long"}, 400, ContextWindowExceededError, 400),
+        ({"type": "rate_limit_exceeded", "message": "slow down"}, None, RateLimitError, 429),
+        ({"code": 503, "message": "upstream overloaded"}, 200, ProviderUnavailableError, 503),
+        ({"code": "invalid_api_key", "message": "bad key"}, None, AuthenticationError, 401),
+        ({"code": "model_not_found", "message": "The model x does not exist"}, None, ModelAccessError, 404),
+        ({"type": "invalid_request_error", "message": "bad field"}, None, BadRequestError, 400),
+        ("something broke", None, ProviderUnavailableError, 500),
+    ],
+)
+def test_error_from_envelope_reads_openai_error_objects(
+    error: object, status: int | None, expected: type[ProviderError], status_code: int
+) -> None:
+    err = error_from_envelope(error, status, {"retry-after": "4"}, provider_id="up")
+    assert type(err) is expected
+    assert (err.status_code, err.retry_after, err.provider_id) == (status_code, 4.0, "up")
+
+
+def test_error_from_envelope_redacts_the_message() -> None:
+    err = error_from_envelope(
+        {"message": "key sk-123 refused"}, 401, None, redact=lambda t: t.replace("sk-123", "***")
+    )
+    assert "sk-123" not in err.message and "***" in err.message
 
 
 class TestParseRetryAfter:

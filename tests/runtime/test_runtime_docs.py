@@ -9,7 +9,7 @@ from typing import Any, Union, get_args, get_origin
 
 import attrs
 
-from meshkit.interfaces.provider import HTTPProviderConfig
+from meshkit.interfaces import HTTPProviderConfig
 from meshkit.runtime.settings import MeshSettings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"

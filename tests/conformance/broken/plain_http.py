@@ -24,7 +24,7 @@ from meshkit.errors import (
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from meshkit.interfaces.provider import Provider, error_for_status, parse_retry_after
+from meshkit.interfaces import Provider, error_for_status, parse_retry_after
 from meshkit.types import (
     ChatMessage,
     Choice,

@@ -12,7 +12,7 @@ import httpx
 
 from meshkit.enums import ProviderFeature
 from meshkit.errors import ProviderError, ProviderProtocolError, ProviderUnavailableError, RateLimitError
-from meshkit.interfaces.provider import HTTPProvider, error_for_status, parse_retry_after
+from meshkit.interfaces import HTTPProvider, error_for_status, parse_retry_after
 from meshkit.types import (
     ChatMessage,
     Choice,

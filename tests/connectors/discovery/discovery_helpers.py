@@ -8,8 +8,8 @@ import attrs
 from meshkit.connectors.providers.mock import MockConfig, MockProvider
 from meshkit.enums import ProviderFeature
 from meshkit.errors import ProviderUnavailableError
+from meshkit.interfaces import Provider
 from meshkit.interfaces.discovery import StaticContext
-from meshkit.interfaces.provider import Provider
 from meshkit.testing import FakeClock
 from meshkit.types import ModelInfo, ProbeResult, Secret
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import pytest
 
 from meshkit.errors import ProviderError
-from meshkit.interfaces.provider import HTTPProvider
+from meshkit.interfaces import HTTPProvider
 from meshkit.testing.mock_server import MockOpenAIServer
 from meshkit.types import CompletionChunk, CompletionRequest
 

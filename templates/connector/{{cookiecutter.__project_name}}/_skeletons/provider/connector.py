@@ -18,6 +18,7 @@ plumbing. Usable from mesh.yaml::
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import attrs
@@ -104,6 +105,8 @@ class {{ cookiecutter.__class_name }}(
         router as a ProviderProtocolError: a malformed answer.
         """
         data = response.json()
+        if data.get("error"):  # some services answer 200 with an error object
+            raise self.error_from_body(data["error"], response.status_code, response.headers)
         choices = tuple(
             Choice(
                 index=int(item.get("index", position)),
@@ -116,10 +119,11 @@ class {{ cookiecutter.__class_name }}(
             for position, item in enumerate(data["choices"])
         )
         return CompletionResponse(
-            id=str(data["id"]),
+            id=str(data.get("id") or ""),
             model=str(data.get("model") or request.model or ""),
             choices=choices,
             usage=_usage(data.get("usage")) or TokenUsage(),
+            created=_created(data.get("created")),
             provider_id=self.name,
         )
 
@@ -137,37 +141,32 @@ class {{ cookiecutter.__class_name }}(
             raise ProviderProtocolError(
                 f"stream chunk is not a JSON object: {payload[:80]}", provider_id=self.name
             )
-        choices = tuple(
-            ChunkChoice(
-                index=int(item.get("index", position)),
-                delta=Delta(role=item["delta"].get("role"), content=item["delta"].get("content")),
-                finish_reason=item.get("finish_reason"),
-            )
-            for position, item in enumerate(data.get("choices") or ())
-        )
+        if data.get("error"):  # an error event mid-stream: no HTTP status, the object says what failed
+            raise self.error_from_body(data["error"], None, None)
+        choices = tuple(_chunk_choice(i, item) for i, item in enumerate(data.get("choices") or ()))
         usage = _usage(data.get("usage"))
         if not choices and usage is None:
             return None
         return CompletionChunk(
-            id=str(data["id"]),
+            id=str(data.get("id") or ""),
             model=str(data.get("model") or request.model or ""),
             choices=choices,
             usage=usage,
             provider_id=self.name,
         )
 
-    # Error bodies: the base class maps the status (401/403 authentication, 429 rate limit
-    # with Retry-After, 5xx unavailable, context-overflow and quota bodies...). Override
-    # error_from_response(response) when your service signals errors differently.
+    # Errors: the base class maps every non-2xx answer. An OpenAI-style {"error": {"type",
+    # "code", "message"}} body goes through error_from_body (quota, context window, rate limit,
+    # auth...); any other body by its status and words; retry-after-ms, then Retry-After, say
+    # how long to wait. REPLACE error_from_body(error, status, headers) if your service's error
+    # objects look different, or error_from_response(response) if its bodies do.
 
     # --- catalogue -----------------------------------------------------------------
 
     async def list_models(self) -> list[ModelInfo]:
         """REPLACE: the models your service offers (LIST_MODELS; also the health probe)."""
-        try:
-            response = await self.client.get("models")
-        except httpx.HTTPError as exc:
-            raise self.classify_error(exc) from exc
+        # fetch() bounds the call (timeout, max_response_bytes) and maps transport errors.
+        response = await self.fetch(self.http_request("GET", "models"))
         if response.status_code >= 400:
             raise self.error_from_response(response)
         try:
@@ -178,6 +177,16 @@ class {{ cookiecutter.__class_name }}(
             ) from exc
 
 
+def _chunk_choice(position: int, item: dict[str, Any]) -> ChunkChoice:
+    """REPLACE: one choice of a stream chunk (a chunk may leave out the delta's role or content)."""
+    delta = item.get("delta") or {}
+    return ChunkChoice(
+        index=int(item.get("index", position)),
+        delta=Delta(role=delta.get("role"), content=delta.get("content")),
+        finish_reason=item.get("finish_reason"),
+    )
+
+
 def _usage(value: Any) -> TokenUsage | None:
     """REPLACE: your service's token counts."""
     if not isinstance(value, dict):
@@ -185,3 +194,10 @@ def _usage(value: Any) -> TokenUsage | None:
     prompt = int(value.get("prompt_tokens") or 0)
     completion = int(value.get("completion_tokens") or 0)
     return TokenUsage(prompt, completion, prompt + completion)
+
+
+def _created(value: Any) -> datetime | None:
+    """REPLACE: when your service says the answer was made (OpenAI: Unix seconds in `created`)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return None

@@ -1,0 +1,61 @@
+"""What every request of one provider shares, worked out once: the URL, the headers, the timeouts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+__all__ = ["ACCEPT_ENCODING", "PREPARED", "USER_AGENT", "PreparedRequests", "json_bytes"]
+
+#: The headers httpx's client sends by default, sent by ``http_request`` too.
+USER_AGENT = f"python-httpx/{httpx.__version__}"
+ACCEPT_ENCODING = "gzip, deflate"
+#: The extension that marks a request ``http_request`` built (see ``HTTPProvider._send``).
+PREPARED = "meshkit.prepared"
+_json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def json_bytes(value: Any) -> bytes:
+    # What httpx's ``json=`` sends: compact, UTF-8, no NaN.
+    return _json_encoder.encode(value).encode("utf-8")
+
+
+class PreparedRequests:
+    """What every request of one provider shares: the base URL, the headers, the timeouts."""
+
+    __slots__ = ("_connect", "_routes", "_timeout", "base", "extensions", "headers", "json_headers")
+
+    def __init__(
+        self, base: httpx.URL, headers: httpx.Headers, timeout: dict[str, Any], connect: float
+    ) -> None:
+        raw_path = base.raw_path
+        self.base = base if raw_path.endswith(b"/") else base.copy_with(raw_path=raw_path + b"/")
+        self.headers = headers
+        self.json_headers = httpx.Headers(headers)
+        self.json_headers["Content-Type"] = "application/json"
+        self._timeout = timeout
+        self._connect = connect
+        self.extensions: dict[str, Any] = {"timeout": timeout, PREPARED: True}
+        self._routes: dict[str, tuple[httpx.URL, httpx.Headers]] = {}
+
+    def route(self, path: str) -> tuple[httpx.URL, httpx.Headers]:
+        """The URL of ``path`` under the base URL (as httpx's client merges them; an absolute URL
+        as it is), and the headers of a JSON request to it, ``Host`` included."""
+        found = self._routes.get(path)
+        if found is None:
+            url = httpx.URL(path)
+            if url.is_relative_url:
+                url = self.base.copy_with(raw_path=self.base.raw_path + url.raw_path.lstrip(b"/"))
+            headers = httpx.Headers({"Host": url.netloc.decode("ascii")})
+            headers.update(self.json_headers)
+            found = (url, headers)
+            if len(self._routes) < 64:
+                self._routes[path] = found
+        return found
+
+    def timed(self, seconds: float) -> dict[str, Any]:
+        """The extensions of a request with its own timeout of ``seconds``."""
+        timeout = {"connect": min(self._connect, seconds), "read": seconds, "write": seconds, "pool": seconds}
+        return {"timeout": timeout, PREPARED: True}
