@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+import attrs
 import pytest
 
 from ..enums import ProviderFeature
@@ -234,6 +235,7 @@ class ProviderCapabilityTests:
         self: _Suite, conformance_target: ConformanceTarget
     ) -> None:
         from .mock_server import Reply
+        from .mock_server.embeddings_wire import embedding_body
 
         self.requires(conformance_target, ProviderFeature.EMBEDDINGS)
         model = self.model(conformance_target)
@@ -248,6 +250,20 @@ class ProviderCapabilityTests:
             server.script(model, Reply(omit=("data.-1",)))
             raised = await self.failure(lambda: provider.embed(request))
             _expect(raised, ProviderProtocolError, retryable=True)
+            # Two inputs, three vectors: an extra one is as wrong as a missing one.
+            extra = embedding_body({"input": [*request.input[:2], "a third text"]}, model)
+            server.script(model, Fault.status(200, body=json.dumps(extra)))
+            raised = await self.failure(
+                lambda: provider.embed(attrs.evolve(request, input=request.input[:2]))
+            )
+            _expect(raised, ProviderProtocolError, retryable=True)
+            # `dimensions` asks the model for shorter vectors: it must reach the upstream as asked.
+            seen = len(server.requests)
+            reply = await provider.embed(attrs.evolve(request, dimensions=8))
+            sent = [r.json.get("dimensions") for r in server.requests[seen:] if isinstance(r.json, dict)]
+            assert sent == [8], f"EmbeddingRequest(dimensions=8) sent dimensions {sent}"
+            lengths = {len(d.embedding) for d in reply.data}
+            assert lengths == {8}, f"the upstream answered 8 floats per vector; the reply holds {lengths}"
 
     # --- JSON schema ---------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ All of it is shared between the test's thread and the server's thread, behind on
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,9 @@ class Reply:
     #: paths: ``model``, ``usage.total_tokens``, ``choices.0.message.role``, ``data.-1``. A path
     #: the wire format does not have is ignored.
     omit: Sequence[str] = attrs.field(default=(), kw_only=True)
+    #: In a stream: write each field as ``data:{...}``, without the space the format makes
+    #: optional (some servers leave it out), and open with a ``: comment`` line.
+    compact_sse: bool = attrs.field(default=False, kw_only=True)
 
 
 Step = Reply | Fault
@@ -283,6 +287,13 @@ def without_in_events(events: list[str], paths: Sequence[str]) -> list[str]:
             lines.append(line)
         out.append("\n".join(lines))
     return out
+
+
+def compact_events(events: list[str]) -> list[str]:
+    """Server-sent ``events`` as a terse server writes them: no space after a field's colon,
+    and a comment first (which a reader must skip)."""
+    compact = [re.sub(r"^(data|event|id): ", r"\1:", event, flags=re.MULTILINE) for event in events]
+    return [": the stream starts\n\n", *compact]
 
 
 def text_of(content: Any) -> str:

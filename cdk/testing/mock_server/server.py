@@ -16,7 +16,7 @@ from ..faults import Fault
 from .anthropic_wire import ANTHROPIC
 from .embeddings_wire import embedding_body, validate_embedding_request
 from .openai_wire import OPENAI
-from .scripting import RecordedRequest, Reply, Script, without, without_in_events
+from .scripting import RecordedRequest, Reply, Script, compact_events, without, without_in_events
 from .wire import WireFormat
 
 __all__ = ["MockOpenAIServer"]
@@ -323,6 +323,9 @@ class MockOpenAIServer(Script):
             if isinstance(step, Reply) and step.hold_after is not None:
                 hold = wire.head_events + step.hold_after  # the role event(s) come first
             events = without_in_events(wire.events(answer, body), omit)
+            if isinstance(step, Reply) and step.compact_sse:
+                events = compact_events(events)
+                hold = None if hold is None else hold + 1
             return await self._send_events(request, events, hold_at=hold)
         return web.json_response(without(wire.body(answer), omit))
 

@@ -69,6 +69,21 @@ class StreamingTests(ProviderHarness):
             assert text == WORDS, f"the stream carried {text!r}, the upstream sent {WORDS!r}"
 
     @pytest.mark.meshkit_http
+    @pytest.mark.meshkit_feature(ProviderFeature.STREAMING)
+    @pytest.mark.anyio
+    async def test_terse_server_sent_events_are_read(self, conformance_target: ConformanceTarget) -> None:
+        # The format makes the space after `data:` optional and allows comment lines; a parser
+        # that wants `data: ` exactly reads nothing from a server that leaves it out.
+        self.requires(conformance_target, ProviderFeature.STREAMING)
+        from ..mock_server import Reply
+
+        async with self.loopback(conformance_target) as (provider, server):
+            server.script(self.model(conformance_target), Reply(WORDS, compact_sse=True))
+            chunks = await self.drain(provider, self.request(conformance_target))
+        text = "".join(c.text for c in chunks)
+        assert text == WORDS, f"a stream of `data:{{...}}` lines said {WORDS!r}; the chunks read {text!r}"
+
+    @pytest.mark.meshkit_http
     @pytest.mark.meshkit_feature(ProviderFeature.STREAMING, ProviderFeature.USAGE_IN_STREAM)
     @pytest.mark.anyio
     async def test_usage_on_its_own_last_chunk_is_kept(self, conformance_target: ConformanceTarget) -> None:

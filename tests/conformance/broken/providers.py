@@ -568,6 +568,72 @@ class EmbedsWithoutCounting(ReferenceHTTPProvider):
         return EmbeddingResponse(model=model, data=vectors, usage=TokenUsage(tokens, 0, tokens))
 
 
+class CountsTooFewOnly(ReferenceHTTPProvider):
+    """Defect: checks that no input went without a vector, not that no vector is left over."""
+
+    connector_id = "defect.counts-too-few-only.v1"
+    features = ReferenceHTTPProvider.features | {ProviderFeature.EMBEDDINGS}
+
+    def embedding_body(self, request: EmbeddingRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": request.model, "input": list(request.input)}
+        if request.dimensions is not None:
+            body["dimensions"] = request.dimensions
+        return body
+
+    def build_embedding_request(self, request: EmbeddingRequest) -> httpx.Request:
+        return self.client.build_request(
+            "POST",
+            f"{self.config.base_url}/embeddings",
+            json=self.embedding_body(request),
+            headers=self.default_headers(),
+        )
+
+    def parse_embedding_response(
+        self, response: httpx.Response, request: EmbeddingRequest
+    ) -> EmbeddingResponse:
+        data = response.json()
+        items = sorted(data["data"], key=lambda item: item["index"])
+        if len(items) < len(request.input):
+            raise ProviderProtocolError(f"{len(request.input)} inputs, {len(items)} vectors")
+        vectors = tuple(
+            Embedding(index=i, embedding=[float(x) for x in item["embedding"]])
+            for i, item in enumerate(items)
+        )
+        tokens = int(data["usage"]["prompt_tokens"])
+        model = data.get("model") or request.model or ""
+        return EmbeddingResponse(model=model, data=vectors, usage=TokenUsage(tokens, 0, tokens))
+
+
+class DropsDimensions(CountsTooFewOnly):
+    """Defect: counts the vectors both ways, and never sends the `dimensions` asked for."""
+
+    connector_id = "defect.drops-dimensions.v1"
+
+    def embedding_body(self, request: EmbeddingRequest) -> dict[str, Any]:
+        return {"model": request.model, "input": list(request.input)}
+
+    def parse_embedding_response(
+        self, response: httpx.Response, request: EmbeddingRequest
+    ) -> EmbeddingResponse:
+        reply = super().parse_embedding_response(response, request)
+        if len(reply.data) != len(request.input):
+            raise ProviderProtocolError(f"{len(request.input)} inputs, {len(reply.data)} vectors")
+        return reply
+
+
+class WantsSpaceAfterData(ReferenceHTTPProvider):
+    """Defect: reads only `data: ` lines, with the space the format makes optional."""
+
+    connector_id = "defect.wants-space-after-data.v1"
+
+    def parse_stream_line(
+        self, line: str, request: CompletionRequest
+    ) -> CompletionChunk | Literal[False] | None:
+        if not line.startswith("data: "):
+            return None
+        return super().parse_stream_line(line, request)
+
+
 class HardCodedModelList(ReferenceHTTPProvider):
     """Defect: declares model listing, and returns the models it knew of when it was written."""
 
@@ -609,6 +675,9 @@ CONNECTORS: list[type[Any]] = [
     CopiesErrorPages,
     EmptyOnMalformedListing,
     EmbedsWithoutCounting,
+    CountsTooFewOnly,
+    DropsDimensions,
+    WantsSpaceAfterData,
     DeclaresToolsDropsThem,
     DropsToolCalls,
     DeclaresJsonModeDropsIt,
@@ -639,6 +708,9 @@ EXPECTED = {
     "defect.copies-error-pages.v1": "test_long_upstream_text_keeps_errors_short",
     "defect.empty-on-malformed-listing.v1": "test_a_failing_listing_is_mapped",
     "defect.embeds-without-counting.v1": "test_embedding_answers_are_read_and_checked",
+    "defect.counts-too-few-only.v1": "test_embedding_answers_are_read_and_checked",
+    "defect.drops-dimensions.v1": "test_embedding_answers_are_read_and_checked",
+    "defect.wants-space-after-data.v1": "test_terse_server_sent_events_are_read",
     "defect.drops-tools.v1": "test_tools_and_tool_choice_reach_the_wire",
     "defect.drops-tool-calls.v1": "test_tool_calls_are_parsed",
     "defect.drops-json-mode.v1": "test_json_mode_reaches_the_wire_and_comes_back",
