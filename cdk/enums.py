@@ -226,7 +226,12 @@ class StorageFeature(StrEnum):
 class ObservabilityFeature(StrEnum):
     """Optional abilities of an observability connector."""
 
+    #: Each event, log entry and trace reaches the target as a record it keeps (a line, a
+    #: span, a request): the suite reads the records back (``collect_delivered``).
+    RECORDS = "records"
     BUFFERED = "buffered"
+    #: Counts and gauges instead of records: the suite reads the samples back
+    #: (``collect_metrics``).
     METRICS = "metrics"
 
 

@@ -101,7 +101,7 @@ class BufferedObservability(Observability[BufferedConfigT]):
     """
 
     features: ClassVar[frozenset[ObservabilityFeature]] = frozenset(  # type: ignore[assignment]
-        {ObservabilityFeature.BUFFERED}
+        {ObservabilityFeature.RECORDS, ObservabilityFeature.BUFFERED}
     )
     Config: ClassVar[type] = BufferedConfig
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import Enum
 from typing import Any, ClassVar
 
 import attrs
 
 from ..connector import ConfigT, Connector
-from ..enums import ConnectorType, LogLevel, Severity
+from ..enums import ConnectorType, LogLevel, ObservabilityFeature, Severity
 from ..events import RoutingEvent
 from ..types import RequestLogEntry, TraceEntry
 
@@ -37,6 +38,8 @@ class Observability(Connector[ConfigT]):
     connector_type: ClassVar[ConnectorType] = ConnectorType.OBSERVABILITY
     interface_version: ClassVar[int] = INTERFACE_VERSION
     Config: ClassVar[type] = ObservabilityConfig
+    #: What a sink delivers: records (the default), metrics (``METRICS`` without ``RECORDS``), or both.
+    features: ClassVar[frozenset[Enum]] = frozenset({ObservabilityFeature.RECORDS})
 
     def emit(self, event: RoutingEvent) -> None:
         """Receive a routing event (the EventEmitter calls this)."""

@@ -13,6 +13,7 @@ from .blocking import StallGate
 from .fake_clock import FakeClock
 from .fault_transport import FaultTransport
 from .faults import Fault
+from .metric_samples import Metrics, MetricSample
 from .payloads import openai_payloads
 from .rotation_rules import IN_TURN, MOST_PREFERRED, STICKY, SelectionRule, Step
 from .spec import (
@@ -52,6 +53,8 @@ __all__ = [
     "FaultTransport",
     "HTTPPayloads",
     "Loopback",
+    "MetricSample",
+    "Metrics",
     "ObservabilitySuite",
     "ProviderSuite",
     "RotationSuite",
@@ -66,7 +69,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a test is added or a check tightened; recorded in every report.
-SUITE_VERSION = "1.2"
+SUITE_VERSION = "1.3"
 
 _LAZY = {
     "ConformanceSuite": ".base",

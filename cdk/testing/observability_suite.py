@@ -25,6 +25,7 @@ from ..types import RequestLogEntry, Secret, TokenUsage, TraceEntry
 from .base import ConformanceSuite
 from .blocking import CallWatch, StallGate, watch_blocking_calls
 from .fake_clock import FakeClock
+from .observability_metrics import MetricsTests
 from .spec import Delivered
 from .target import ConformanceTarget
 
@@ -130,7 +131,7 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-class ObservabilitySuite(ConformanceSuite):
+class ObservabilitySuite(MetricsTests, ConformanceSuite):
     """Every observability connector passes this."""
 
     connector_type: ClassVar[ConnectorType] = ConnectorType.OBSERVABILITY
@@ -161,6 +162,7 @@ class ObservabilitySuite(ConformanceSuite):
 
     async def delivered(self, target: ConformanceTarget, connector: Observability) -> Delivered:
         """What the connector delivered, or a skip when the spec cannot tell."""
+        self.requires(target, ObservabilityFeature.RECORDS)
         collect = target.spec.collect_delivered
         if collect is None:
             pytest.skip(
@@ -170,17 +172,34 @@ class ObservabilitySuite(ConformanceSuite):
         return await collect(connector)
 
     async def collected(self, target: ConformanceTarget, connector: Observability) -> str | None:
-        """Everything delivered as text, or None when the spec cannot tell."""
-        collect = target.spec.collect_delivered
-        return None if collect is None else (await collect(connector)).text()
+        """Everything delivered (records and metrics) as text, or None when the spec cannot tell."""
+        spec, features = target.spec, target.cls.features
+        texts = []
+        if ObservabilityFeature.RECORDS in features and spec.collect_delivered is not None:
+            texts.append((await spec.collect_delivered(connector)).text())
+        if ObservabilityFeature.METRICS in features and spec.collect_metrics is not None:
+            texts.append((await spec.collect_metrics(connector)).text())
+        return "\n".join(texts) if texts else None
 
     @staticmethod
     def marker() -> str:
         """A value unique to one test, to find its records among everything delivered."""
         return "conformance-" + secrets.token_hex(6)
 
+    # --- what it delivers -------------------------------------------------------------------
+
+    def test_declares_what_it_delivers(self, conformance_target: ConformanceTarget) -> None:
+        """A sink delivers records, metrics or both; declaring neither, nothing it does is checked."""
+        declared = conformance_target.cls.features
+        if not {ObservabilityFeature.RECORDS, ObservabilityFeature.METRICS} & declared:
+            pytest.skip(
+                f"{conformance_target} declares neither 'records' nor 'metrics': the suite cannot see "
+                "anything it delivers (declare what reaches its target)"
+            )
+
     # --- events --------------------------------------------------------------------------
 
+    @pytest.mark.meshkit_feature(ObservabilityFeature.RECORDS)
     @pytest.mark.anyio
     async def test_emit_accepts_every_event_type(self, conformance_target: ConformanceTarget) -> None:
         marker = self.marker()
@@ -265,6 +284,7 @@ class ObservabilitySuite(ConformanceSuite):
 
     # --- logs and traces ------------------------------------------------------------------
 
+    @pytest.mark.meshkit_feature(ObservabilityFeature.RECORDS)
     @pytest.mark.anyio
     @pytest.mark.parametrize("level", list(LogLevel))
     async def test_log_level_trims_entries(
@@ -287,6 +307,7 @@ class ObservabilitySuite(ConformanceSuite):
         else:
             assert entry.get("usage"), f"{level.value} keeps the token usage"
 
+    @pytest.mark.meshkit_feature(ObservabilityFeature.RECORDS)
     @pytest.mark.anyio
     async def test_trace_severity_filter(self, conformance_target: ConformanceTarget) -> None:
         marker = self.marker()
@@ -363,6 +384,7 @@ class ObservabilitySuite(ConformanceSuite):
 
     # --- buffering ---------------------------------------------------------------------------
 
+    @pytest.mark.meshkit_feature(ObservabilityFeature.RECORDS)
     @pytest.mark.anyio
     async def test_flush_delivers_what_was_buffered(
         self, conformance_target: ConformanceTarget, clock: FakeClock
@@ -383,6 +405,7 @@ class ObservabilitySuite(ConformanceSuite):
                 "events were delivered out of order"
             )
 
+    @pytest.mark.meshkit_feature(ObservabilityFeature.RECORDS)
     @pytest.mark.anyio
     async def test_aclose_delivers_what_was_buffered(
         self, conformance_target: ConformanceTarget, clock: FakeClock
@@ -403,6 +426,7 @@ class ObservabilitySuite(ConformanceSuite):
         logs = [entry for entry in delivered.logs if str(entry.get("request_id", "")).startswith(marker)]
         assert len(logs) == len(range(0, count, 50)), f"log entries delivered after aclose(): {len(logs)}"
 
+    @pytest.mark.meshkit_feature(ObservabilityFeature.RECORDS)
     @pytest.mark.anyio
     async def test_delivery_keeps_the_targets_rules(
         self, conformance_target: ConformanceTarget, clock: FakeClock
@@ -423,7 +447,7 @@ class ObservabilitySuite(ConformanceSuite):
         mine = [e for e in delivered.events if e.get("pool_id") == marker]
         assert len(mine) == SMALL_BATCH * 40 + 3, f"{len(mine)} of {SMALL_BATCH * 40 + 3} events delivered"
 
-    @pytest.mark.meshkit_feature(ObservabilityFeature.BUFFERED)
+    @pytest.mark.meshkit_feature(ObservabilityFeature.RECORDS, ObservabilityFeature.BUFFERED)
     @pytest.mark.anyio
     async def test_buffered_delivery_waits_out_a_stuck_target(
         self, conformance_target: ConformanceTarget, clock: FakeClock

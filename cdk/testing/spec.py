@@ -16,6 +16,7 @@ import attrs
 
 from ..events import RoutingEvent
 from ..types import RequestLogEntry, TraceEntry
+from .metric_samples import Metrics
 
 if TYPE_CHECKING:
     from .rotation_rules import SelectionRule
@@ -163,6 +164,8 @@ def to_record(entry: RequestLogEntry | TraceEntry) -> dict[str, Any]:
 
 #: ``collect_delivered(connector)``: what the connector has delivered so far.
 Collector = Callable[[Any], Awaitable[Delivered]]
+#: ``collect_metrics(connector)``: the samples the connector exposes now.
+MetricsCollector = Callable[[Any], Awaitable[Metrics]]
 #: ``stall_delivery(connector)``: make the delivery target stuck; returns what unsticks it.
 Staller = Callable[[Any], Callable[[], None]]
 
@@ -196,6 +199,8 @@ class ConformanceSpec:
     seed_secrets: Callable[[Mapping[str, str]], AbstractContextManager[None]] | None = None
     #: Observability: what the connector has delivered so far (works after ``aclose``).
     collect_delivered: Collector | None = None
+    #: Observability with METRICS: the samples it exposes now (read as a scraper would).
+    collect_metrics: MetricsCollector | None = None
     #: Observability: make the delivery target stuck; return a function that unsticks it.
     stall_delivery: Staller | None = None
     #: Discovery: ``async (connector, provider_id, models)`` makes ``provider_id`` list the

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from meshkit import RequestLogEntry, RoutingEvent, Severity, TraceEntry
-from meshkit.testing import ConformanceSpec, Delivered, StallGate
+from meshkit.testing import ConformanceSpec, Delivered, Metrics, StallGate
 
 from .callback import CallbackObservability
 from .console import ConsoleObservability, parse_line
@@ -380,10 +380,26 @@ def _opentelemetry_spec() -> ConformanceSpec:
     )
 
 
+# --- prometheus: the registry read back as a scrape would --------------------------------
+
+
+async def _prometheus_samples(connector: Any) -> Metrics:
+    from prometheus_client import generate_latest
+
+    registry = connector.registry
+    samples = ((s.name, s.labels, s.value) for metric in registry.collect() for s in metric.samples)
+    return Metrics.of(samples, raw=generate_latest(registry).decode("utf-8"))
+
+
+def _prometheus_spec() -> ConformanceSpec:
+    return ConformanceSpec(collect_metrics=_prometheus_samples)
+
+
 _SPECS: dict[str, Callable[[], ConformanceSpec]] = {
     JsonlObservability.connector_id: _jsonl_spec,
     WebhookObservability.connector_id: _webhook_spec,
     CallbackObservability.connector_id: _callback_spec,
     ConsoleObservability.connector_id: _console_spec,
     OpenTelemetryObservability.connector_id: _opentelemetry_spec,
+    "meshkit.prometheus.v1": _prometheus_spec,
 }

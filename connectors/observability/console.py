@@ -147,7 +147,7 @@ class ConsoleObservability(Observability[ConsoleConfig]):
 
     connector_id = "meshkit.console.v1"
     description = "Human-readable lines on stderr, coloured on a terminal"
-    features = frozenset({ObservabilityFeature.BUFFERED})  # type: ignore[assignment]
+    features = frozenset({ObservabilityFeature.RECORDS, ObservabilityFeature.BUFFERED})  # type: ignore[assignment]
     Config = ConsoleConfig
 
     def __init__(self, config: Any = None, *, stream: IO[str] | None = None, **kwargs: Any) -> None:

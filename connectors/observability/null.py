@@ -10,3 +10,5 @@ class NullObservability(Observability[ObservabilityConfig]):
 
     connector_id = "meshkit.null.v1"
     description = "Discards events, logs and traces; the default"
+    #: It delivers neither records nor metrics, and says so: the suite has nothing to certify.
+    features = frozenset()

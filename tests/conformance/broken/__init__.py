@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import discovery, observability, plain_http, providers, rotation, secret_stores, storage
+from . import discovery, metrics, observability, plain_http, providers, rotation, secret_stores, storage
 
-_MODULES = [providers, plain_http, rotation, storage, secret_stores, observability, discovery]
+_MODULES = [providers, plain_http, rotation, storage, secret_stores, observability, metrics, discovery]
 
 CONNECTORS: list[type[Any]] = [cls for module in _MODULES for cls in module.CONNECTORS]
 EXPECTED_FAILURES: dict[str, str] = {k: v for module in _MODULES for k, v in module.EXPECTED.items()}

@@ -7,7 +7,7 @@ from typing import Any
 from meshkit.hookspecs import hookimpl
 from meshkit.testing import ConformanceSpec, Loopback, openai_payloads
 
-from . import CONNECTORS, discovery, observability, plain_http, providers, rotation
+from . import CONNECTORS, discovery, metrics, observability, plain_http, providers, rotation
 
 MODEL = "conformance-model"
 
@@ -35,6 +35,8 @@ def meshkit_conformance(connector_id: str) -> Any:
         return ConformanceSpec(model=MODEL)
     if connector_id in {cls.connector_id for cls in observability.CONNECTORS}:
         return ConformanceSpec(collect_delivered=observability.collect, stall_delivery=observability.stall)
+    if connector_id in {cls.connector_id for cls in metrics.CONNECTORS}:
+        return ConformanceSpec(collect_metrics=metrics.collect_metrics)
     if connector_id in rotation.RULES:
         return ConformanceSpec(rule=rotation.RULES[connector_id])
     return ConformanceSpec()

@@ -67,7 +67,7 @@ class BufferedSink(Observability):
     """Buffers in memory; ``flush`` hands the buffer to the target in batches, in a worker thread."""
 
     connector_id = "reference.buffered-sink.v1"
-    features = frozenset({ObservabilityFeature.BUFFERED})
+    features = frozenset({ObservabilityFeature.RECORDS, ObservabilityFeature.BUFFERED})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
