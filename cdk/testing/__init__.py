@@ -23,6 +23,7 @@ from .spec import (
     Delivered,
     HTTPPayloads,
     Loopback,
+    Options,
 )
 from .target import ConformanceTarget
 from .vectors import fake_embedding
@@ -56,6 +57,7 @@ __all__ = [
     "MetricSample",
     "Metrics",
     "ObservabilitySuite",
+    "Options",
     "ProviderSuite",
     "RotationSuite",
     "SecretStoreSuite",

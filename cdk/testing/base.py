@@ -31,7 +31,7 @@ from ..errors import ConfigError
 from .fake_clock import FakeClock
 from .report import UNDECLARED_PROPERTY
 from .requirements import DECLARED_MARK, FEATURE_MARK, HTTP_MARK, declared_of, gates_of
-from .spec import ALL_BACKENDS, ConformanceSpec
+from .spec import ALL_BACKENDS, ConformanceSpec, Options
 from .target import ConformanceTarget, target_for_class
 
 __all__ = ["ConformanceSuite", "UndeclaredFeatureWarning"]
@@ -193,6 +193,37 @@ class ConformanceSuite:
         assert "config.no_such_option" in str(info.value), (
             f"the error must name the path 'config.no_such_option', got: {info.value}"
         )
+
+    @pytest.mark.meshkit_declared("options")
+    @pytest.mark.anyio
+    async def test_documented_options_hold(self, conformance_target: ConformanceTarget) -> None:
+        """The defaults the connector documents, and the values it says it accepts and refuses."""
+        options: Options = self.declared(conformance_target, "options")
+        async with conformance_target.environment() as env:
+            # Built without the options whose defaults are checked (the spec may set them).
+            built = conformance_target.make(
+                {k: v for k, v in env.items() if k not in options.defaults}
+            ).config
+            wrong = {
+                key: (getattr(built, key, "<no such option>"), value)
+                for key, value in options.defaults.items()
+                if getattr(built, key, "<no such option>") != value
+            }
+            assert not wrong, "; ".join(
+                f"{key} defaults to {got!r}, the docs say {want!r}" for key, (got, want) in wrong.items()
+            )
+            for case in options.accepted:
+                try:
+                    conformance_target.make({**env, **case})
+                except ConfigError as exc:
+                    pytest.fail(f"{dict(case)} is documented as accepted, and was refused: {exc}")
+            for case in options.refused:
+                key = next(iter(case))
+                with pytest.raises(ConfigError) as info:
+                    conformance_target.make({**env, **case})
+                assert f"config.{key}" in str(info.value), (
+                    f"{dict(case)} was refused without naming config.{key}: {info.value}"
+                )
 
     def test_config_of_wrong_shape_is_a_config_error(self, conformance_target: ConformanceTarget) -> None:
         with pytest.raises(ConfigError) as info:

@@ -171,6 +171,21 @@ Staller = Callable[[Any], Callable[[], None]]
 
 
 @attrs.frozen(kw_only=True)
+class Options:
+    """What a connector's own documentation promises about its options, for the suite to hold it to.
+
+    The interface says nothing of a connector's own settings (a file's size limit, a preset's
+    URL); its docs do. ``defaults``: option → the value a config without it gets, as the built
+    config holds it. ``accepted``: configs (merged over the spec's) that must build. ``refused``:
+    configs that must raise ``ConfigError`` naming ``config.<key>`` of their first key.
+    """
+
+    defaults: Mapping[str, Any] = attrs.field(factory=dict)
+    accepted: Sequence[Mapping[str, Any]] = ()
+    refused: Sequence[Mapping[str, Any]] = ()
+
+
+@attrs.frozen(kw_only=True)
 class ConformanceSpec:
     """How the conformance suite builds, feeds and observes one connector.
 
@@ -214,5 +229,7 @@ class ConformanceSpec:
     rule: SelectionRule | None = None
     #: The anyio backends the connector supports; tests on the others are skipped.
     backends: tuple[str, ...] = ALL_BACKENDS
+    #: The connector's documented options: defaults, and values it must accept and refuse.
+    options: Options | None = None
     #: Test name (``test_…``) → why it does not apply to this connector.
     skips: Mapping[str, str] = attrs.field(factory=dict)

@@ -6,6 +6,7 @@ Imported only when ``pytest --connector=...`` asks, so nothing here weighs on a 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import secrets
 import tempfile
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from meshkit import RequestLogEntry, RoutingEvent, Severity, TraceEntry
-from meshkit.testing import ConformanceSpec, Delivered, Metrics, StallGate
+from meshkit.testing import ConformanceSpec, Delivered, Metrics, Options, StallGate
 
 from .callback import CallbackObservability
 from .console import ConsoleObservability, parse_line
@@ -93,6 +94,17 @@ def _jsonl_problems(connector: JsonlObservability) -> list[str]:
             problems.append(f"{file.name} does not end with a whole line")
         if any(not line.startswith(b"{") for line in lines):
             problems.append(f"{file.name} has a line that is not a JSON object")
+    # A file is rotated only when the next line would take it past max_bytes: each backup, with
+    # the first line of the file that followed it, is over the limit.
+    existing = [p for p in _jsonl_files(path) if p.exists()]
+    for older, newer in itertools.pairwise(existing):
+        following = newer.read_bytes().splitlines(keepends=True)
+        size = older.stat().st_size
+        if limit and following and size + len(following[0]) <= limit:
+            problems.append(
+                f"{older.name} was rotated at {size} bytes although the next line "
+                f"({len(following[0])} bytes) fitted under max_bytes={limit}"
+            )
     return problems
 
 
@@ -114,7 +126,15 @@ def _stall_jsonl(connector: JsonlObservability) -> Callable[[], None]:
 
 
 def _jsonl_spec() -> ConformanceSpec:
-    return ConformanceSpec(setup=_temp_file, collect_delivered=_read_jsonl, stall_delivery=_stall_jsonl)
+    # What docs/connectors/observability-jsonl.md promises about the options.
+    options = Options(
+        defaults={"path": "events.jsonl", "max_bytes": 10 * 1024 * 1024, "backups": 5},
+        accepted=({"max_bytes": 0}, {"max_bytes": 1}, {"backups": 0}),
+        refused=({"max_bytes": -1}, {"backups": -1}, {"path": tempfile.gettempdir()}, {"path": ""}),
+    )
+    return ConformanceSpec(
+        setup=_temp_file, collect_delivered=_read_jsonl, stall_delivery=_stall_jsonl, options=options
+    )
 
 
 # --- webhook: one loopback collector for the process, one path per test -------------------
