@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from meshkit.testing import ConformanceSpec, HTTPPayloads, Loopback, openai_payloads
+from meshkit.testing import ConformanceSpec, HTTPPayloads, Loopback, Options, openai_payloads
 
 
 def _sse(data: Any, event: str | None = None) -> str:
@@ -20,6 +20,22 @@ def openai_compatible_spec() -> ConformanceSpec:
         model="conformance-model",
         http=openai_payloads(),
         loopback=Loopback(wire="openai"),
+        # What docs/connectors/provider-openai-compatible.md promises about the options.
+        options=Options(
+            defaults={
+                "base_url": "http://127.0.0.1:8000/v1",
+                "preset": None,
+                "model": None,
+                "stream_usage": True,
+                "max_tokens_field": "max_tokens",
+            },
+            accepted=({"preset": "ollama"}, {"max_tokens_field": "max_completion_tokens"}),
+            refused=(
+                {"base_url": "ftp://127.0.0.1/v1"},
+                {"max_tokens_field": "max_length"},
+                {"preset": "no-such-service"},
+            ),
+        ),
     )
 
 
