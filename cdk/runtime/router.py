@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from typing import Any, TypeVar
@@ -11,7 +9,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ..clock import Clock
-from ..enums import EventType, ModelStatus, Severity
+from ..enums import EventType, Severity
 from ..errors import (
     AllModelsExhaustedError,
     Attempt,
@@ -20,10 +18,8 @@ from ..errors import (
     FeatureNotSupportedError,
     NoCapableModelError,
     NoModelAvailableError,
-    NotTried,
     ProviderError,
     ProviderProtocolError,
-    ProviderTimeoutError,
 )
 from ..events import RoutingEvent
 from ..interfaces.provider import Provider
@@ -33,40 +29,34 @@ from ..types import (
     CompletionResponse,
     EmbeddingRequest,
     EmbeddingResponse,
-    RequestLogEntry,
     TokenUsage,
 )
+from .attempt import (
+    AttemptContext,
+    FailedAttempt,
+    RoutedRequest,
+    attempt_cost,
+    deadline_error,
+    new_request_id,
+)
+from .attempt_log import AttemptLog
 from .catalogue import ModelEntry
 from .deadline import call_within
 from .lifecycle import Lifecycle
 from .needs import RequestNeeds, chat_needs, embedding_needs, lacking, skipped
 from .pool import Pool, policy_view
 from .state_sync import StateSync
+from .stream_start import close_quietly, first_meaningful
 from .telemetry import Telemetry
+from .untried import not_tried, why_none
 
 __all__ = ["Router"]
 
-_ids = itertools.count(1)
 #: Less time than this left before the deadline counts as none (float sums are not exact).
 _TIME_EPSILON = 1e-6
-_PREFIX = os.urandom(3).hex()
-
 
 #: What a routed call answers: a completion or the vectors of an embedding request.
 _Answer = TypeVar("_Answer", CompletionResponse, EmbeddingResponse)
-_Request = CompletionRequest | EmbeddingRequest
-
-
-def _request_id() -> str:
-    return f"req-{_PREFIX}-{next(_ids)}"
-
-
-@attrs.define
-class _Failure:
-    error: ProviderError
-    latency_ms: float
-    # Logged once the loop knows whether another attempt follows ("error") or not ("exhausted").
-    entry: RequestLogEntry
 
 
 class Router:
@@ -91,7 +81,7 @@ class Router:
         self.telemetry = telemetry
         self.sync = sync
         self.clock = clock
-        self._log = telemetry.log
+        self._log = AttemptLog(telemetry=telemetry, clock=clock)
         self._trace = telemetry.tracer(__name__)
 
     # --- completion and embeddings -------------------------------------------------
@@ -111,7 +101,7 @@ class Router:
     async def _route(
         self,
         pool: Pool,
-        request: _Request,
+        request: RoutedRequest,
         deadline: float | None,
         needs: RequestNeeds,
         send: Callable[[Provider, Any], Awaitable[_Answer]],
@@ -121,7 +111,7 @@ class Router:
             async with aclosing(self._attempts(pool, request, deadline, needs)) as attempts:
                 async for attempt in attempts:
                     outcome = await self._call(attempt, send)
-                    if not isinstance(outcome, _Failure):
+                    if not isinstance(outcome, FailedAttempt):
                         return outcome
                     attempt.failure = outcome
         finally:
@@ -129,8 +119,8 @@ class Router:
         raise AssertionError("unreachable: the attempt loop raises when it runs out")  # pragma: no cover
 
     async def _call(
-        self, attempt: _Attempt, send: Callable[[Provider, Any], Awaitable[_Answer]]
-    ) -> _Answer | _Failure:
+        self, attempt: AttemptContext, send: Callable[[Provider, Any], Awaitable[_Answer]]
+    ) -> _Answer | FailedAttempt:
         entry, provider = attempt.entry, attempt.provider
         upstream = attrs.evolve(attempt.request, model=entry.upstream)
         self.lifecycle.begin(attempt.model_id)
@@ -138,19 +128,19 @@ class Router:
         try:
             response = await call_within(self.clock, attempt.remaining, lambda: send(provider, upstream))
         except DeadlineExceeded:
-            return self._failed(attempt, _deadline_error(entry))
+            return self._failed(attempt, deadline_error(entry))
         except Exception as exc:
             return self._failed(attempt, provider.classify_error(exc))
         except BaseException:
             self._cancelled(attempt)
             raise
         latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
-        cost = _cost(entry, response.usage, response.cost)
+        cost = attempt_cost(entry, response.usage, response.cost)
         self.lifecycle.succeeded(
             attempt.model_id, attempt.pool, latency_ms=latency_ms, usage=response.usage, cost=cost
         )
         reply = attrs.evolve(response, model=attempt.model_id, provider_id=entry.provider_id, cost=cost)
-        self._log(self._entry(attempt, latency_ms, usage=response.usage, cost=cost, reply=reply))
+        self._log.record(self._log.entry(attempt, latency_ms, usage=response.usage, cost=cost, reply=reply))
         return reply
 
     # --- streaming -------------------------------------------------------------
@@ -160,13 +150,13 @@ class Router:
     ) -> AsyncGenerator[CompletionChunk, None]:
         """Chunks from the first model whose stream starts; no failover once a chunk is out."""
         await self.sync.before_route()
-        opened: tuple[_Attempt, list[CompletionChunk], AsyncIterator[CompletionChunk]] | None = None
+        opened: tuple[AttemptContext, list[CompletionChunk], AsyncIterator[CompletionChunk]] | None = None
         needs = chat_needs(request, stream=True)
         try:
             async with aclosing(self._attempts(pool, request, deadline, needs)) as attempts:
                 async for attempt in attempts:
                     outcome = await self._open_stream(attempt)
-                    if isinstance(outcome, _Failure):
+                    if isinstance(outcome, FailedAttempt):
                         attempt.failure = outcome
                         continue
                     opened = (attempt, *outcome)
@@ -193,25 +183,25 @@ class Router:
             except GeneratorExit:
                 # The caller stopped reading: the model did serve, so it counts as a success.
                 self._stream_succeeded(attempt, usage, words)
-                await _close(rest)
+                await close_quietly(rest)
                 raise
             except Exception as exc:
                 error = attempt.provider.classify_error(exc)
                 failure = self._failed(attempt, error)
-                self._send(failure, "failed")  # chunks were handed out: no failover, the request is over
-                await _close(rest)
+                self._log.send(failure, "failed")  # chunks were handed out: no failover, the request is over
+                await close_quietly(rest)
                 raise error from exc
             except BaseException:
                 self._cancelled(attempt)
-                await _close(rest)
+                await close_quietly(rest)
                 raise
             self._stream_succeeded(attempt, usage, words)
         finally:
             await self.sync.after_change()
 
     async def _open_stream(
-        self, attempt: _Attempt
-    ) -> tuple[list[CompletionChunk], AsyncIterator[CompletionChunk]] | _Failure:
+        self, attempt: AttemptContext
+    ) -> tuple[list[CompletionChunk], AsyncIterator[CompletionChunk]] | FailedAttempt:
         entry, provider, request = attempt.entry, attempt.provider, attempt.request
         assert isinstance(request, CompletionRequest)  # only chat requests stream
         upstream = attrs.evolve(request, model=entry.upstream)
@@ -221,41 +211,41 @@ class Router:
         try:
             chunks = provider.stream(upstream)
             stream = chunks
-            first = await call_within(self.clock, attempt.remaining, lambda: _first_meaningful(stream))
+            first = await call_within(self.clock, attempt.remaining, lambda: first_meaningful(stream))
         except DeadlineExceeded:
-            await _close(chunks)
-            return self._failed(attempt, _deadline_error(entry))
+            await close_quietly(chunks)
+            return self._failed(attempt, deadline_error(entry))
         except StopAsyncIteration:
             error = ProviderProtocolError(
                 "the stream ended before its first chunk", provider_id=entry.provider_id
             )
             return self._failed(attempt, error)
         except Exception as exc:
-            await _close(chunks)
+            await close_quietly(chunks)
             return self._failed(attempt, provider.classify_error(exc))
         except BaseException:
             self._cancelled(attempt)
-            await _close(chunks)
+            await close_quietly(chunks)
             raise
         return first, chunks
 
-    def _stream_succeeded(self, attempt: _Attempt, usage: TokenUsage | None, words: int) -> None:
+    def _stream_succeeded(self, attempt: AttemptContext, usage: TokenUsage | None, words: int) -> None:
         if usage is None:  # the provider did not report usage: estimate it
             usage = TokenUsage(
                 prompt_tokens=attempt.request.estimated_prompt_tokens(), completion_tokens=words
             )
         latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
-        cost = _cost(attempt.entry, usage, None)
+        cost = attempt_cost(attempt.entry, usage, None)
         self.lifecycle.succeeded(
             attempt.model_id, attempt.pool, latency_ms=latency_ms, usage=usage, cost=cost
         )
-        self._log(self._entry(attempt, latency_ms, usage=usage, cost=cost))
+        self._log.record(self._log.entry(attempt, latency_ms, usage=usage, cost=cost))
 
     # --- the loop shared by both -----------------------------------------------------
 
     async def _attempts(
-        self, pool: Pool, request: _Request, deadline: float | None, needs: RequestNeeds
-    ) -> AsyncGenerator[_Attempt, None]:
+        self, pool: Pool, request: RoutedRequest, deadline: float | None, needs: RequestNeeds
+    ) -> AsyncGenerator[AttemptContext, None]:
         """Yield one attempt after another until one succeeds (the caller stops) or all fail.
 
         Members that lack what the request needs are passed over before any call, with no
@@ -266,7 +256,7 @@ class Router:
         lack a feature for) are its ``fallback``, which leaves what the policy remembers
         alone, so only a deactivation moves a sticky policy's traffic.
         """
-        request_id = _request_id()
+        request_id = new_request_id()
         target = pool.label
         gaps = lacking(pool.members, self.entries, self.providers, needs)
         passed_over = skipped(gaps)
@@ -302,14 +292,14 @@ class Router:
         calls = 0
         stop: str | None = None  # why the loop stopped before running out of models
         previous: tuple[str, ProviderError] | None = None
-        pending: _Failure | None = None  # the last failure, until we know whether it was the last
+        pending: FailedAttempt | None = None  # the last failure, until we know whether it was the last
         while stop is None:
             fallback = narrowed or previous is not None
             model_id = pool.select(self.lifecycle, view, exclude=excluded, fallback=fallback)
             if model_id is None:
                 break
             if pending is not None:
-                self._send(pending, "error")
+                self._log.send(pending, "error")
                 pending = None
             if previous is not None:
                 self._rotated(pool, previous[0], model_id, previous[1])
@@ -319,7 +309,9 @@ class Router:
             while True:
                 calls += 1
                 remaining = limit - (self.clock.monotonic() - started)
-                attempt = _Attempt(pool, request, request_id, model_id, entry, provider, calls, remaining)
+                attempt = AttemptContext(
+                    pool, request, request_id, model_id, entry, provider, calls, remaining
+                )
                 yield attempt
                 failure = attempt.failure
                 if failure is None:
@@ -334,7 +326,7 @@ class Router:
                     )
                 )
                 if isinstance(error, BadRequestError):
-                    self._send(failure, "error")
+                    self._log.send(failure, "error")
                     raise error  # no other model would accept it either
                 remaining = limit - (self.clock.monotonic() - started)
                 if cap is not None and calls >= cap:
@@ -353,7 +345,7 @@ class Router:
                 if wait >= remaining:
                     break  # waiting would use up the deadline: try another model instead
                 same_retries += 1
-                self._send(failure, "error")
+                self._log.send(failure, "error")
                 self._trace(
                     Severity.DEBUG,
                     f"retrying {model_id} in {wait:.3f}s after {type(error).__name__}",
@@ -364,64 +356,26 @@ class Router:
             previous = (model_id, error)
             pending = failure
         if pending is not None:
-            self._send(pending, "exhausted")
+            self._log.send(pending, "exhausted")
         if calls == 0:
-            raise NoModelAvailableError(f"no active model for {target!r}: {self._why_none(pool, gaps)}")
-        raise AllModelsExhaustedError(target, attempts, self._not_tried(pool, excluded, gaps, stop))
-
-    def _not_tried(
-        self, pool: Pool, excluded: set[str], gaps: Mapping[str, tuple[str, ...]], stop: str | None
-    ) -> list[NotTried]:
-        """The members the request did not call, in pool order, each with why."""
-        out: list[NotTried] = []
-        for model_id in pool.members:
-            if model_id in gaps:
-                out.append(NotTried(model_id, "lacks " + ", ".join(gaps[model_id])))
-            elif model_id not in excluded:
-                standby = self._standby(model_id)
-                if standby is not None:
-                    out.append(NotTried(model_id, f"in standby: {standby}"))
-                else:
-                    out.append(NotTried(model_id, stop or "not picked by the rotation policy"))
-        return out
-
-    def _standby(self, model_id: str) -> str | None:
-        """Why ``model_id`` cannot be called now (its reason, or its provider's), or None."""
-        model = self.lifecycle.state.models[model_id]
-        provider = self.lifecycle.state.providers.get(model.provider_id)
-        if provider is not None and provider.deactivated:
-            return f"provider {model.provider_id} deactivated: {provider.reason}"
-        if model.status is not ModelStatus.ACTIVE:
-            return model.reason.value if model.reason else model.status.value
-        return None
-
-    def _why_none(self, pool: Pool, gaps: Mapping[str, tuple[str, ...]]) -> str:
-        if not pool.members:
-            return "the pool has no models"
-        parts = []
-        for model_id in pool.members:
-            if model_id in gaps:
-                parts.append(f"{model_id} (lacks {', '.join(gaps[model_id])})")
-            else:
-                parts.append(f"{model_id} ({self._standby(model_id) or 'active'})")
-        head = "every model that can serve the request is in standby" if gaps else "every model is in standby"
-        return f"{head}: " + ", ".join(parts)
+            raise NoModelAvailableError(
+                f"no active model for {target!r}: {why_none(self.lifecycle.state, pool, gaps)}"
+            )
+        raise AllModelsExhaustedError(
+            target, attempts, not_tried(self.lifecycle.state, pool, excluded, gaps, stop)
+        )
 
     # --- bookkeeping ---------------------------------------------------------------
 
-    def _failed(self, attempt: _Attempt, error: ProviderError) -> _Failure:
+    def _failed(self, attempt: AttemptContext, error: ProviderError) -> FailedAttempt:
         latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
         self.lifecycle.failed(attempt.model_id, attempt.pool, error, latency_ms=latency_ms)
-        return _Failure(error, latency_ms, self._entry(attempt, latency_ms, error=error))
+        return FailedAttempt(error, latency_ms, self._log.entry(attempt, latency_ms, error=error))
 
-    def _send(self, failure: _Failure, status: str) -> None:
-        """Log a failed attempt once its status is known."""
-        self._log(attrs.evolve(failure.entry, status=status))
-
-    def _cancelled(self, attempt: _Attempt) -> None:
+    def _cancelled(self, attempt: AttemptContext) -> None:
         self.lifecycle.cancelled(attempt.model_id)
         latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
-        self._log(self._entry(attempt, latency_ms, status="cancelled"))
+        self._log.record(self._log.entry(attempt, latency_ms, status="cancelled"))
 
     def _rotated(self, pool: Pool, from_model: str, to_model: str, error: ProviderError) -> None:
         self.telemetry.emit(
@@ -441,117 +395,6 @@ class Router:
             )
         )
 
-    def _entry(
-        self,
-        attempt: _Attempt,
-        latency_ms: float,
-        *,
-        status: str | None = None,
-        usage: TokenUsage | None = None,
-        cost: float | None = None,
-        error: ProviderError | None = None,
-        reply: CompletionResponse | EmbeddingResponse | None = None,
-    ) -> RequestLogEntry:
-        payloads = self.telemetry.wants_payloads
-        return RequestLogEntry(
-            timestamp=self.clock.now(),
-            request_id=attempt.request_id,
-            model_id=attempt.model_id,
-            provider_id=attempt.entry.provider_id,
-            pool_id=attempt.pool.id,
-            attempt=attempt.number,
-            latency_ms=latency_ms,
-            status=status or ("ok" if error is None else "error"),
-            status_code=error.status_code if error is not None else None,
-            error_category=str(error.category) if error is not None else None,
-            error=str(error) if error is not None else None,
-            usage=usage,
-            cost=cost,
-            request=_request_payload(attempt.request) if payloads else None,
-            response=_reply_payload(reply) if payloads and reply is not None else None,
-        )
-
-
-class _Attempt:
-    """One call of the loop, with everything about it: the request, the model, its number.
-
-    The caller sets ``failure`` when the call failed and leaves it None on success.
-    """
-
-    __slots__ = (
-        "entry",
-        "failure",
-        "model_id",
-        "number",
-        "pool",
-        "provider",
-        "remaining",
-        "request",
-        "request_id",
-        "started",
-    )
-
-    def __init__(
-        self,
-        pool: Pool,
-        request: _Request,
-        request_id: str,
-        model_id: str,
-        entry: ModelEntry,
-        provider: Provider,
-        number: int,
-        remaining: float,
-    ) -> None:
-        self.pool = pool
-        self.request = request
-        self.request_id = request_id
-        self.model_id = model_id
-        self.entry = entry
-        self.provider = provider
-        self.number = number
-        self.remaining = remaining
-        self.started = 0.0  # the clock's monotonic time when the call was sent
-        self.failure: _Failure | None = None
-
-
-def _cost(entry: ModelEntry, usage: TokenUsage | None, reported: float | None) -> float:
-    if entry.pricing is not None and usage is not None:
-        return entry.pricing.cost(usage)
-    return float(reported or 0.0)
-
-
-def _deadline_error(entry: ModelEntry) -> ProviderTimeoutError:
-    return ProviderTimeoutError(
-        f"the request's deadline ran out while {entry.model_id} was answering",
-        provider_id=entry.provider_id,
-        model_id=entry.model_id,
-        retryable=False,
-    )
-
-
-async def _first_meaningful(chunks: AsyncIterator[CompletionChunk]) -> list[CompletionChunk]:
-    """Chunks up to the first that carries something (text, tool calls, an end, usage).
-
-    A role-only opening chunk commits nothing, so a stream cut right after it still fails over.
-    """
-    held: list[CompletionChunk] = []
-    while True:
-        chunk = await chunks.__anext__()
-        held.append(chunk)
-        if chunk.usage is not None or any(
-            c.delta.content or c.delta.tool_calls or c.finish_reason for c in chunk.choices
-        ):
-            return held
-
-
-async def _close(chunks: AsyncIterator[CompletionChunk] | None) -> None:
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is not None:
-        try:
-            await aclose()
-        except Exception:  # closing a failed stream must not hide the original error
-            pass
-
 
 def _complete(provider: Provider, request: CompletionRequest) -> Awaitable[CompletionResponse]:
     return provider.complete(request)
@@ -559,33 +402,3 @@ def _complete(provider: Provider, request: CompletionRequest) -> Awaitable[Compl
 
 def _embed(provider: Provider, request: EmbeddingRequest) -> Awaitable[EmbeddingResponse]:
     return provider.embed(request)
-
-
-def _request_payload(request: _Request) -> dict[str, Any]:
-    if isinstance(request, EmbeddingRequest):
-        out: dict[str, Any] = {"input": list(request.input)}
-        if request.dimensions is not None:
-            out["dimensions"] = request.dimensions
-        return out
-    out = {"messages": [m.to_dict() for m in request.messages]}
-    for name in ("max_tokens", "temperature", "top_p", "session_id"):
-        value = getattr(request, name)
-        if value is not None:
-            out[name] = value
-    return out
-
-
-def _reply_payload(reply: CompletionResponse | EmbeddingResponse) -> dict[str, Any]:
-    if isinstance(reply, EmbeddingResponse):
-        return {
-            "model": reply.model,
-            "data": [{"index": e.index, "embedding": list(e.embedding)} for e in reply.data],
-        }
-    return {
-        "id": reply.id,
-        "model": reply.model,
-        "choices": [
-            {"index": c.index, "message": c.message.to_dict(), "finish_reason": c.finish_reason}
-            for c in reply.choices
-        ],
-    }
