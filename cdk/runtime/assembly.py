@@ -9,7 +9,7 @@ from typing import Any
 from ..clock import Clock
 from ..config import resolve_secret_refs
 from ..connector import Connector
-from ..enums import Severity
+from ..enums import ConnectorType, Severity
 from ..errors import ConfigError
 from ..events import EventEmitter
 from ..interfaces.discovery import Discovery
@@ -22,7 +22,21 @@ from .catalogue import ModelEntry
 from .plan import ConnectorSpec, Plan
 from .telemetry import Tracer
 
-__all__ = ["Assembly"]
+__all__ = ["Assembly", "injected_types"]
+
+
+def injected_types(
+    *, providers: Mapping[str, Provider], storage: Storage | None, discovery: Discovery | None
+) -> set[ConnectorType]:
+    """The sections the caller handed connectors in for, which the plan need not build.
+
+    TypeError for a "provider" that is not one, before the plan is checked against it.
+    """
+    for name, provider in providers.items():
+        if not isinstance(provider, Provider):
+            raise TypeError(f"providers[{name!r}]: expected a Provider, got {type(provider).__name__}")
+    given = ((ConnectorType.STORAGE, storage), (ConnectorType.DISCOVERY, discovery))
+    return {kind for kind, connector in given if connector is not None}
 
 
 class Assembly:

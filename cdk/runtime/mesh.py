@@ -17,12 +17,10 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 
-import anyio
-import anyio.abc
 import attrs
 
 from ..clock import Clock, SystemClock
-from ..enums import ConnectorType, DeactivationReason, RecoveryTrigger
+from ..enums import DeactivationReason, RecoveryTrigger
 from ..errors import UnknownTargetError
 from ..events import EventEmitter
 from ..interfaces.discovery import Discovery
@@ -42,13 +40,14 @@ from ..types import (
     ProbeResult,
     SyncResult,
 )
-from .assembly import Assembly
+from .assembly import Assembly, injected_types
 from .catalogue import ModelEntry
 from .lifecycle import Lifecycle
 from .needs import chat_needs, embedding_needs
 from .plan import Plan, load_config_file, make_plan
 from .pool import Pool, policy_view
-from .request_checks import check_call
+from .request_checks import completion_request, embedding_request, seconds
+from .run_scope import RunScope
 from .running import Running
 from .scheduler import Scheduler
 from .settings import MeshSettings
@@ -58,8 +57,6 @@ from .telemetry import Telemetry
 
 __all__ = ["Mesh", "Selection"]
 
-#: The keyword arguments of ``embed`` that are request fields (the rest go in ``extra``).
-_EMBEDDING_FIELDS = frozenset(a.name for a in attrs.fields(EmbeddingRequest)) - {"input", "model", "extra"}
 _NOT_RUNNING = "the mesh is not running; use `async with mesh:` or `await mesh.start()`"
 
 
@@ -85,14 +82,7 @@ class Mesh:
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.registry = registry or get_registry()
-        injected: set[ConnectorType] = set()
-        if storage is not None:
-            injected.add(ConnectorType.STORAGE)
-        if discovery is not None:
-            injected.add(ConnectorType.DISCOVERY)
-        for name, provider in (providers or {}).items():
-            if not isinstance(provider, Provider):
-                raise TypeError(f"providers[{name!r}]: expected a Provider, got {type(provider).__name__}")
+        injected = injected_types(providers=providers or {}, storage=storage, discovery=discovery)
         self.plan: Plan = make_plan(
             config if config is not None else {},
             self.registry,
@@ -118,8 +108,7 @@ class Mesh:
         )
         self.state = MeshState()
         self.scheduler = Scheduler(self.clock, self.telemetry.tracer("meshkit.runtime.scheduler"))
-        self._stack: AsyncExitStack | None = None
-        self._group: anyio.abc.TaskGroup | None = None
+        self._scope = RunScope(self.scheduler)
         self._started = False
         self._closed = False
         self._parts: Running | None = None
@@ -201,20 +190,7 @@ class Mesh:
             raise RuntimeError("this mesh is closed; build a new one")
         if self._started:
             return
-        stack = AsyncExitStack()
-        await stack.__aenter__()
-        try:
-            await self._start(stack)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await stack.aclose()
-            raise
-        self._stack = stack
-        # The jobs' task group is entered last and left first, outside any other scope.
-        group = anyio.create_task_group()
-        await group.__aenter__()
-        self._group = group
-        self.scheduler.attach(group)
+        await self._scope.open(self._start)
         self._started = True
         await self._running().schedule(self.scheduler, self.settings)
 
@@ -239,23 +215,14 @@ class Mesh:
         if self._closed:
             return
         self._closed = True
-        self.scheduler.stop()
-        group, self._group = self._group, None
-        if group is not None:
-            group.cancel_scope.cancel()
-            await group.__aexit__(None, None, None)
-        stack, self._stack = self._stack, None
-        if stack is None:
-            return
-        with anyio.CancelScope(shield=True):
-            try:
-                if self._parts is not None:
-                    await self._parts.sync.close()  # a storage outage loses what is pending, never raises
-            finally:
-                try:
-                    self.report()  # the final numbers, before the sinks flush and close
-                finally:
-                    await stack.aclose()
+        await self._scope.close(self._finish)
+
+    async def _finish(self) -> None:
+        try:
+            if self._parts is not None:
+                await self._parts.sync.close()  # a storage outage loses what is pending, never raises
+        finally:
+            self.report()  # the final numbers, before the sinks flush and close
 
     def _running(self) -> Running:
         if self._parts is None or self._closed:
@@ -306,11 +273,8 @@ class Mesh:
         """
         self._running()
         pool = self.resolve(model)
-        known = {k: v for k, v in params.items() if k in _EMBEDDING_FIELDS}
-        extra = {k: v for k, v in params.items() if k not in _EMBEDDING_FIELDS}
-        request = EmbeddingRequest(input=input, dimensions=dimensions, extra=extra, **known)
-        limit = deadline.total_seconds() if isinstance(deadline, timedelta) else deadline
-        return await self._running().router.embed(pool, request, deadline=limit)
+        request = embedding_request(input, dimensions, params)
+        return await self._running().router.embed(pool, request, deadline=seconds(deadline))
 
     def select(
         self,
@@ -353,39 +317,21 @@ class Mesh:
         detail: str | None = None,
     ) -> bool:
         """Put a model in standby by hand; False when it already was."""
-        parts = self._running()
-        parts.targets.model(model)
-        wait = timedelta(seconds=cooldown) if isinstance(cooldown, int | float) else cooldown
-        changed = parts.lifecycle.deactivate(model, DeactivationReason(reason), cooldown=wait, detail=detail)
-        await parts.sync.after_change()
-        return changed
+        return await self._running().manual.deactivate(model, reason, cooldown=cooldown, detail=detail)
 
     async def activate(self, model: str) -> bool:
         """Bring a model back by hand (trigger MANUAL); False when it was active."""
-        parts = self._running()
-        parts.targets.model(model)
-        changed = parts.lifecycle.activate(model, RecoveryTrigger.MANUAL)
-        await parts.sync.after_change()
-        return changed
+        return await self._running().manual.activate(model)
 
     async def activate_provider(self, provider: str) -> bool:
         """Bring a provider set aside (after an authentication failure) back by hand."""
-        parts = self._running()
-        self._provider(provider)
-        changed = parts.lifecycle.recover_provider(provider, RecoveryTrigger.MANUAL)
-        await parts.sync.after_change()
-        return changed
+        return await self._running().manual.activate_provider(provider)
 
     async def probe(
         self, provider: str, *, trigger: RecoveryTrigger = RecoveryTrigger.PROBE_SUCCESS
     ) -> ProbeResult:
         """Probe a provider now and apply the result (recovery on success)."""
-        parts = self._running()
-        self._provider(provider)
-        result = await parts.health.probe(provider)
-        await parts.health.apply(provider, result, trigger)
-        await parts.sync.after_change()
-        return result
+        return await self._running().manual.probe(provider, trigger)
 
     async def check(self) -> None:
         """Apply time-based rules to every model now (the background job does this regularly)."""
@@ -425,16 +371,8 @@ class Mesh:
     ) -> tuple[Pool, CompletionRequest, float | None]:
         self._running()
         pool = self.resolve(target)
-        known, extra = check_call(messages, deadline, params)
-        if not messages:
-            raise ValueError("a request needs at least one message")
-        request = CompletionRequest(messages=messages, extra=extra, **known)
-        limit = deadline.total_seconds() if isinstance(deadline, timedelta) else deadline
-        return pool, request, limit
-
-    def _provider(self, provider: str) -> None:
-        if provider not in self.providers:
-            raise UnknownTargetError(f"no provider named {provider!r}")
+        request = completion_request(messages, deadline, params)
+        return pool, request, seconds(deadline)
 
     def __repr__(self) -> str:
         state = "running" if self.started else ("closed" if self._closed else "not started")

@@ -18,7 +18,18 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-__all__ = ["OPENAI_PASSED", "REQUEST_FIELDS", "check_call"]
+import attrs
+
+from ..types import ChatMessage, CompletionRequest, EmbeddingRequest
+
+__all__ = [
+    "OPENAI_PASSED",
+    "REQUEST_FIELDS",
+    "check_call",
+    "completion_request",
+    "embedding_request",
+    "seconds",
+]
 
 _SEQUENCE = (list, tuple)
 
@@ -152,6 +163,36 @@ def check_call(
         else:
             raise TypeError(_unknown(name))
     return fields, extra
+
+
+def completion_request(
+    messages: Sequence[ChatMessage | Mapping[str, Any]],
+    deadline: float | timedelta | None,
+    params: Mapping[str, Any],
+) -> CompletionRequest:
+    """The request ``complete``/``stream``/``select`` describe, once ``check_call`` accepts it."""
+    known, extra = check_call(messages, deadline, params)
+    if not messages:
+        raise ValueError("a request needs at least one message")
+    return CompletionRequest(messages=messages, extra=extra, **known)
+
+
+#: The keyword arguments of ``embed`` that are request fields (the rest go in ``extra``).
+_EMBEDDING_FIELDS = frozenset(a.name for a in attrs.fields(EmbeddingRequest)) - {"input", "model", "extra"}
+
+
+def embedding_request(
+    input: str | Sequence[str], dimensions: int | None, params: Mapping[str, Any]
+) -> EmbeddingRequest:
+    """The request ``embed`` describes: its fields by name, anything else in ``extra``."""
+    known = {k: v for k, v in params.items() if k in _EMBEDDING_FIELDS}
+    extra = {k: v for k, v in params.items() if k not in _EMBEDDING_FIELDS}
+    return EmbeddingRequest(input=input, dimensions=dimensions, extra=extra, **known)
+
+
+def seconds(deadline: float | timedelta | None) -> float | None:
+    """A deadline as seconds, as the router takes it."""
+    return deadline.total_seconds() if isinstance(deadline, timedelta) else deadline
 
 
 def _unknown(name: str) -> str:

@@ -16,6 +16,7 @@ from .catalogue import ModelEntry
 from .catalogue_sync import CatalogueSync
 from .health import Health
 from .lifecycle import Lifecycle
+from .manual import ManualControl
 from .plan import Plan
 from .pool import Pool
 from .router import Router
@@ -42,6 +43,7 @@ class Running:
     catalogue: CatalogueSync
     status: StatusReport
     telemetry: Telemetry
+    manual: ManualControl
 
     async def check(self) -> None:
         """Apply time-based rules to every model now, and write what changed."""
@@ -150,4 +152,7 @@ class Running:
         )
         router = Router(lifecycle=lifecycle, providers=providers, telemetry=telemetry, sync=sync, clock=clock)
         status = StatusReport(lifecycle, targets, providers, storage=sync.status)
-        return cls(lifecycle, targets, router, sync, health, catalogue, status, telemetry)
+        manual = ManualControl(
+            lifecycle=lifecycle, targets=targets, providers=providers, health=health, sync=sync
+        )
+        return cls(lifecycle, targets, router, sync, health, catalogue, status, telemetry, manual)
