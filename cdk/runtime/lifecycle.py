@@ -10,13 +10,10 @@ outside any request.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from ..clock import Clock
-from ..enums import DeactivationReason, RecoveryTrigger
 from ..interfaces.rotation import RotationPolicy
-from ..types import ModelSnapshot, TokenUsage
 from .caps import CapGuard
 from .catalogue import ModelEntry
 from .model_views import ModelViews
@@ -80,6 +77,24 @@ class Lifecycle:
             caps=self.caps,
             views=self.views,
         )
+        # What the router, the pools and the mesh ask and report, answered by the part that holds
+        # it: each is that part's own method (its signature and docstring written once, there).
+        # Views: ``snapshot`` (what rotation policies see), ``usable`` (active, provider not aside).
+        self.snapshot = self.views.snapshot
+        self.usable = self.views.usable
+        # Transitions: a model to STANDBY and back, a provider set aside and back, availability.
+        self.deactivate = self.transitions.deactivate
+        self.activate = self.transitions.activate
+        self.deactivate_provider = self.transitions.deactivate_provider
+        self.recover_provider = self.transitions.recover_provider
+        self.set_health = self.transitions.set_health
+        # Outcomes: a call begins, then succeeds, fails or is cancelled.
+        self.begin = self.outcomes.begin
+        self.succeeded = self.outcomes.succeeded
+        self.failed = self.outcomes.failed
+        self.cancelled = self.outcomes.cancelled
+        # Probes: a provider answered, so it and its models set aside for errors come back.
+        self.probe_succeeded = self.recovery.probe_succeeded
 
     # --- wiring ----------------------------------------------------------------
 
@@ -105,87 +120,6 @@ class Lifecycle:
         """The pool used outside any request: the model's first pool, or the default policy."""
         return self._home.get(model_id) or self._homeless
 
-    # --- views -----------------------------------------------------------------
-
-    def snapshot(self, model_id: str, pool_id: str | None) -> ModelSnapshot:
-        """The immutable view of ``model_id`` handed to rotation policies."""
-        return self.views.snapshot(model_id, pool_id)
-
-    def usable(self, model_id: str) -> bool:
-        """True when the model is active and its provider is not set aside."""
-        return self.views.usable(model_id)
-
-    # --- transitions -----------------------------------------------------------
-
-    def deactivate(
-        self,
-        model_id: str,
-        reason: DeactivationReason,
-        *,
-        pool_id: str | None = None,
-        cooldown: timedelta | None = None,
-        cooldown_until: datetime | None = None,
-        resets_at: datetime | None = None,
-        detail: str | None = None,
-        error: BaseException | None = None,
-    ) -> bool:
-        """ACTIVE → STANDBY with ``reason``; False (and no event) when already in standby."""
-        return self.transitions.deactivate(
-            model_id,
-            reason,
-            pool_id=pool_id,
-            cooldown=cooldown,
-            cooldown_until=cooldown_until,
-            resets_at=resets_at,
-            detail=detail,
-            error=error,
-        )
-
-    def activate(
-        self,
-        model_id: str,
-        trigger: RecoveryTrigger,
-        *,
-        pool_id: str | None = None,
-        detail: str | None = None,
-    ) -> bool:
-        """STANDBY → ACTIVE by ``trigger``; False (and no event) when already active."""
-        return self.transitions.activate(model_id, trigger, pool_id=pool_id, detail=detail)
-
-    def deactivate_provider(
-        self, provider_id: str, error: BaseException | str | None, *, reason: str
-    ) -> bool:
-        """Set every model of ``provider_id`` aside at once (authentication failure, unavailable)."""
-        return self.transitions.deactivate_provider(provider_id, error, reason=reason)
-
-    def recover_provider(self, provider_id: str, trigger: RecoveryTrigger) -> bool:
-        """Bring a provider set aside back; False when it was not set aside."""
-        return self.transitions.recover_provider(provider_id, trigger)
-
-    def set_health(self, provider_id: str, available: bool, metadata: Mapping[str, Any]) -> bool:
-        """Record a provider's availability; emits PROVIDER_HEALTH_CHANGED when it flips."""
-        return self.transitions.set_health(provider_id, available, metadata)
-
-    # --- outcomes --------------------------------------------------------------
-
-    def begin(self, model_id: str) -> None:
-        """A call to ``model_id`` starts."""
-        self.outcomes.begin(model_id)
-
-    def cancelled(self, model_id: str) -> None:
-        """A call was cancelled by the caller: neither a success nor the model's failure."""
-        self.outcomes.cancelled(model_id)
-
-    def succeeded(
-        self, model_id: str, pool: Pool, *, latency_ms: float, usage: TokenUsage | None, cost: float
-    ) -> None:
-        """Count a success: counters, latency, spend; enforce caps and budgets."""
-        self.outcomes.succeeded(model_id, pool, latency_ms=latency_ms, usage=usage, cost=cost)
-
-    def failed(self, model_id: str, pool: Pool, error: BaseException, *, latency_ms: float) -> None:
-        """Count a failure and apply what it implies (threshold, quota, provider-wide)."""
-        self.outcomes.failed(model_id, pool, error, latency_ms=latency_ms)
-
     # --- time and probes -----------------------------------------------------------
 
     def evaluate(self, model_id: str, pool: Pool | None = None) -> None:
@@ -196,7 +130,3 @@ class Lifecycle:
         """Apply time-based rules to every model now."""
         for model_id in list(self.entries):
             self.evaluate(model_id)
-
-    def probe_succeeded(self, provider_id: str, trigger: RecoveryTrigger) -> list[str]:
-        """A provider answered its probe: recover it and its models set aside for errors."""
-        return self.recovery.probe_succeeded(provider_id, trigger)
