@@ -75,6 +75,13 @@ def config(policy: str, **storage: Any) -> dict[str, Any]:
     return cfg
 
 
+def flaky_mesh(clock: FakeClock, policy: str, **storage_settings: Any) -> tuple[Mesh, FlakyStorage, Recorder]:
+    """A mesh with sync ``policy`` over a storage that fails on demand, its traces recorded."""
+    storage, recorder = FlakyStorage(clock=clock), Recorder()
+    cfg = config(policy, **storage_settings)
+    return Mesh.from_config(cfg, clock=clock, storage=storage, observability=[recorder]), storage, recorder
+
+
 async def stored(storage: Any, name: str) -> dict[str, Any]:
     """The data of one stored record (``models/a.small``), read past a flaky storage's switch."""
     load = MemoryStorage.load if isinstance(storage, MemoryStorage) else type(storage).load
@@ -102,10 +109,8 @@ async def test_immediate_answers_every_request_through_an_outage_and_writes_the_
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    storage, recorder = FlakyStorage(clock=clock), Recorder()
-    async with Mesh.from_config(
-        config("immediate"), clock=clock, storage=storage, observability=[recorder]
-    ) as mesh:
+    mesh, storage, recorder = flaky_mesh(clock, "immediate")
+    async with mesh:
         await ask(mesh)
         assert (await stored(storage, "models/a.small"))["requests"] == 1
         storage.down = True
@@ -130,10 +135,8 @@ async def test_immediate_answers_every_request_through_an_outage_and_writes_the_
 
 @pytest.mark.anyio
 async def test_retries_back_off_doubling_up_to_thirty_seconds(clock: FakeClock) -> None:
-    storage, recorder = FlakyStorage(clock=clock), Recorder()
-    async with Mesh.from_config(
-        config("immediate"), clock=clock, storage=storage, observability=[recorder]
-    ) as mesh:
+    mesh, storage, recorder = flaky_mesh(clock, "immediate")
+    async with mesh:
         storage.down = True
         await ask(mesh)  # the outage begins at 0s
         tried_at: list[int] = []
@@ -151,10 +154,8 @@ async def test_retries_back_off_doubling_up_to_thirty_seconds(clock: FakeClock) 
 
 @pytest.mark.anyio
 async def test_each_outage_is_warned_of_once_and_its_end_noted_once(clock: FakeClock) -> None:
-    storage, recorder = FlakyStorage(clock=clock), Recorder()
-    async with Mesh.from_config(
-        config("immediate"), clock=clock, storage=storage, observability=[recorder]
-    ) as mesh:
+    mesh, storage, recorder = flaky_mesh(clock, "immediate")
+    async with mesh:
         for _ in range(2):
             storage.down = True
             await ask(mesh, 5)
@@ -196,9 +197,8 @@ async def test_periodic_keeps_syncing_quietly_through_an_outage(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    storage, recorder = FlakyStorage(clock=clock), Recorder()
-    cfg = config("periodic", sync_interval="10s")
-    async with Mesh.from_config(cfg, clock=clock, storage=storage, observability=[recorder]) as mesh:
+    mesh, storage, recorder = flaky_mesh(clock, "periodic", sync_interval="10s")
+    async with mesh:
         await ask(mesh, 2)
         storage.down = True
         await clock.advance(10)  # the sync job meets the outage
@@ -243,10 +243,8 @@ async def test_a_storage_out_at_start_is_read_and_merged_once_it_answers(clock: 
 
 @pytest.mark.anyio
 async def test_closing_during_an_outage_says_what_is_lost_and_raises_nothing(clock: FakeClock) -> None:
-    storage, recorder = FlakyStorage(clock=clock), Recorder()
-    async with Mesh.from_config(
-        config("sync-on-boundary"), clock=clock, storage=storage, observability=[recorder]
-    ) as mesh:
+    mesh, storage, recorder = flaky_mesh(clock, "sync-on-boundary")
+    async with mesh:
         await ask(mesh, 2)
         storage.down = True
     lost = [t for t in recorder.traces if t.severity is Severity.WARNING and "lost" in t.message]
