@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import pytest
 from hypothesis import HealthCheck, settings
 
 from meshkit.plugins import reset_registry
 from meshkit.testing import FakeClock
+
+if TYPE_CHECKING:
+    from meshkit.connectors.storage.redis_server import RedisServer
 
 # meshkit's own property tests: the same examples on every run and machine (derandomized, no
 # example database), and no health check that reads the wall clock: a loaded machine must not
@@ -39,3 +47,26 @@ def fresh_registry() -> object:
     reset_registry()
     yield
     reset_registry()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port for the whole session (one for every folder).
+
+    Without redis-server the tests that need it are skipped loudly (a warning and a skip
+    reason in the summary), except under CI (``CI`` set), where that is a failure. Tests share
+    the server, so each keeps to a key or namespace of its own.
+    """
+    pytest.importorskip("redis", reason="the redis library is not installed: pip install 'meshkit[redis]'")
+    from meshkit.connectors.storage.redis_server import RedisServerNotFoundError, start_redis_server
+
+    try:
+        server = start_redis_server(tmp_path_factory.mktemp("redis"))
+    except RedisServerNotFoundError as exc:
+        reason = f"Redis tests NOT RUN: {exc}; install redis-server (apt-get install redis-server)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} — it is required under CI", pytrace=False)
+        warnings.warn(reason, stacklevel=1)
+        pytest.skip(reason)
+    yield server
+    server.stop()

@@ -1,50 +1,24 @@
-"""Fixtures for the storage tests: a real redis-server, and each backend built on a fresh place."""
+"""Fixtures for the storage tests: each backend built on a fresh place (Redis on the suite's server)."""
 
 from __future__ import annotations
 
-import os
 import uuid
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from meshkit.connectors.storage.redis_server import (
-    RedisServer,
-    RedisServerNotFoundError,
-    start_redis_server,
-)
+from meshkit.connectors.storage.redis_server import RedisServer
 from meshkit.interfaces.storage import Storage
 from meshkit.testing import FakeClock
 
 BACKENDS = ["memory", "file", "sqlite", "redis"]
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A real redis-server on a free loopback port for the whole session.
-
-    Without redis-server the tests that need it are skipped loudly (a warning and a
-    skip reason in the summary), except under CI (``CI`` set), where that is a failure.
-    """
-    pytest.importorskip("redis", reason="the redis library is not installed: pip install 'meshkit[redis]'")
-    try:
-        server = start_redis_server(tmp_path_factory.mktemp("redis"))
-    except RedisServerNotFoundError as exc:
-        reason = f"Redis storage tests NOT RUN: {exc}; install redis-server (apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} — it is required under CI", pytrace=False)
-        warnings.warn(reason, stacklevel=1)
-        pytest.skip(reason)
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def redis_config(redis_server: RedisServer) -> dict[str, Any]:
-    """Config for a RedisStorage on the session server, in a namespace of its own."""
+    """Config for a RedisStorage on the session's server (``redis_server``), in a namespace of its own."""
     return {"url": redis_server.url, "namespace": f"test-{uuid.uuid4().hex}"}
 
 

@@ -1,4 +1,4 @@
-"""The redis_server fixture: skipped loudly without redis-server, a failure under CI."""
+"""The redis_server fixture (tests/conftest.py): skipped loudly without redis-server, a failure under CI."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def run_redis_test_without_redis_server(ci: bool) -> subprocess.CompletedProcess
 def test_without_redis_server_the_tests_are_skipped_with_a_warning() -> None:
     result = run_redis_test_without_redis_server(ci=False)
     assert result.returncode == 0, result.stdout
-    assert "SKIPPED" in result.stdout and "Redis storage tests NOT RUN" in result.stdout
+    assert "SKIPPED" in result.stdout and "Redis tests NOT RUN" in result.stdout
     assert "UserWarning" in result.stdout
 
 
