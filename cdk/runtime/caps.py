@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
 
-from ..clock import Clock
 from ..enums import DeactivationReason, ModelStatus
+from .book import ModelBook
 from .catalogue import ModelEntry
 from .periods import Period, next_boundary
 from .pool import Pool
@@ -87,17 +87,12 @@ class CapGuard:
 
     def __init__(
         self,
+        book: ModelBook,
         *,
-        state: MeshState,
-        entries: Mapping[str, ModelEntry],
-        provider_budgets: Mapping[str, BudgetSettings | None],
-        clock: Clock,
         transitions: Transitions,
     ) -> None:
-        self.state = state
-        self.entries = entries
-        self.provider_budgets = provider_budgets
-        self.clock = clock
+        self.state, self.entries, self.clock = book.state, book.entries, book.clock
+        self.provider_budgets = book.provider_budgets
         self.transitions = transitions
         #: The configured pools, whose budgets count too.
         self.pools: tuple[Pool, ...] = ()

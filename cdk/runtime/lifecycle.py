@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from ..clock import Clock
 from ..interfaces.rotation import RotationPolicy
+from .book import ModelBook
 from .caps import CapGuard
 from .catalogue import ModelEntry
 from .model_views import ModelViews
@@ -48,35 +49,13 @@ class Lifecycle:
         self.pools: dict[str, Pool] = {}
         self._home: dict[str, Pool] = {}
         self._homeless = Pool(None, default_policy)
+        book = ModelBook(state, entries, clock, provider_budgets)
         # Traces keep this module's name as their component, whichever part raises them.
-        self.transitions = Transitions(
-            state=state, entries=entries, clock=clock, telemetry=telemetry, trace=telemetry.tracer(__name__)
-        )
-        self.views = ModelViews(state=state, entries=entries, clock=clock, error_window=error_window)
-        self.caps = CapGuard(
-            state=state,
-            entries=entries,
-            provider_budgets=provider_budgets,
-            clock=clock,
-            transitions=self.transitions,
-        )
-        self.outcomes = Outcomes(
-            state=state,
-            entries=entries,
-            provider_budgets=provider_budgets,
-            clock=clock,
-            transitions=self.transitions,
-            caps=self.caps,
-            views=self.views,
-        )
-        self.recovery = Recovery(
-            state=state,
-            entries=entries,
-            clock=clock,
-            transitions=self.transitions,
-            caps=self.caps,
-            views=self.views,
-        )
+        self.transitions = Transitions(book, telemetry=telemetry, trace=telemetry.tracer(__name__))
+        self.views = ModelViews(book, error_window=error_window)
+        self.caps = CapGuard(book, transitions=self.transitions)
+        self.outcomes = Outcomes(book, transitions=self.transitions, caps=self.caps, views=self.views)
+        self.recovery = Recovery(book, transitions=self.transitions, caps=self.caps, views=self.views)
         # What the router, the pools and the mesh ask and report, answered by the part that holds
         # it: each is that part's own method (its signature and docstring written once, there).
         # Views: ``snapshot`` (what rotation policies see), ``usable`` (active, provider not aside).

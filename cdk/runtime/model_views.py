@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 
-from ..clock import Clock
 from ..enums import ModelStatus
 from ..types import ModelSnapshot
-from .catalogue import ModelEntry
-from .state import MeshState
+from .book import ModelBook
 
 __all__ = ["ModelViews"]
 
@@ -17,12 +14,8 @@ __all__ = ["ModelViews"]
 class ModelViews:
     """Read-only views of the models' state, as of the clock's now."""
 
-    def __init__(
-        self, *, state: MeshState, entries: Mapping[str, ModelEntry], clock: Clock, error_window: timedelta
-    ) -> None:
-        self.state = state
-        self.entries = entries
-        self.clock = clock
+    def __init__(self, book: ModelBook, *, error_window: timedelta) -> None:
+        self.state, self.entries, self.clock = book.state, book.entries, book.clock
         self.error_window = error_window
 
     def snapshot(self, model_id: str, pool_id: str | None) -> ModelSnapshot:

@@ -10,20 +10,18 @@ are the request's fault change nothing more.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from ..clock import Clock
 from ..enums import DeactivationReason
 from ..errors import AuthenticationError, ModelAccessError, QuotaExhaustedError
 from ..types import TokenUsage
+from .book import ModelBook
 from .caps import CapGuard
 from .catalogue import ModelEntry
 from .model_views import ModelViews
 from .periods import next_boundary
 from .pool import Pool
-from .settings import BudgetSettings
-from .state import LEDGERS, LedgerKind, MeshState, ledger_scope, record_name
+from .state import LEDGERS, LedgerKind, ledger_scope, record_name
 from .transitions import Transitions
 
 __all__ = ["HEALTH_ERRORS", "Outcomes"]
@@ -38,19 +36,14 @@ class Outcomes:
 
     def __init__(
         self,
+        book: ModelBook,
         *,
-        state: MeshState,
-        entries: Mapping[str, ModelEntry],
-        provider_budgets: Mapping[str, BudgetSettings | None],
-        clock: Clock,
         transitions: Transitions,
         caps: CapGuard,
         views: ModelViews,
     ) -> None:
-        self.state = state
-        self.entries = entries
-        self.provider_budgets = provider_budgets
-        self.clock = clock
+        self.state, self.entries, self.clock = book.state, book.entries, book.clock
+        self.provider_budgets = book.provider_budgets
         self.transitions = transitions
         self.caps = caps
         self.views = views

@@ -10,17 +10,14 @@ aside for errors (at startup, those set aside for quota too).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
-from ..clock import Clock
 from ..enums import DeactivationReason, ModelStatus, RecoveryTrigger
+from .book import ModelBook
 from .caps import CapGuard
-from .catalogue import ModelEntry
 from .maintenance import MaintenanceCalendar
 from .model_views import ModelViews
 from .pool import Pool
-from .state import MeshState
 from .transitions import Transitions
 
 __all__ = ["Recovery"]
@@ -38,17 +35,13 @@ class Recovery:
 
     def __init__(
         self,
+        book: ModelBook,
         *,
-        state: MeshState,
-        entries: Mapping[str, ModelEntry],
-        clock: Clock,
         transitions: Transitions,
         caps: CapGuard,
         views: ModelViews,
     ) -> None:
-        self.state = state
-        self.entries = entries
-        self.clock = clock
+        self.state, self.entries, self.clock = book.state, book.entries, book.clock
         self.transitions = transitions
         self.caps = caps
         self.views = views

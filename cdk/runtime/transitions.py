@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..clock import Clock
 from ..enums import DeactivationReason, EventType, ModelStatus, RecoveryTrigger, Severity
 from ..events import RoutingEvent
-from .catalogue import ModelEntry
-from .state import PROVIDERS, MeshState, ModelState, ProviderState, record_name
+from .book import ModelBook
+from .state import PROVIDERS, ModelState, ProviderState, record_name
 from .telemetry import Telemetry, Tracer
 
 __all__ = ["Transitions"]
@@ -26,16 +25,12 @@ class Transitions:
 
     def __init__(
         self,
+        book: ModelBook,
         *,
-        state: MeshState,
-        entries: Mapping[str, ModelEntry],
-        clock: Clock,
         telemetry: Telemetry,
         trace: Tracer,
     ) -> None:
-        self.state = state
-        self.entries = entries
-        self.clock = clock
+        self.state, self.entries, self.clock = book.state, book.entries, book.clock
         self.telemetry = telemetry
         self._trace = trace
 
