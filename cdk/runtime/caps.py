@@ -96,6 +96,26 @@ class CapGuard:
         self.transitions = transitions
         #: The configured pools, whose budgets count too.
         self.pools: tuple[Pool, ...] = ()
+        # model id -> (its entry, the pools then) for the models no cap or budget can reach.
+        self._uncapped: dict[str, tuple[ModelEntry, tuple[Pool, ...]]] = {}
+
+    def can_breach(self, model_id: str) -> bool:
+        """False when no cap or budget applies to ``model_id`` (its own, its provider's, its pools')."""
+        entry = self.entries[model_id]
+        known = self._uncapped.get(model_id)
+        if known is not None and known[0] is entry and known[1] is self.pools:
+            return False
+        capped = (
+            entry.limits is not None
+            or entry.budget is not None
+            or self.provider_budgets.get(entry.provider_id) is not None
+            or any(p.budget is not None and model_id in p.members for p in self.pools if p.id is not None)
+        )
+        if capped:
+            self._uncapped.pop(model_id, None)
+        else:
+            self._uncapped[model_id] = (entry, self.pools)
+        return capped
 
     def breach(self, model_id: str, now: datetime) -> Breach | None:
         """The first cap or budget ``model_id`` has reached, or None."""
@@ -106,8 +126,8 @@ class CapGuard:
     def enforce(self, model_id: str, *, pool_id: str | None) -> None:
         """Set ``model_id`` aside if it is active and has reached a cap or budget."""
         model = self.state.models[model_id]
-        if model.status is not ModelStatus.ACTIVE:
-            return
+        if model.status is not ModelStatus.ACTIVE or not self.can_breach(model_id):
+            return  # usage windows roll when they are read, so skipping the roll here loses nothing
         breach = self.breach(model_id, self.clock.now())
         if breach is not None:
             self.transitions.deactivate(

@@ -14,6 +14,7 @@ import attrs
 
 from ..interfaces.rotation import RotationPolicy
 from ..types import CompletionRequest, EmbeddingRequest
+from .candidates import Candidates
 from .capabilities import CapabilityTree
 from .catalogue import ModelEntry
 from .settings import BudgetSettings, PoolSettings, RetrySettings
@@ -110,14 +111,16 @@ class Pool:
         ``fallback``: the pick after a failed call in the same request (the policy's
         ``fallback``, which leaves what it remembers alone).
         """
-        candidates = []
+        evaluate, usable = lifecycle.evaluate, lifecycle.usable
+        active = []
         for model_id in self.members:
-            lifecycle.evaluate(model_id, self)
-            if model_id in exclude or not lifecycle.usable(model_id):
-                continue
-            candidates.append(lifecycle.snapshot(model_id, self.id))
-        if not candidates:
+            evaluate(model_id, self)
+            if usable(model_id) and model_id not in exclude:
+                active.append(model_id)
+        if not active:
             return None
+        pool_id = self.id
+        candidates = Candidates(active, lambda model_id: lifecycle.snapshot(model_id, pool_id))
         pick = self.policy.fallback if fallback else self.policy.select
         chosen = pick(candidates, request, lifecycle.clock.now())
         if chosen is None:

@@ -51,6 +51,9 @@ class Recovery:
         """Apply time-based rules now: maintenance windows, caps, resets, cooldowns."""
         transitions = self.transitions
         model = self.state.models[model_id]
+        untimed = not self.entries[model_id].maintenance and not self.caps.can_breach(model_id)
+        if model.status is ModelStatus.ACTIVE and untimed:
+            return  # nothing time does can set it aside: the common case, on every selection
         now = self.clock.now()
         window_end = self._maintenance_end(model_id, now)
         if model.status is ModelStatus.ACTIVE:

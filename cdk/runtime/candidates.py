@@ -1,0 +1,50 @@
+"""``Candidates``: the active models a policy chooses from, each snapshot made when first read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import overload
+
+from ..types import ModelSnapshot
+
+__all__ = ["Candidates"]
+
+
+class Candidates(Sequence[ModelSnapshot]):
+    """A read-only sequence of snapshots, built on first access and then kept.
+
+    A policy that looks at the model it remembers reads one snapshot, not the whole pool's:
+    what a selection costs then does not grow with the pool. Iterating, ``len`` and slicing
+    behave as on a list.
+    """
+
+    __slots__ = ("_ids", "_made", "_make")
+
+    def __init__(self, model_ids: Sequence[str], make: Callable[[str], ModelSnapshot]) -> None:
+        self._ids = model_ids
+        self._make = make
+        self._made: list[ModelSnapshot | None] = [None] * len(model_ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> ModelSnapshot: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ModelSnapshot]: ...
+
+    def __getitem__(self, index: int | slice) -> ModelSnapshot | list[ModelSnapshot]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._ids)))]
+        found = self._made[index]
+        if found is None:
+            found = self._made[index] = self._make(self._ids[index])
+        return found
+
+    def __iter__(self) -> Iterator[ModelSnapshot]:
+        for i in range(len(self._ids)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        return f"Candidates({list(self._ids)!r})"
