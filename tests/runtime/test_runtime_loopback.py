@@ -27,15 +27,22 @@ def fresh(server: MockOpenAIServer) -> None:
     server.reset()
 
 
-def config(server: MockOpenAIServer, **retry: Any) -> dict[str, Any]:
+def config(server: MockOpenAIServer, *, small_timeout: str | None = None, **retry: Any) -> dict[str, Any]:
+    """Two models of one server; ``small_timeout`` puts local.small on a provider of its own with
+    that timeout (a hang to wait out), so that local.large keeps a timeout a loaded machine meets."""
+
+    def provider(timeout: str) -> dict[str, Any]:
+        settings = {"base_url": server.base_url, "timeout": timeout, "connect_timeout": "2s"}
+        return {"connector": "openai-compatible", "config": settings}
+
+    providers = {"local": provider("30s")}
+    small: dict[str, Any] = {"provider": "local"}
+    if small_timeout is not None:
+        providers["short"] = provider(small_timeout)
+        small = {"provider": "short", "name": "small"}
     return {
-        "providers": {
-            "local": {
-                "connector": "openai-compatible",
-                "config": {"base_url": server.base_url, "timeout": "1s", "connect_timeout": "2s"},
-            }
-        },
-        "models": {"local.small": {"provider": "local"}, "local.large": {"provider": "local"}},
+        "providers": providers,
+        "models": {"local.small": small, "local.large": {"provider": "local"}},
         "pools": {
             "chat": {
                 "models": ["local.small", "local.large"],
@@ -80,7 +87,9 @@ async def test_a_429_with_retry_after_is_waited_out_on_the_same_model(server: Mo
 async def test_a_failing_model_fails_over_to_the_next(server: MockOpenAIServer, fault: Fault) -> None:
     server.script("small", fault)
     recorder = Recorder()
-    async with Mesh.from_config(config(server), observability=[recorder]) as mesh:
+    # Only a hang needs a short timeout; every other answer comes at once.
+    settings = config(server, small_timeout="1s" if fault.kind == "hang" else None)
+    async with Mesh.from_config(settings, observability=[recorder]) as mesh:
         reply = await mesh.complete(model="chat", messages=USER)
         assert mesh.status()["models"]["local.small"]["counters"]["failures"] == 1
     assert reply.model == "local.large"
