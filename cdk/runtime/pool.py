@@ -14,6 +14,7 @@ import attrs
 
 from ..interfaces.rotation import RotationPolicy
 from ..types import CompletionRequest, EmbeddingRequest
+from . import status_generation
 from .candidates import Candidates
 from .capabilities import CapabilityTree
 from .catalogue import ModelEntry
@@ -67,6 +68,8 @@ class Pool:
     retry: RetrySettings = attrs.field(factory=RetrySettings)
     settings: PoolSettings | None = None  # None for the implicit pool of a capability or a model
     target: str | None = None  # what the request named, for an implicit pool
+    #: What the last selection found (see ``_active``); not part of the pool's identity.
+    _selection: _Selection | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     @classmethod
     def configured_from(
@@ -111,12 +114,9 @@ class Pool:
         ``fallback``: the pick after a failed call in the same request (the policy's
         ``fallback``, which leaves what it remembers alone).
         """
-        evaluate, usable = lifecycle.evaluate, lifecycle.usable
-        active = []
-        for model_id in self.members:
-            evaluate(model_id, self)
-            if usable(model_id) and model_id not in exclude:
-                active.append(model_id)
+        active = self._active(lifecycle)
+        if exclude:
+            active = [model_id for model_id in active if model_id not in exclude]
         if not active:
             return None
         pool_id = self.id
@@ -127,6 +127,39 @@ class Pool:
             return None
         return chosen.model_id
 
+    def _active(self, lifecycle: Lifecycle) -> list[str]:
+        """The usable members, in member order, with time's rules applied to those they can reach.
+
+        Members that time alone cannot change (active, no maintenance window, cap or budget) are
+        remembered until any model's status changes (``status_generation``): a selection then
+        evaluates only the others, and a pool of such models costs the same at any size.
+        """
+        state = lifecycle.state
+        key = (status_generation.current(), id(state), len(state.models), len(state.providers))
+        known = self._selection
+        if known is not None and known.key == key and known.members is self.members:
+            if not known.timed:
+                return known.active
+            for model_id in known.timed:
+                lifecycle.evaluate(model_id, self)
+            if status_generation.current() == key[0]:
+                usable = lifecycle.usable
+                steady, timed = known.steady, known.timed
+                return [m for m in self.members if m in steady or (m in timed and usable(m))]
+        return self._look_again(lifecycle)
+
+    def _look_again(self, lifecycle: Lifecycle) -> list[str]:
+        evaluate, usable, untimed = lifecycle.evaluate, lifecycle.usable, lifecycle.recovery.untimed
+        for model_id in self.members:
+            evaluate(model_id, self)
+        state = lifecycle.state
+        active = [model_id for model_id in self.members if usable(model_id)]
+        timed = frozenset(model_id for model_id in self.members if not untimed(model_id))
+        steady = frozenset(active) - timed
+        key = (status_generation.current(), id(state), len(state.models), len(state.providers))
+        object.__setattr__(self, "_selection", _Selection(key, self.members, active, steady, timed))
+        return active
+
     def with_members(self, members: Sequence[str]) -> Pool:
         """The same pool over another member list."""
         return attrs.evolve(self, members=tuple(members))
@@ -134,6 +167,15 @@ class Pool:
     def detached(self) -> Pool:
         """The same pool with a copy of its policy, whose cursors move without moving the original's."""
         return attrs.evolve(self, policy=_detached(self.policy))
+
+
+@attrs.frozen
+class _Selection:
+    key: tuple[int, int, int, int]
+    members: tuple[str, ...]
+    active: list[str]  # usable members in order; handed to Candidates, never changed
+    steady: frozenset[str]  # usable members time cannot change
+    timed: frozenset[str]  # members evaluated on every selection
 
 
 def policy_view(request: EmbeddingRequest) -> CompletionRequest:

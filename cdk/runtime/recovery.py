@@ -47,13 +47,19 @@ class Recovery:
         self.views = views
         self._calendar = MaintenanceCalendar()
 
+    def untimed(self, model_id: str) -> bool:
+        """True when time alone cannot change the model: active, no maintenance window, cap or budget."""
+        model = self.state.models[model_id]
+        if model.status is not ModelStatus.ACTIVE or self.entries[model_id].maintenance:
+            return False
+        return not self.caps.can_breach(model_id)
+
     def evaluate(self, model_id: str, pool: Pool) -> None:
         """Apply time-based rules now: maintenance windows, caps, resets, cooldowns."""
+        if self.untimed(model_id):
+            return  # the common case, on every selection
         transitions = self.transitions
         model = self.state.models[model_id]
-        untimed = not self.entries[model_id].maintenance and not self.caps.can_breach(model_id)
-        if model.status is ModelStatus.ACTIVE and untimed:
-            return  # nothing time does can set it aside: the common case, on every selection
         now = self.clock.now()
         window_end = self._maintenance_end(model_id, now)
         if model.status is ModelStatus.ACTIVE:

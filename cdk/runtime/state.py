@@ -22,6 +22,7 @@ import attrs
 from ..enums import DeactivationReason, ModelStatus
 from ..errors import StateFormatError
 from ..types import ModelPricing, ModelSnapshot
+from . import status_generation
 from .periods import Period, day_of, month_of, next_boundary
 from .schema import (
     LOCAL_COUNTER,
@@ -164,7 +165,9 @@ class ModelState:
     model_id: str
     provider_id: str = attrs.field(metadata=persisted(Merge.OURS))
     status: ModelStatus = attrs.field(
-        default=ModelStatus.ACTIVE, metadata=persisted(Merge.STATUS, snapshot="status")
+        default=ModelStatus.ACTIVE,
+        metadata=persisted(Merge.STATUS, snapshot="status"),
+        on_setattr=status_generation.changed,
     )
     reason: DeactivationReason | None = attrs.field(
         default=None, metadata=persisted(Merge.STATUS, snapshot="deactivation_reason")
@@ -264,7 +267,9 @@ class ModelState:
 class ProviderState:
     """Provider-wide status: set aside after an authentication failure until a probe passes."""
 
-    deactivated: bool = attrs.field(default=False, metadata=persisted(Merge.STATUS))
+    deactivated: bool = attrs.field(
+        default=False, metadata=persisted(Merge.STATUS), on_setattr=status_generation.changed
+    )
     reason: str | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
     since: datetime | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
     available: bool | None = attrs.field(default=None)  # the latest health verdict; this process's own

@@ -1,0 +1,100 @@
+"""What a selection reads: a snapshot only of the models a policy looks at, and no status gone stale."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from runtime_helpers import USER
+
+from meshkit.enums import ModelStatus
+from meshkit.runtime.candidates import Candidates
+from meshkit.runtime.mesh import Mesh
+from meshkit.testing import FakeClock
+from meshkit.types import ModelSnapshot
+
+pytestmark = pytest.mark.anyio
+
+
+def pool_of(size: int, policy: str = "stick-until-failure", **model: Any) -> dict[str, Any]:
+    names = [f"m{i}" for i in range(size)]
+    return {
+        "providers": {"p": {"connector": "mock", "config": {"models": names}}},
+        "models": {f"p.{n}": {"provider": "p", **model} for n in names},
+        "pools": {"chat": {"models": [f"p.{n}" for n in names], "rotation": {"connector": policy}}},
+        "storage": {"sync_policy": "in-memory"},
+    }
+
+
+def snapshot(model_id: str) -> ModelSnapshot:
+    return ModelSnapshot(model_id=model_id, provider_id="p", status=ModelStatus.ACTIVE)
+
+
+def test_candidates_make_each_snapshot_once_and_only_when_read() -> None:
+    made: list[str] = []
+
+    def make(model_id: str) -> ModelSnapshot:
+        made.append(model_id)
+        return snapshot(model_id)
+
+    candidates = Candidates(["a", "b", "c"], make)
+    assert len(candidates) == 3 and made == []
+    assert candidates[1].model_id == "b" and candidates[1] is candidates[1]
+    assert made == ["b"]
+    assert [c.model_id for c in candidates[-2:]] == ["b", "c"]
+    assert [c.model_id for c in candidates] == ["a", "b", "c"]
+    assert made == ["b", "c", "a"]
+    assert candidates.index(candidates[2]) == 2
+    with pytest.raises(IndexError):
+        candidates[3]
+
+
+@pytest.mark.parametrize("policy", ["stick-until-failure", "round-robin"])
+async def test_a_policy_that_looks_at_one_model_reads_one_snapshot(
+    monkeypatch: pytest.MonkeyPatch, policy: str
+) -> None:
+    async with Mesh.from_config(pool_of(300, policy), clock=FakeClock()) as mesh:
+        lifecycle = mesh._lifecycle
+        assert lifecycle is not None
+        await mesh.complete(model="chat", messages=USER)  # a first choice may look at every model
+        read: list[str] = []
+        original = lifecycle.snapshot
+        monkeypatch.setattr(lifecycle, "snapshot", lambda m, p: read.append(m) or original(m, p))
+        for _ in range(5):
+            await mesh.complete(model="chat", messages=USER)
+    # The first (which names the pool), the model it remembers and the next in turn: never the pool.
+    assert 0 < len(read) <= 3 * 5, f"{policy} read {len(read)} snapshots for 5 requests over 300 models"
+
+
+async def test_a_status_read_back_from_storage_is_seen_by_the_next_selection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Not a transition: a record merged from another process sets the model aside directly. The
+    # policy trusts its candidates (the first one), so a stale candidate list would be served.
+    async with Mesh.from_config(pool_of(3), clock=FakeClock()) as mesh:
+        policy = mesh.pools["chat"].policy
+        monkeypatch.setattr(policy, "select", lambda candidates, request, now: candidates[0])
+        monkeypatch.setattr(policy, "fallback", lambda candidates, request, now: candidates[0])
+        assert (await mesh.complete(model="chat", messages=USER)).model == "p.m0"
+        lifecycle = mesh._lifecycle
+        assert lifecycle is not None
+        models = lifecycle.state.models
+
+        def read_back(model_id: str, status: str) -> None:
+            reason = "manual" if status == "standby" else None
+            models[model_id].restore({**models[model_id].to_data(), "status": status, "reason": reason})
+
+        read_back("p.m0", "standby")
+        assert (await mesh.complete(model="chat", messages=USER)).model == "p.m1"
+        read_back("p.m1", "standby")
+        assert (await mesh.complete(model="chat", messages=USER)).model == "p.m2"
+        read_back("p.m0", "active")
+        assert (await mesh.complete(model="chat", messages=USER)).model == "p.m0"
+
+
+async def test_a_capped_model_is_still_set_aside_when_its_cap_is_reached() -> None:
+    clock = FakeClock()
+    config = pool_of(2, limits={"requests": 2, "window": "daily"})
+    async with Mesh.from_config(config, clock=clock) as mesh:
+        answered = [(await mesh.complete(model="chat", messages=USER)).model for _ in range(4)]
+    assert answered == ["p.m0", "p.m0", "p.m1", "p.m1"]
