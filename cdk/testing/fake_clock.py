@@ -49,7 +49,10 @@ class FakeClock:
             return
         event = anyio.Event()
         heapq.heappush(self._sleepers, (self._mono + seconds, next(self._seq), event))
-        await event.wait()
+        try:
+            await event.wait()
+        finally:
+            event.set()  # a sleeper cancelled early no longer counts as waiting (nor as next to wake)
 
     def set(self, when: datetime) -> None:
         """Jump to an absolute time without waking anyone (setup only)."""

@@ -36,3 +36,14 @@ async def test_sleepers_wake_in_deadline_order_and_next_wakeup_names_the_earlies
 async def test_time_never_moves_back() -> None:
     with pytest.raises(ValueError, match="forward"):
         await FakeClock().advance(-1)
+
+
+async def test_a_cancelled_sleeper_no_longer_waits() -> None:
+    clock = FakeClock()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(clock.sleep, 60.0)
+        tg.start_soon(clock.sleep, 90.0)
+        await clock.advance(0)
+        assert (clock.sleepers, clock.next_wakeup) == (2, 60.0)
+        tg.cancel_scope.cancel()
+    assert (clock.sleepers, clock.next_wakeup) == (0, None)
