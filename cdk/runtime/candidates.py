@@ -43,8 +43,12 @@ class Candidates(Sequence[ModelSnapshot]):
         return found
 
     def __iter__(self) -> Iterator[ModelSnapshot]:
-        for i in range(len(self._ids)):
-            yield self[i]
+        made, make = self._made, self._make
+        for i, model_id in enumerate(self._ids):
+            found = made[i]
+            if found is None:
+                found = made[i] = make(model_id)
+            yield found
 
     def __repr__(self) -> str:
         return f"Candidates({list(self._ids)!r})"

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from ..enums import ModelStatus
 from ..types import ModelSnapshot
 from .book import ModelBook
+from .catalogue import ModelEntry
+from .state import MINUTE, ModelState
 
 __all__ = ["ModelViews"]
+
+#: (the record's revision, the pool, the error window's cut-off second, the minute window's).
+_Key = tuple[int, str | None, int, int]
 
 
 class ModelViews:
@@ -17,20 +23,46 @@ class ModelViews:
     def __init__(self, book: ModelBook, *, error_window: timedelta) -> None:
         self.state, self.entries, self.clock = book.state, book.entries, book.clock
         self.error_window = error_window
+        self._span = error_window.total_seconds()
+        self._kept: dict[str, tuple[_Key, ModelEntry, ModelState, ModelSnapshot]] = {}
 
     def snapshot(self, model_id: str, pool_id: str | None) -> ModelSnapshot:
         """The immutable view of ``model_id`` handed to rotation policies."""
-        entry = self.entries[model_id]
-        return self.state.models[model_id].snapshot(
-            now=self.clock.now(),
-            span=self.error_window,
-            pool_id=pool_id,
-            pricing=entry.pricing,
-            priority=entry.priority,
-            weight=entry.weight,
-            limits=entry.limit_values(),
-            window=entry.limit_window,
-        )
+        return self.maker(pool_id)(model_id)
+
+    def maker(self, pool_id: str | None) -> Callable[[str], ModelSnapshot]:
+        """Snapshots of the models of ``pool_id`` as of now: one clock reading for a whole selection.
+
+        Each is kept until the model's record changes or a second of its windows passes (they
+        count whole seconds), so a policy comparing every model of a large pool reads most of
+        them from here rather than recounting them.
+        """
+        now = self.clock.now()
+        stamp = now.timestamp()
+        cutoffs = (int((stamp - self._span) // 1), int((stamp - MINUTE) // 1))
+        entries, models, kept, span = self.entries, self.state.models, self._kept, self.error_window
+
+        def make(model_id: str) -> ModelSnapshot:
+            entry, model = entries[model_id], models[model_id]
+            # What the snapshot is computed from: the record, the entry, the pool, the windows' cut-offs.
+            key = (model.revision, pool_id, *cutoffs)
+            found = kept.get(model_id)
+            if found is not None and found[0] == key and found[1] is entry and found[2] is model:
+                return found[3]
+            made = model.snapshot(
+                now=now,
+                span=span,
+                pool_id=pool_id,
+                pricing=entry.pricing,
+                priority=entry.priority,
+                weight=entry.weight,
+                limits=entry.limit_values(),
+                window=entry.limit_window,
+            )
+            kept[model_id] = (key, entry, model, made)
+            return made
+
+        return make
 
     def usable(self, model_id: str) -> bool:
         """True when the model is active and its provider is not set aside."""

@@ -134,6 +134,7 @@ class Outcomes:
             return  # the request's fault (bad request, context window), not the model's health
         model.consecutive_failures += 1
         model.outcomes.add(now, requests=1, amount=1)
+        self.state.touch_model(model_id)  # so that the snapshot below counts this failure
         snapshot = self.views.snapshot(model_id, pool.id)
         reason = pool.policy.should_deactivate(snapshot, now)
         if reason is None:

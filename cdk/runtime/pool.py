@@ -119,8 +119,7 @@ class Pool:
             active = [model_id for model_id in active if model_id not in exclude]
         if not active:
             return None
-        pool_id = self.id
-        candidates = Candidates(active, lambda model_id: lifecycle.snapshot(model_id, pool_id))
+        candidates = Candidates(active, lifecycle.views.maker(self.id))
         pick = self.policy.fallback if fallback else self.policy.select
         chosen = pick(candidates, request, lifecycle.clock.now())
         if chosen is None:

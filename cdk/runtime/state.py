@@ -214,6 +214,8 @@ class ModelState:
     outcomes: SlidingWindow = attrs.field(factory=SlidingWindow, eq=False, repr=False)
     # Requests and tokens of the last 60 seconds, for per-minute rate limits.
     minute: SlidingWindow = attrs.field(factory=SlidingWindow, eq=False, repr=False)
+    # Moves on with every change to the record (MeshState.touch_model, restore): snapshots keep till then.
+    revision: int = attrs.field(default=0, eq=False, repr=False)
 
     def window(self, now: datetime, span: timedelta) -> tuple[int, int]:
         """Requests and failures within ``span`` before ``now``."""
@@ -261,6 +263,7 @@ class ModelState:
     def restore(self, data: Any) -> None:
         """Take over persisted values (all but ``provider_id``); raises StateFormatError on a bad shape."""
         _CODEC.restore(self, data, f"model {self.model_id}", keep=("provider_id",))
+        self.revision += 1
 
 
 @attrs.define
@@ -326,6 +329,9 @@ class MeshState:
     def touch_model(self, model_id: str) -> None:
         """Mark one model's record changed."""
         self.touch(record_name(MODELS, model_id))
+        model = self.models.get(model_id)
+        if model is not None:
+            model.revision += 1
 
     def all_records(self) -> list[str]:
         """The name of every record this state holds."""

@@ -58,8 +58,13 @@ async def test_a_policy_that_looks_at_one_model_reads_one_snapshot(
         assert lifecycle is not None
         await mesh.complete(model="chat", messages=USER)  # a first choice may look at every model
         read: list[str] = []
-        original = lifecycle.snapshot
-        monkeypatch.setattr(lifecycle, "snapshot", lambda m, p: read.append(m) or original(m, p))
+        original = lifecycle.views.maker
+
+        def counting(pool_id: str | None) -> Any:
+            make = original(pool_id)
+            return lambda model_id: read.append(model_id) or make(model_id)
+
+        monkeypatch.setattr(lifecycle.views, "maker", counting)
         for _ in range(5):
             await mesh.complete(model="chat", messages=USER)
     # The first (which names the pool), the model it remembers and the next in turn: never the pool.
@@ -84,7 +89,9 @@ async def test_a_status_read_back_from_storage_is_seen_by_the_next_selection(
             reason = "manual" if status == "standby" else None
             models[model_id].restore({**models[model_id].to_data(), "status": status, "reason": reason})
 
+        lifecycle.snapshot("p.m0", "chat")  # kept, until the record changes
         read_back("p.m0", "standby")
+        assert lifecycle.snapshot("p.m0", "chat").status is ModelStatus.STANDBY
         assert (await mesh.complete(model="chat", messages=USER)).model == "p.m1"
         read_back("p.m1", "standby")
         assert (await mesh.complete(model="chat", messages=USER)).model == "p.m2"
@@ -98,3 +105,18 @@ async def test_a_capped_model_is_still_set_aside_when_its_cap_is_reached() -> No
     async with Mesh.from_config(config, clock=clock) as mesh:
         answered = [(await mesh.complete(model="chat", messages=USER)).model for _ in range(4)]
     assert answered == ["p.m0", "p.m0", "p.m1", "p.m1"]
+
+
+async def test_a_kept_snapshot_follows_the_record_and_the_clock() -> None:
+    clock = FakeClock()
+    async with Mesh.from_config(pool_of(2), clock=clock) as mesh:
+        lifecycle = mesh._lifecycle
+        assert lifecycle is not None
+        first = lifecycle.snapshot("p.m0", "chat")
+        assert lifecycle.snapshot("p.m0", "chat") is first  # nothing changed: the same one
+        await mesh.complete(model="chat", messages=USER)
+        after_call = lifecycle.snapshot("p.m0", "chat")
+        assert after_call.requests == first.requests + 1 and after_call.requests_last_minute == 1
+        await clock.advance(61)  # the minute window moves on, the record does not
+        assert lifecycle.snapshot("p.m0", "chat").requests_last_minute == 0
+        assert lifecycle.snapshot("p.m0", "other").pool_id == "other"
