@@ -4,16 +4,18 @@ Run it with (``nox -s bench`` runs it too)::
 
     .venv/bin/python bench/pool_size.py                       # 10, 100, 1,000 models; 5 rounds
     .venv/bin/python bench/pool_size.py --sizes 10 1000 --policies round-robin --rounds 3 --json
+    .venv/bin/python bench/pool_size.py --without-limits      # the same models with no usage caps
 
 One process, no network. For every policy and pool size a started mesh routes ``mesh.complete()``
 over a pool of in-process mock models (``bench/cost.py``'s configuration: each model with a
 priority, a weight, a price and limits), one request in eight without a session and the rest
-spread over 100 sessions. The baseline is ``MockProvider.complete`` called directly. Every
-(policy, size) cell, and the baseline, runs ``--requests`` requests once per round, the cells in a
-new order each round, so that they share the machine's conditions; the figure is CPU time per
-request (``time.process_time``), the median of the rounds with the spread. The meshes are all
-built before the first round and the garbage collector's long-lived objects frozen, so that one
-mesh's allocations do not show up in another's collections.
+spread over 100 sessions; ``--without-limits`` drops every model's request and token limits,
+which time could otherwise bring into or out of force. The baseline is ``MockProvider.complete``
+called directly. Every (policy, size) cell, and the baseline, runs ``--requests`` requests once
+per round, the cells in a new order each round, so that they share the machine's conditions; the
+figure is CPU time per request (``time.process_time``), the median of the rounds with the
+spread. The meshes are all built before the first round and the garbage collector's long-lived
+objects frozen, so that one mesh's allocations do not show up in another's collections.
 
 This measures the whole routed request (selection, snapshots, deadline, counters, request
 log), not only the policy's ``select()``: ``bench/rotation.py`` measures that.
@@ -50,7 +52,9 @@ def _cost_module() -> Any:
     return module
 
 
-async def bench(policies: list[str], sizes: list[int], requests: int, rounds: int) -> dict[str, list[float]]:
+async def bench(
+    policies: list[str], sizes: list[int], requests: int, rounds: int, *, limits: bool = True
+) -> dict[str, list[float]]:
     """CPU µs per request of every cell, one figure per round."""
     from meshkit import Mesh
     from meshkit.connectors.providers.mock import MockProvider
@@ -70,7 +74,11 @@ async def bench(policies: list[str], sizes: list[int], requests: int, rounds: in
         sessions = [None, *(f"s{i}" for i in range(100))]
         for policy in policies:
             for size in sizes:
-                mesh = await stack.enter_async_context(Mesh.from_config(cost.mock_config(size, policy)))
+                config = cost.mock_config(size, policy)
+                if not limits:
+                    for model in config["models"].values():
+                        del model["limits"]
+                mesh = await stack.enter_async_context(Mesh.from_config(config))
                 sends[f"{policy}@{size}"] = _routed(mesh, sessions)
         for send in sends.values():  # warm caches, lazy imports and the sessions' first choices
             for _ in range(150):
@@ -114,10 +122,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--requests", type=int, default=200, help="requests per cell per round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--without-limits", action="store_true", help="models with no usage caps")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     load_before = os.getloadavg()
-    results = asyncio.run(bench(args.policies, args.sizes, args.requests, args.rounds))
+    results = asyncio.run(
+        bench(args.policies, args.sizes, args.requests, args.rounds, limits=not args.without_limits)
+    )
     summary = {
         "requests": args.requests,
         "rounds": args.rounds,
