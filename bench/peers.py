@@ -143,6 +143,7 @@ def main() -> None:
         if "modelmesh" in pythons
         else None,
     }
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     cells: dict[str, dict[str, list[dict[str, float]]]] = {}
     for latency in args.latency:
         upstream, url = start_upstream(latency, upstream_cpu)
@@ -168,7 +169,8 @@ def main() -> None:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "pinned": pin,
-        "load_before": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "load_before": load_before,  # taken before the first cell, not after the last
+        "load_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
     summary["versions"] = versions
     summary["rounds"], summary["requests"] = args.rounds, args.requests

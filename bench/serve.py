@@ -7,11 +7,15 @@ Run it with::
 
 One minimal OpenAI-compatible upstream (the aiohttp server of ``bench/transport.py``) runs in
 its own process. In front of it: ``meshkit serve`` (one worker) and, unless ``--no-litellm``,
-LiteLLM's proxy (``litellm --config``, from a virtual environment this script creates under
-``--venvs`` the first time, with ``pip install 'litellm[proxy]'``). One aiohttp client sends the
-same chat completion to each target at each concurrency level; the targets take turns within
-each round. Reported: requests/s and p50/p99 latency per target, and what each proxy adds over
-calling the upstream directly (median of the rounds, with the spread).
+LiteLLM's proxy (``litellm --config``, one worker, from the virtual environment
+``<--venvs>/litellm-proxy``, which this script creates the first time with
+``pip install 'litellm[proxy]'``). Both proxies require the same bearer token (LiteLLM's proxy
+refuses to start without a master key; ``meshkit serve`` gets it as ``serve.auth.tokens`` so
+that both do the same work), and neither has a database. One aiohttp client sends the same
+chat completion to each target at each concurrency level; the targets take turns within each
+round. Reported: requests/s and p50/p99 latency per target, and what each proxy adds over
+calling the upstream directly (median of the rounds, with the spread), with the load average.
+A proxy that exits at start-up is reported with the end of its stderr.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from transport import BODY, start_server
 
 REQUEST = {**BODY, "model": "chat"}
+#: The bearer token both proxies require (LiteLLM's master keys start with ``sk-``).
+TOKEN = "sk-meshkit-bench-0123456789abcdef0123456789abcdef"
 
 
 def free_port() -> int:
@@ -44,17 +50,21 @@ def free_port() -> int:
         return port
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 300) -> None:
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], what: str, stderr: Path, timeout: float = 300
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
+            said = stderr.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{what} exited with {process.returncode}; its stderr ended:\n{said}")
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
+    process.kill()
     raise RuntimeError(f"{what} did not come up at {url}")
 
 
@@ -68,26 +78,32 @@ def start_meshkit(upstream: str, work: Path) -> tuple[subprocess.Popen[bytes], s
                 "models": {"up.bench": {"provider": "up"}},
                 "pools": {"chat": {"models": ["up.bench"]}},
                 "storage": {"connector": "memory", "sync_policy": "in-memory"},
+                "serve": {"auth": {"tokens": [TOKEN]}},
             }
         )
     )
     meshkit = Path(sys.executable).parent / "meshkit"
-    process = subprocess.Popen(
-        [str(meshkit), "serve", "--config", str(config), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    stderr = work / "meshkit-serve.stderr"
+    with stderr.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(meshkit), "serve", "--config", str(config), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
     base = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{base}/health", process, "meshkit serve")
+    wait_until_up(f"{base}/health", process, "meshkit serve", stderr)
     return process, f"{base}/v1"
 
 
 def litellm_venv(venvs: Path) -> Path:
-    venv = venvs / "litellm"
+    """The proxy's own venv: ``bench/peers.py``'s ``litellm`` venv has the library, not the proxy's extras."""
+    venv = venvs / "litellm-proxy"
     litellm = venv / "bin" / "litellm"
-    if not litellm.exists():
+    marker = venv / ".bench-ready"
+    if not marker.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "litellm[proxy]"], check=True)
+        marker.touch()
     return litellm
 
 
@@ -115,18 +131,24 @@ def start_litellm(upstream: str, work: Path, venvs: Path) -> tuple[subprocess.Po
                     }
                 ],
                 "litellm_settings": {"telemetry": False},
+                # Without a master key the proxy refuses to start (UnsafeMasterKeyError, uvicorn's
+                # start-up failure, exit status 3).
+                "general_settings": {"master_key": TOKEN},
             }
         )
     )
     env = {**os.environ, "LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False"}
-    process = subprocess.Popen(
-        [str(litellm), "--config", str(config), "--port", str(port), "--num_workers", "1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    env.pop("DATABASE_URL", None)  # no database: nothing but the routing is measured
+    stderr = work / "litellm-proxy.stderr"
+    with stderr.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(litellm), "--config", str(config), "--port", str(port), "--num_workers", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            env=env,
+        )
     base = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{base}/health/liveliness", process, "litellm proxy")
+    wait_until_up(f"{base}/health/liveliness", process, "litellm proxy", stderr)
     return process, f"{base}/v1", version
 
 
@@ -135,7 +157,7 @@ async def run_level(base: str, requests: int, concurrency: int) -> dict[str, flo
     import aiohttp
 
     payload = json.dumps(REQUEST).encode()
-    headers = {"content-type": "application/json", "authorization": "Bearer unused"}
+    headers = {"content-type": "application/json", "authorization": f"Bearer {TOKEN}"}
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -189,29 +211,40 @@ def main() -> None:
             mesh_process, mesh_base = start_meshkit(upstream, work)
             processes.append(mesh_process)
             targets = {"direct": upstream, "meshkit serve": mesh_base}
-            versions = {}
+            versions: dict[str, str] = {}
             if not args.no_litellm:
                 args.venvs.mkdir(parents=True, exist_ok=True)
-                lite_process, lite_base, versions["litellm"] = start_litellm(upstream, work, args.venvs)
-                processes.append(lite_process)
-                targets["litellm proxy"] = lite_base
+                try:
+                    lite_process, lite_base, versions["litellm"] = start_litellm(upstream, work, args.venvs)
+                except RuntimeError as error:  # meshkit serve is still measured against the upstream
+                    print(f"LiteLLM's proxy left out: {error}", file=sys.stderr)
+                    versions["litellm"] = f"did not start: {str(error).splitlines()[0]}"
+                else:
+                    processes.append(lite_process)
+                    targets["litellm proxy"] = lite_base
             results: dict[str, dict[int, list[dict[str, float]]]] = {
                 t: {c: [] for c in args.concurrency} for t in targets
             }
-            for _ in range(args.rounds):
+            load_before = os.getloadavg()
+            for turn in range(args.rounds):
                 for concurrency in args.concurrency:
-                    for name, base in targets.items():
-                        row = asyncio.run(run_level(base, args.requests, concurrency))
+                    order = list(targets) if turn % 2 == 0 else list(reversed(targets))
+                    for name in order:
+                        row = asyncio.run(run_level(targets[name], args.requests, concurrency))
                         results[name][concurrency].append(row)
+            load = {"before": load_before, "after": os.getloadavg()}
     finally:
         for process in processes:
             process.terminate()
             process.wait(30)
-    report(results, args, versions)
+    report(results, args, versions, load)
 
 
 def report(
-    results: dict[str, dict[int, list[dict[str, float]]]], args: argparse.Namespace, versions: dict[str, str]
+    results: dict[str, dict[int, list[dict[str, float]]]],
+    args: argparse.Namespace,
+    versions: dict[str, str],
+    load: dict[str, tuple[float, float, float]],
 ) -> None:
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows)
@@ -220,6 +253,7 @@ def report(
         "rounds": args.rounds,
         "requests": args.requests,
         "versions": versions,
+        "load_average": load,
         "levels": {},
     }
     for concurrency in args.concurrency:
@@ -240,15 +274,21 @@ def report(
     if args.json:
         print(json.dumps(summary, indent=2))
         return
-    print(f"{args.requests} requests per target and level, median of {args.rounds} rounds {versions or ''}")
-    columns = ("req/s", "vs direct", "p50 ms", "p99 ms", "+p50", "+p99")
-    print(f"{'in flight':>9}  {'target':<14} " + " ".join(f"{c:>9}" for c in columns))
+    print(
+        f"{args.requests} requests per target and level, median of {args.rounds} rounds (min-max); "
+        f"{versions or ''}; load average {load['before'][0]:.2f} before, {load['after'][0]:.2f} after"
+    )
+    print(
+        "| in flight | target | req/s (min-max) | vs direct | p50 ms | p99 ms | added p50 ms | added p99 ms |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for concurrency, level in summary["levels"].items():
         for name, row in level.items():
-            keys = ("rps_vs_direct", "p50_ms", "p99_ms", "added_p50_ms", "added_p99_ms")
+            low, high = row["rps_spread"]
             print(
-                f"{concurrency:>9}  {name:<14} {row['rps']:>9.0f} "
-                + " ".join(f"{row[k]:>9.2f}" for k in keys)
+                f"| {concurrency} | {name} | {row['rps']:,.0f} ({low:,.0f}-{high:,.0f}) "
+                f"| {row['rps_vs_direct']:.2f}x | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
+                f"| {row['added_p50_ms']:.2f} | {row['added_p99_ms']:.2f} |"
             )
 
 
