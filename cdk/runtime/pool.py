@@ -129,9 +129,10 @@ class Pool:
     def _active(self, lifecycle: Lifecycle) -> list[str]:
         """The usable members, in member order, with time's rules applied to those they can reach.
 
-        Members that time alone cannot change (active, no maintenance window, cap or budget) are
-        remembered until any model's status changes (``status_generation``): a selection then
-        evaluates only the others, and a pool of such models costs the same at any size.
+        Members only a change of state can set aside (active, no maintenance window: see
+        ``Recovery.steady``) are remembered until a status changes or usage is read back from
+        storage (``status_generation``): a selection then evaluates only the others (models in
+        standby, models with maintenance windows), and costs the same at any pool size.
         """
         state = lifecycle.state
         key = (status_generation.current(), id(state), len(state.models), len(state.providers))
@@ -148,12 +149,12 @@ class Pool:
         return self._look_again(lifecycle)
 
     def _look_again(self, lifecycle: Lifecycle) -> list[str]:
-        evaluate, usable, untimed = lifecycle.evaluate, lifecycle.usable, lifecycle.recovery.untimed
+        evaluate, usable, is_steady = lifecycle.evaluate, lifecycle.usable, lifecycle.recovery.steady
         for model_id in self.members:
             evaluate(model_id, self)
         state = lifecycle.state
         active = [model_id for model_id in self.members if usable(model_id)]
-        timed = frozenset(model_id for model_id in self.members if not untimed(model_id))
+        timed = frozenset(model_id for model_id in self.members if not is_steady(model_id))
         steady = frozenset(active) - timed
         key = (status_generation.current(), id(state), len(state.models), len(state.providers))
         object.__setattr__(self, "_selection", _Selection(key, self.members, active, steady, timed))

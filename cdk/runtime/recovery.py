@@ -47,6 +47,15 @@ class Recovery:
         self.views = views
         self._calendar = MaintenanceCalendar()
 
+    def steady(self, model_id: str) -> bool:
+        """True when only a change of state can set the model aside: active, no maintenance window.
+
+        Its caps and budgets are enforced when usage grows (each answer) and when usage is read
+        back from storage (which moves ``status_generation``); time only ever lowers usage.
+        """
+        model = self.state.models[model_id]
+        return model.status is ModelStatus.ACTIVE and not self.entries[model_id].maintenance
+
     def untimed(self, model_id: str) -> bool:
         """True when time alone cannot change the model: active, no maintenance window, cap or budget."""
         model = self.state.models[model_id]

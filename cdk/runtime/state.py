@@ -156,6 +156,7 @@ class PeriodUsage:
     def restore(self, data: Any) -> None:
         """Take over persisted values; raises StateFormatError on a bad shape."""
         _CODEC.restore(self, data, "usage")
+        status_generation.bump()  # usage spent elsewhere may have reached a cap or budget here
 
 
 @attrs.define
@@ -264,6 +265,7 @@ class ModelState:
         """Take over persisted values (all but ``provider_id``); raises StateFormatError on a bad shape."""
         _CODEC.restore(self, data, f"model {self.model_id}", keep=("provider_id",))
         self.revision += 1
+        status_generation.bump()
 
 
 @attrs.define

@@ -1,15 +1,16 @@
 """A count of every change to whether a model can serve, that selections compare to reuse their work.
 
-Any assignment to a model's ``status`` or a provider's ``deactivated`` moves it on: transitions,
-state read back from storage, records merged from other processes. One count for the process,
-so a change in any mesh makes every pool look again: never stale, at most cautious.
+Any assignment to a model's ``status`` or a provider's ``deactivated`` moves it on (transitions,
+state read back from storage), and so does any usage record read back from storage or merged
+from another process, which may have spent a cap or budget here. One count for the process, so
+a change in any mesh makes every pool look again: never stale, at most cautious.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["changed", "current"]
+__all__ = ["bump", "changed", "current"]
 
 _count = 0
 
@@ -19,8 +20,13 @@ def current() -> int:
     return _count
 
 
-def changed(_instance: Any, _attribute: Any, value: Any) -> Any:
-    """An attrs ``on_setattr`` hook: count the assignment, keep the value."""
+def bump() -> None:
+    """Count one change."""
     global _count
     _count += 1
+
+
+def changed(_instance: Any, _attribute: Any, value: Any) -> Any:
+    """An attrs ``on_setattr`` hook: count the assignment, keep the value."""
+    bump()
     return value

@@ -120,3 +120,17 @@ async def test_a_kept_snapshot_follows_the_record_and_the_clock() -> None:
         await clock.advance(61)  # the minute window moves on, the record does not
         assert lifecycle.snapshot("p.m0", "chat").requests_last_minute == 0
         assert lifecycle.snapshot("p.m0", "other").pool_id == "other"
+
+
+async def test_usage_read_back_from_storage_sets_a_capped_model_aside_at_once() -> None:
+    # Another process spent the model's daily requests: the next selection must not choose it.
+    async with Mesh.from_config(
+        pool_of(2, limits={"requests": 5, "window": "daily"}), clock=FakeClock()
+    ) as mesh:
+        assert (await mesh.complete(model="chat", messages=USER)).model == "p.m0"
+        lifecycle = mesh._lifecycle
+        assert lifecycle is not None
+        usage = lifecycle.state.models["p.m0"].usage
+        usage.restore({**usage.to_data(), "daily_requests": 5})
+        assert (await mesh.complete(model="chat", messages=USER)).model == "p.m1"
+        assert mesh.status()["models"]["p.m0"]["reason"] == "request_limit"
