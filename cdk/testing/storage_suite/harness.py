@@ -48,6 +48,14 @@ class StorageHarness(ConformanceSuite):
             self._idle_rounds += 1
             await anyio.sleep(0.001)  # gives a worker thread (or a server) time to answer
 
+    async def wait_for_a_sleeper(self, clock: FakeClock) -> bool:
+        """Let others run until a task sleeps on the fake clock; False after :data:`IDLE_ROUNDS` polls."""
+        for _ in range(IDLE_ROUNDS):
+            if clock.sleepers:
+                return True
+            await anyio.sleep(0.001)  # gives a worker thread (or a server) time to answer
+        return False
+
     async def move_time_until(
         self, clock: FakeClock, done: Callable[[], bool], *, step: float, limit: float
     ) -> bool:

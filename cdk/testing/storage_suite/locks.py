@@ -24,6 +24,8 @@ PATIENCE_SECONDS = 35
 #: Seconds on the fake clock after which a test stops waiting for what a correct backend does
 #: at its next poll (a timeout of 0.5 s passing, a released lock taken): far more than any poll.
 GIVE_UP = 30.0
+#: Seconds the fake clock jumps past a waiter's deadline of 0.5 s, as a busy event loop wakes it late.
+LATE_WAKEUP = 5.0
 
 
 class LockTests(StorageHarness):
@@ -120,6 +122,45 @@ class LockTests(StorageHarness):
                 assert outcome, (
                     f"acquire(timeout=0.5) of a held lock had not returned {limit:g} s later on the injected "
                     "clock: it gives up once its timeout has passed"
+                )
+                assert isinstance(outcome[0], LockTimeoutError), (
+                    f"expected LockTimeoutError, got {outcome[0]!r}"
+                )
+                await storage.release(held)
+
+    @pytest.mark.meshkit_feature(StorageFeature.LOCKING)
+    @pytest.mark.anyio
+    async def test_lock_timeout_holds_when_the_waiter_wakes_late(
+        self, conformance_target: ConformanceTarget, clock: FakeClock
+    ) -> None:
+        """A waiter woken after its deadline has passed (a busy event loop) gives up then.
+
+        The fake clock otherwise wakes a sleeper at exactly the time it asked for, so an
+        ``acquire`` that gives up only when the time left is exactly 0 would pass the plain
+        timeout test and, on a real clock, wait for ever.
+        """
+        with self.feature(conformance_target, StorageFeature.LOCKING):
+            async with self.storage(conformance_target, clock) as storage:
+                held = await storage.acquire("locks/late", ttl=3600)
+                outcome: list[BaseException | Lock] = []
+
+                async def contender() -> None:
+                    try:
+                        outcome.append(await storage.acquire("locks/late", ttl=60, timeout=0.5))
+                    except Exception as exc:
+                        outcome.append(exc)
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(contender)
+                    await self.wait_for_a_sleeper(clock)
+                    clock.advance_nowait(LATE_WAKEUP)  # past the deadline in one step, nobody woken on it
+                    limit = 5 * 0.5
+                    if not await self.move_time_until(clock, lambda: bool(outcome), step=0.5, limit=limit):
+                        tg.cancel_scope.cancel()
+                assert outcome, (
+                    f"acquire(timeout=0.5) woke {LATE_WAKEUP:g} s after it began, past its deadline, and had "
+                    f"not returned {limit:g} s later on the injected clock: it must give up once the clock "
+                    "is past the deadline, not only when it lands on it exactly"
                 )
                 assert isinstance(outcome[0], LockTimeoutError), (
                     f"expected LockTimeoutError, got {outcome[0]!r}"

@@ -357,6 +357,29 @@ class TokenInRecord(MemoryStorage):
         await super().release(lock)
 
 
+class TimesOutOnTheDot(MemoryStorage):
+    """Defect: gives up only when the time left is exactly 0, which its sleep clamped to the
+    deadline seems to promise; a waiter woken late finds less than 0 and waits for ever."""
+
+    connector_id = "defect.times-out-on-the-dot.v1"
+
+    async def acquire(
+        self, key: str, ttl: float | timedelta = 30.0, timeout: float | timedelta | None = None
+    ) -> Lock:
+        if timeout is None:
+            return await super().acquire(key, ttl, None)
+        deadline = self.clock.monotonic() + as_seconds(timeout)
+        while True:
+            try:
+                return await super().acquire(key, ttl, 0)
+            except LockTimeoutError:
+                left = deadline - self.clock.monotonic()
+                if left == 0:
+                    raise
+                await self.clock.sleep(min(0.01, max(left, 0.0)))
+                await anyio.lowlevel.checkpoint()
+
+
 CONNECTORS: list[type[Any]] = [
     ModestStorage,
     TornWrites,
@@ -380,6 +403,7 @@ CONNECTORS: list[type[Any]] = [
     ReleasesTheSameObjectOnly,
     ShortDefaultTtl,
     TokenInRecord,
+    TimesOutOnTheDot,
 ]
 EXPECTED = {
     "defect.torn-writes.v1": "test_concurrent_saves_and_loads",
@@ -403,4 +427,5 @@ EXPECTED = {
     "defect.releases-the-same-object-only.v1": "test_release_takes_an_equal_lock",
     "defect.short-default-ttl.v1": "test_default_lock_ttl_is_30_seconds",
     "defect.token-in-record.v1": "test_lock_is_released_by_its_owner_only",
+    "defect.times-out-on-the-dot.v1": "test_lock_timeout_holds_when_the_waiter_wakes_late",
 }
