@@ -225,6 +225,26 @@ class ConformanceSuite:
                     f"{dict(case)} was refused without naming config.{key}: {info.value}"
                 )
 
+    @pytest.mark.anyio
+    async def test_config_is_built_on_the_class(self, conformance_target: ConformanceTarget) -> None:
+        """A mesh checks a connector's config before it makes the connector: on the class, by path."""
+        where = "section.config"  # a mesh passes the config's place in mesh.yaml
+        async with conformance_target.environment() as config:
+            cls = conformance_target.cls
+            try:
+                cls.build_config(dict(config), path=where)
+                with pytest.raises(ConfigError) as info:
+                    cls.build_config({**config, "no_such_option": 1}, path=where)
+            except TypeError as exc:
+                pytest.fail(
+                    f"{cls.__name__}.build_config(mapping, path=...) raised {exc!r}: a mesh calls it on the "
+                    "class, before any instance exists (an override needs @classmethod)",
+                    pytrace=False,
+                )
+        assert f"{where}.no_such_option" in str(info.value), (
+            f"build_config(..., path={where!r}) must name the path {where}.no_such_option, got: {info.value}"
+        )
+
     def test_config_of_wrong_shape_is_a_config_error(self, conformance_target: ConformanceTarget) -> None:
         with pytest.raises(ConfigError) as info:
             conformance_target.make(["not", "a", "mapping"])  # type: ignore[arg-type]

@@ -99,6 +99,13 @@ def _providers() -> dict[str, Provider]:
     return found
 
 
+async def _providers_cannot_list(discovery: Discovery) -> None:
+    """Every provider's listing fails."""
+    for provider in discovery.context.providers.values():
+        if isinstance(provider, _CatalogueProvider):
+            provider.down = True
+
+
 def _known(provider: str, name: str, context_window: int = DISCOVERY_CONTEXT_WINDOW) -> tuple[str, ModelInfo]:
     model_id = f"{provider}.{name}"
     return model_id, ModelInfo(id=model_id, provider_id=provider, context_window=context_window)
@@ -323,6 +330,36 @@ class DiscoverySuite(ConformanceSuite):
                 f"down's listing failed, yet sync called {wrongly} deprecated: a failed listing is not an "
                 "empty one"
             )
+
+    @pytest.mark.meshkit_feature(DiscoveryFeature.SYNC)
+    @pytest.mark.anyio
+    async def test_broken_listing_source_is_reported(self, conformance_target: ConformanceTarget) -> None:
+        """Where the listings come from cannot be read: a sync says so, raises nothing, retires nothing."""
+        with self.feature(conformance_target, DiscoveryFeature.SYNC):
+            ways = conformance_target.spec.break_listing or (_providers_cannot_list,)
+            catalogue = dict(_known("alpha", m) for m in DISCOVERY_SCENARIO["alpha"])
+            for way in ways:
+                what = str(getattr(way, "__doc__", None) or getattr(way, "__name__", repr(way))).strip()
+                for asked in (["alpha"], None):
+                    async with self.discovery(conformance_target, catalogue) as discovery:
+                        await way(discovery)
+                        try:
+                            result = await discovery.sync(asked)
+                        except Exception as exc:
+                            pytest.fail(
+                                f"{what}: sync({asked}) raised {type(exc).__name__}: {exc}; "
+                                "a listing that cannot be read is reported in the result's errors",
+                                pytrace=False,
+                            )
+                    assert "alpha" in result.errors, (
+                        f"{what}: sync({asked}) must report alpha's listing as failed, errors "
+                        f"{dict(result.errors)}"
+                    )
+                    wrongly = sorted(_ids(result.deprecated_models))
+                    assert not wrongly, (
+                        f"{what}: nothing could be listed, yet sync({asked}) called {wrongly} "
+                        "deprecated: a listing that cannot be read is not an empty one"
+                    )
 
     @pytest.mark.meshkit_feature(DiscoveryFeature.HEALTH)
     @pytest.mark.anyio

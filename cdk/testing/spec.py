@@ -222,6 +222,10 @@ class ConformanceSpec:
     #: model names ``models`` from now on, for a connector that reads listings from elsewhere
     #: than the provider (a file); the suite changes the provider's own listing as well.
     change_listing: Callable[[Any, str, Sequence[str]], Awaitable[None]] | None = None
+    #: Discovery with a listing source of its own (a file): each ``async (connector)`` breaks
+    #: that source in one way (gone, not parseable, the wrong shape) for a fresh connector;
+    #: without any, the suite breaks the providers' own listings instead.
+    break_listing: Sequence[Callable[[Any], Awaitable[None]]] = ()
     #: Provider: the model named in test requests (default: the provider's choice).
     model: str | None = None
     #: Rotation policies: the policy's own selection rule (``meshkit.testing.rotation_rules``),

@@ -27,6 +27,7 @@ def static_spec() -> ConformanceSpec:
         config={"models": _stated(DISCOVERY_SCENARIO)},
         setup=_models_file,
         change_listing=_change_listing,
+        break_listing=(_file_removed, _file_not_yaml, _file_not_a_mapping, _file_model_without_a_name),
     )
 
 
@@ -49,3 +50,28 @@ async def _change_listing(connector: StaticDiscovery, provider_id: str, models: 
     listing = yaml.safe_load(await path.read_text()) or {}
     listing.update(_stated({provider_id: models}))
     await path.write_text(yaml.safe_dump(listing))
+
+
+def _models_file_of(connector: StaticDiscovery) -> anyio.Path:
+    assert connector.config.models_file is not None
+    return anyio.Path(connector.config.models_file)
+
+
+async def _file_removed(connector: StaticDiscovery) -> None:
+    """The models file removed"""
+    await _models_file_of(connector).unlink()
+
+
+async def _file_not_yaml(connector: StaticDiscovery) -> None:
+    """The models file cut short in the middle of a list (not YAML)"""
+    await _models_file_of(connector).write_text("alpha: [a1, a2\n")
+
+
+async def _file_not_a_mapping(connector: StaticDiscovery) -> None:
+    """The models file holding a list, not a mapping of providers"""
+    await _models_file_of(connector).write_text(yaml.safe_dump(["a1", "a2"]))
+
+
+async def _file_model_without_a_name(connector: StaticDiscovery) -> None:
+    """The models file stating a model without its name"""
+    await _models_file_of(connector).write_text(yaml.safe_dump({"alpha": [{"context_window": 8192}]}))

@@ -88,7 +88,7 @@ class StaticDiscovery(Discovery[StaticDiscoveryConfig]):
     async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
         try:
             configured = {**self.config.models, **await self._read_models_file()}
-        except (OSError, ValueError, ConfigError) as exc:
+        except (OSError, ValueError, yaml.YAMLError, ConfigError) as exc:
             # Nothing is known of any provider then: report them all, retire nothing.
             names = list(provider_ids) if provider_ids is not None else sorted(self.config.models)
             error = f"cannot read models_file {self.config.models_file}: {exc}"

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import anyio
 import attrs
 
+from meshkit.connectors.discovery._results import sync_result
 from meshkit.connectors.discovery.static import StaticDiscovery, StaticModel
 from meshkit.enums import DiscoveryFeature
 from meshkit.interfaces.discovery import Discovery, diff_catalogue
@@ -233,6 +234,26 @@ class FileReadOnce(StaticDiscovery):
         return self._read
 
 
+class TrustsItsModelsFile(StaticDiscovery):
+    """Defect: guards the read of its models file against a missing file only (``OSError``); a file
+    that is there but malformed (an edit saved half-way, a list for a mapping) makes sync raise."""
+
+    connector_id = "defect.trusts-its-models-file.v1"
+
+    async def sync(self, provider_ids: Sequence[str] | None = None) -> SyncResult:
+        names = list(provider_ids) if provider_ids is not None else sorted(self.config.models)
+        try:
+            configured = {**self.config.models, **await self._read_models_file()}
+        except OSError as exc:
+            errors = dict.fromkeys(names, f"cannot read models_file: {exc}")
+            return sync_result(names, {}, self.context.catalogue(), errors=errors)
+        if provider_ids is None:
+            names = sorted(configured)
+        listed = {p: [m.info(p) for m in configured[p]] for p in names if p in configured}
+        errors = {p: "no models configured for this provider" for p in names if p not in configured}
+        return sync_result(names, listed, self.context.catalogue(), errors=errors)
+
+
 class UnprobedIsDown(ListingDiscovery):
     """Defect: with no probe to go by, reports a provider unavailable ("no data, no traffic")."""
 
@@ -274,6 +295,7 @@ CONNECTORS: list[type[Any]] = [
     UnboundedProbe,
     FailuresNeverReset,
     FileReadOnce,
+    TrustsItsModelsFile,
     UnprobedIsDown,
     FlooredAvailability,
 ]
@@ -288,6 +310,7 @@ EXPECTED = {
     "defect.unbounded-probe.v1": "test_probe_returns_within_its_timeout_when_the_provider_hangs",
     "defect.failures-never-reset.v1": "test_failure_count_resets_after_a_success",
     "defect.file-read-once.v1": "test_sync_sees_a_changed_listing",
+    "defect.trusts-its-models-file.v1": "test_broken_listing_source_is_reported",
     "defect.unprobed-is-down.v1": "test_health_of_a_provider_never_probed",
     "defect.floored-availability.v1": "test_availability_is_the_share_of_successful_probes",
 }

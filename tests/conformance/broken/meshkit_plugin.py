@@ -26,7 +26,7 @@ def meshkit_conformance(connector_id: str) -> Any:
         return ConformanceSpec(
             http=openai_payloads(model=MODEL), model=MODEL, loopback=Loopback(wire="openai")
         )
-    if connector_id == discovery.FileReadOnce.connector_id:
+    if connector_id in {discovery.FileReadOnce.connector_id, discovery.TrustsItsModelsFile.connector_id}:
         from meshkit.connectors.discovery._conformance import static_spec
 
         return static_spec()

@@ -380,6 +380,16 @@ class TimesOutOnTheDot(MemoryStorage):
                 await anyio.lowlevel.checkpoint()
 
 
+class ConfigOnInstancesOnly(MemoryStorage):
+    """Defect: overrides ``build_config`` (to take no config as an empty one) without ``@classmethod``:
+    an instance builds its config, a mesh, which checks it on the class first, cannot."""
+
+    connector_id = "defect.config-on-instances-only.v1"
+
+    def build_config(self, config: Any, *, path: str = "config") -> Any:  # type: ignore[override]
+        return super().build_config({} if config is None else config, path=path)
+
+
 CONNECTORS: list[type[Any]] = [
     ModestStorage,
     TornWrites,
@@ -404,6 +414,7 @@ CONNECTORS: list[type[Any]] = [
     ShortDefaultTtl,
     TokenInRecord,
     TimesOutOnTheDot,
+    ConfigOnInstancesOnly,
 ]
 EXPECTED = {
     "defect.torn-writes.v1": "test_concurrent_saves_and_loads",
@@ -428,4 +439,5 @@ EXPECTED = {
     "defect.short-default-ttl.v1": "test_default_lock_ttl_is_30_seconds",
     "defect.token-in-record.v1": "test_lock_is_released_by_its_owner_only",
     "defect.times-out-on-the-dot.v1": "test_lock_timeout_holds_when_the_waiter_wakes_late",
+    "defect.config-on-instances-only.v1": "test_config_is_built_on_the_class",
 }

@@ -75,3 +75,13 @@ async def test_a_models_file_that_cannot_be_read_retires_nothing(clock: FakeCloc
     assert ": models.fake[0].context_windw: unknown key" in result.errors["fake"]
     file.unlink()
     assert "cannot read models_file" in (await static.sync(["fake"])).errors["fake"]
+
+
+async def test_a_models_file_that_is_not_yaml_is_reported(clock: FakeClock, tmp_path: Path) -> None:
+    file = tmp_path / "models.yaml"
+    file.write_text("fake: [a, b\n")  # saved half-way through an edit
+    static = StaticDiscovery({"models": {"fake": ["a"]}, "models_file": str(file)}, clock=clock)
+    static.attach(context(models={"fake.a": ModelInfo(id="fake.a", provider_id="fake")}))
+    result = await static.sync()
+    assert not result.deprecated_models and not result.new_models
+    assert "cannot read models_file" in result.errors["fake"]
