@@ -10,13 +10,14 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import anyio
 import yaml
 
-from meshkit.testing import DISCOVERY_CONTEXT_WINDOW, DISCOVERY_SCENARIO, ConformanceSpec
+from meshkit.testing import DISCOVERY_CONTEXT_WINDOW, DISCOVERY_SCENARIO, ConformanceSpec, Options
 
 from .static import StaticDiscovery
 
@@ -28,7 +29,32 @@ def static_spec() -> ConformanceSpec:
         setup=_models_file,
         change_listing=_change_listing,
         break_listing=(_file_removed, _file_not_yaml, _file_not_a_mapping, _file_model_without_a_name),
+        options=_OPTIONS,
     )
+
+
+def _models(**stated: Any) -> dict[str, Any]:
+    return {"models": {"alpha": [{"name": "a1", **stated}]}}
+
+
+#: What the static catalogue's options take, refuse and default to.
+_OPTIONS = Options(
+    accepted=(
+        {"timeout": "1ms"},
+        {"models": {"alpha": ["a1", "a2"]}},  # a bare name stands for {name: ...}
+        _models(context_window=1, max_output_tokens=1),
+    ),
+    refused=(
+        {"timeout": "0s"},
+        {"timeout": timedelta(seconds=-1)},  # past the parser, which refuses "-1s" itself
+        _models(context_window=0),
+        _models(context_window=-1),
+        _models(max_output_tokens=0),
+        _models(max_output_tokens=-1),
+        {"models": {"alpha": [{"name": ""}]}},
+    ),
+    defaults={"timeout": timedelta(seconds=10), "models_file": None},
+)
 
 
 def _stated(listing: Mapping[str, Sequence[str]]) -> dict[str, list[dict[str, Any]]]:

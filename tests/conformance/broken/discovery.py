@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import anyio
 import attrs
 
 from meshkit.connectors.discovery._results import sync_result
-from meshkit.connectors.discovery.static import StaticDiscovery, StaticModel
+from meshkit.connectors.discovery.static import StaticDiscovery, StaticDiscoveryConfig, StaticModel
 from meshkit.enums import DiscoveryFeature
+from meshkit.interfaces import check
 from meshkit.interfaces.discovery import Discovery, diff_catalogue
 from meshkit.types import HealthReport, ModelInfo, ProbeResult, SyncResult
 
@@ -254,6 +256,21 @@ class TrustsItsModelsFile(StaticDiscovery):
         return sync_result(names, listed, self.context.catalogue(), errors=errors)
 
 
+@attrs.frozen(kw_only=True)
+class _LaxTimeoutConfig(StaticDiscoveryConfig):
+    timeout: timedelta = attrs.field(
+        default=timedelta(seconds=10), validator=check(lambda v: v >= timedelta(0), "a duration, 0 or more")
+    )
+
+
+class ZeroTimeoutAccepted(StaticDiscovery):
+    """Defect: its timeout's validator checks ``>= 0`` where ``> 0`` was meant: a timeout of 0 is taken,
+    and every probe then fails at once."""
+
+    connector_id = "defect.zero-timeout-accepted.v1"
+    Config = _LaxTimeoutConfig
+
+
 class UnprobedIsDown(ListingDiscovery):
     """Defect: with no probe to go by, reports a provider unavailable ("no data, no traffic")."""
 
@@ -296,6 +313,7 @@ CONNECTORS: list[type[Any]] = [
     FailuresNeverReset,
     FileReadOnce,
     TrustsItsModelsFile,
+    ZeroTimeoutAccepted,
     UnprobedIsDown,
     FlooredAvailability,
 ]
@@ -311,6 +329,7 @@ EXPECTED = {
     "defect.failures-never-reset.v1": "test_failure_count_resets_after_a_success",
     "defect.file-read-once.v1": "test_sync_sees_a_changed_listing",
     "defect.trusts-its-models-file.v1": "test_broken_listing_source_is_reported",
+    "defect.zero-timeout-accepted.v1": "test_documented_options_hold",
     "defect.unprobed-is-down.v1": "test_health_of_a_provider_never_probed",
     "defect.floored-availability.v1": "test_availability_is_the_share_of_successful_probes",
 }

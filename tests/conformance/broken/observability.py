@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import attrs
 
+from meshkit.connectors.observability.jsonl import JsonlObservability, RotatingFile
 from meshkit.enums import ObservabilityFeature
 from meshkit.events import RoutingEvent
 from meshkit.interfaces.buffered import BufferedObservability
@@ -305,6 +306,31 @@ class GivesUpWhenStuck(BufferedObservability):
         self.target.send(batch)
 
 
+class _FreshFileOnOpen(RotatingFile):
+    """Closes the file after every batch, so a log shipper sees whole lines, and starts a new file
+    whenever it opens one that already holds lines, as a process restarting should."""
+
+    def write_records(self, records: list[dict[str, Any]]) -> None:
+        super().write_records(records)
+        self.close()
+
+    def _open(self) -> Any:
+        if self.path.exists() and self.path.stat().st_size:
+            self._rotate()
+        return super()._open()
+
+
+class RotatesEveryBatch(JsonlObservability):
+    """Defect: its file rotates at every batch, far from full: the backups that ``backups`` keeps
+    hold minutes, not ``max_bytes`` each, and older records go long before their time."""
+
+    connector_id = "defect.rotates-every-batch.v1"
+
+    def __init__(self, config: Any = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self._file = _FreshFileOnOpen(self.path, self.config.max_bytes, self.config.backups)
+
+
 CONNECTORS: list[type[Any]] = [
     BufferedSink,
     BlockingEmit,
@@ -319,6 +345,7 @@ CONNECTORS: list[type[Any]] = [
     OneShotFlush,
     SecretObjectsOnly,
     GivesUpWhenStuck,
+    RotatesEveryBatch,
 ]
 EXPECTED = {
     "defect.blocking-emit.v1": "test_emit_never_blocks",
@@ -333,4 +360,5 @@ EXPECTED = {
     "defect.one-shot-flush.v1": "test_delivery_keeps_the_targets_rules",
     "defect.secret-objects-only.v1": "test_plain_text_credentials_are_redacted",
     "defect.gives-up-when-stuck.v1": "test_buffered_delivery_waits_out_a_stuck_target",
+    "defect.rotates-every-batch.v1": "test_delivery_keeps_the_targets_rules",
 }
