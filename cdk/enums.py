@@ -233,6 +233,9 @@ class ObservabilityFeature(StrEnum):
     #: Counts and gauges instead of records: the suite reads the samples back
     #: (``collect_metrics``).
     METRICS = "metrics"
+    #: Delivers nothing, by design: a placeholder that switches observability off. Such a sink
+    #: declares nothing else, and is held to taking everything without raising or blocking.
+    DISCARDS = "discards"
 
 
 class DiscoveryFeature(StrEnum):

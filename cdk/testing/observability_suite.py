@@ -189,12 +189,21 @@ class ObservabilitySuite(MetricsTests, ConformanceSuite):
     # --- what it delivers -------------------------------------------------------------------
 
     def test_declares_what_it_delivers(self, conformance_target: ConformanceTarget) -> None:
-        """A sink delivers records, metrics or both; declaring neither, nothing it does is checked."""
+        """A sink delivers records, metrics or both, or says it discards everything (and nothing else)."""
         declared = conformance_target.cls.features
-        if not {ObservabilityFeature.RECORDS, ObservabilityFeature.METRICS} & declared:
+        delivers = {ObservabilityFeature.RECORDS, ObservabilityFeature.METRICS} & declared
+        if ObservabilityFeature.DISCARDS in declared:
+            others = sorted(f.value for f in declared - {ObservabilityFeature.DISCARDS})
+            assert not others, f"{conformance_target} declares 'discards' and also {others}: which is it?"
+            spec = conformance_target.spec
+            assert spec.collect_delivered is None and spec.collect_metrics is None, (
+                f"{conformance_target} declares 'discards', yet its spec reads back what it delivered"
+            )
+            return
+        if not delivers:
             pytest.skip(
-                f"{conformance_target} declares neither 'records' nor 'metrics': the suite cannot see "
-                "anything it delivers (declare what reaches its target)"
+                f"{conformance_target} declares neither 'records' nor 'metrics' (nor 'discards'): the suite "
+                "cannot see anything it delivers (declare what reaches its target)"
             )
 
     # --- events --------------------------------------------------------------------------

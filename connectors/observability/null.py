@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from meshkit import ObservabilityFeature
 from meshkit.interfaces import Observability, ObservabilityConfig
 
 
@@ -10,5 +11,5 @@ class NullObservability(Observability[ObservabilityConfig]):
 
     connector_id = "meshkit.null.v1"
     description = "Discards events, logs and traces; the default"
-    #: It delivers neither records nor metrics, and says so: the suite has nothing to certify.
-    features = frozenset()
+    #: It delivers nothing, and says so: the suite holds it to taking everything quietly.
+    features = frozenset({ObservabilityFeature.DISCARDS})

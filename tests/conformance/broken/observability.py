@@ -331,8 +331,16 @@ class RotatesEveryBatch(JsonlObservability):
         self._file = _FreshFileOnOpen(self.path, self.config.max_bytes, self.config.backups)
 
 
+class ClaimsToDiscard(BufferedSink):
+    """Defect: declares 'discards' beside what it delivers, so that no delivery test applies."""
+
+    connector_id = "defect.claims-to-discard.v1"
+    features = BufferedSink.features | {ObservabilityFeature.DISCARDS}
+
+
 CONNECTORS: list[type[Any]] = [
     BufferedSink,
+    ClaimsToDiscard,
     BlockingEmit,
     RaisingEmit,
     DropsOnClose,
@@ -348,6 +356,7 @@ CONNECTORS: list[type[Any]] = [
     RotatesEveryBatch,
 ]
 EXPECTED = {
+    "defect.claims-to-discard.v1": "test_declares_what_it_delivers",
     "defect.blocking-emit.v1": "test_emit_never_blocks",
     "defect.raising-emit.v1": "test_emit_log_trace_report_never_raise",
     "defect.drops-on-close.v1": "test_aclose_delivers_what_was_buffered",
