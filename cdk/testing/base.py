@@ -232,13 +232,17 @@ class ConformanceSuite:
         async with conformance_target.environment() as config:
             cls = conformance_target.cls
             try:
+                # What the connector fills in first (a preset's key reference), also on the class.
+                filled = cls.config_defaults(dict(config))
+                changed = sorted(k for k, v in config.items() if k not in filled or filled[k] != v)
+                assert not changed, f"config_defaults must keep what is given; it changed {changed}"
                 cls.build_config(dict(config), path=where)
                 with pytest.raises(ConfigError) as info:
                     cls.build_config({**config, "no_such_option": 1}, path=where)
             except TypeError as exc:
                 pytest.fail(
-                    f"{cls.__name__}.build_config(mapping, path=...) raised {exc!r}: a mesh calls it on the "
-                    "class, before any instance exists (an override needs @classmethod)",
+                    f"{cls.__name__}.config_defaults or build_config raised {exc!r}: a mesh calls both on "
+                    "the class, before any instance exists (an override needs @classmethod)",
                     pytrace=False,
                 )
         assert f"{where}.no_such_option" in str(info.value), (

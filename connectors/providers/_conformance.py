@@ -29,7 +29,11 @@ def openai_compatible_spec() -> ConformanceSpec:
                 "stream_usage": True,
                 "max_tokens_field": "max_tokens",
             },
-            accepted=({"preset": "ollama"}, {"max_tokens_field": "max_completion_tokens"}),
+            accepted=(
+                {"preset": "ollama"},
+                {"preset": "groq", "api_key": "sk-conformance-key"},
+                {"max_tokens_field": "max_completion_tokens"},
+            ),
             refused=(
                 {"base_url": "ftp://127.0.0.1/v1"},
                 {"max_tokens_field": "max_length"},
