@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -41,6 +40,8 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from _load import sibling
 
 HERE = Path(__file__).resolve().parent
 MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -68,14 +69,6 @@ void cg_stop(void) { CALLGRIND_DUMP_STATS_AT("measured"); CALLGRIND_STOP_INSTRUM
 # --- the contenders (in the measured process) ---------------------------------------------
 
 
-def _peer_client() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_peer_client", HERE / "_peer_client.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def mock_config(size: int, policy: str) -> dict[str, Any]:
     """``size`` mock models in one pool under ``policy``, each with a price, limits and a weight."""
     names = [f"m{i}" for i in range(size)]
@@ -100,7 +93,7 @@ def mock_config(size: int, policy: str) -> dict[str, Any]:
 async def contender(name: str, url: str, size: int) -> AsyncIterator[Send]:
     """``send()`` for contender ``name``, open for the duration."""
     if name in ("aiohttp", "httpx", "httpx+aiohttp"):
-        async with _peer_client().CONTENDERS[name](url, 1) as send:
+        async with sibling("_peer_client").CONTENDERS[name](url, 1) as send:
             yield send
         return
     from meshkit import Mesh
@@ -266,11 +259,7 @@ def main() -> None:
         unit = "instructions" if marker else "CPU µs"
         upstream = url = None
         if any(c in HTTP for c in args.contenders):
-            spec = importlib.util.spec_from_file_location("bench_transport", HERE / "transport.py")
-            assert spec is not None and spec.loader is not None
-            transport = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(transport)
-            upstream, url = transport.start_server("aiohttp")
+            upstream, url = sibling("transport").start_server("aiohttp")
         results: dict[str, dict[str, float]] = {}
         try:
             for name in args.contenders:

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
+from _load import sibling
 
 from meshkit import Mesh
 from meshkit.connectors.providers.openai_compatible import OpenAICompatibleProvider
@@ -35,15 +34,6 @@ from meshkit.types import EmbeddingRequest
 
 INPUTS = ["the first text to embed", "a second, somewhat longer text to embed", "third"]
 DIMENSIONS = 256
-
-
-def _transport_module() -> Any:
-    """bench/transport.py: its server launcher serves here too."""
-    spec = importlib.util.spec_from_file_location("bench_transport", Path(__file__).with_name("transport.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _mesh_config(base_url: str) -> dict[str, Any]:
@@ -56,18 +46,10 @@ def _mesh_config(base_url: str) -> dict[str, Any]:
 
 
 async def _drive(send: Callable[[], Awaitable[Any]], requests: int, concurrency: int) -> tuple[float, float]:
-    """Requests/s and client CPU seconds per request, for ``requests`` sends."""
-    remaining = requests
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await send()
-
-    wall, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return requests / (time.perf_counter() - wall), (time.process_time() - cpu) / requests
+    """Requests/s (bench/transport.py's loop) and client CPU seconds per request."""
+    cpu = time.process_time()
+    rate = await sibling("transport").drive(send, requests, concurrency)
+    return rate, (time.process_time() - cpu) / requests
 
 
 async def bench(
@@ -152,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds (each path runs once per round)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     args = parser.parse_args(argv)
-    process, base_url = _transport_module().start_server("mock")
+    process, base_url = sibling("transport").start_server("mock")
     try:
         results = asyncio.run(bench(base_url, args.requests, args.rounds, args.concurrency))
     finally:

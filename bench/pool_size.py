@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import importlib.util
 import json
 import os
 import random
@@ -38,18 +37,11 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+from _load import sibling
+
 HERE = Path(__file__).resolve().parent
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 Send = Callable[[], Awaitable[Any]]
-
-
-def _cost_module() -> Any:
-    """bench/cost.py, for its pool configuration and policy list."""
-    spec = importlib.util.spec_from_file_location("bench_cost", HERE / "cost.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 async def bench(
@@ -60,7 +52,7 @@ async def bench(
     from meshkit.connectors.providers.mock import MockProvider
     from meshkit.types import CompletionRequest
 
-    cost = _cost_module()
+    cost = sibling("cost")
     sends: dict[str, Send] = {}
     async with AsyncExitStack() as stack:
         mock = await stack.enter_async_context(MockProvider({"models": ["m0"]}, name="fake"))
@@ -117,7 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    policies = list(_cost_module().POLICIES)
+    policies = list(sibling("cost").POLICIES)
     parser.add_argument("--policies", nargs="+", default=policies, choices=policies)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--requests", type=int, default=200, help="requests per cell per round")

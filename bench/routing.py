@@ -18,31 +18,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
-import importlib.util
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
+from _load import sibling
 
 from meshkit import Mesh
 from meshkit.connectors.providers.openai_compatible import OpenAICompatibleProvider
 from meshkit.types import CompletionRequest
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
-
-
-@functools.cache
-def _transport_module() -> Any:
-    """bench/transport.py, loaded once: its server and its ``drive`` loop serve here too."""
-    spec = importlib.util.spec_from_file_location("bench_transport", Path(__file__).with_name("transport.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _mesh_config(base_url: str, transport: str) -> dict[str, Any]:
@@ -61,7 +49,7 @@ def _mesh_config(base_url: str, transport: str) -> dict[str, Any]:
 
 async def bench(base_url: str, requests: int, rounds: int, concurrency: int) -> dict[str, list[float]]:
     """Requests per second of each path, one figure per round."""
-    drive = _transport_module().drive
+    drive = sibling("transport").drive
     results: dict[str, list[float]] = {}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits) as client:
@@ -106,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
     args = parser.parse_args(argv)
-    transport = _transport_module()
+    transport = sibling("transport")
     process, base_url = transport.start_server("aiohttp")
     try:
         results = asyncio.run(bench(base_url, args.requests, args.rounds, args.concurrency))

@@ -11,7 +11,7 @@ what its config's ``features`` grant, else what its provider connector declares;
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any, cast
+from typing import cast
 
 import attrs
 
@@ -84,35 +84,7 @@ def lacking(
     providers: Mapping[str, Provider],
     needs: RequestNeeds,
 ) -> dict[str, tuple[str, ...]]:
-    """The members that cannot serve ``needs``, each with what it lacks, in member order.
-
-    Remembered for a pool's member tuple: members, their features and their providers change
-    only with a new tuple (a catalogue sync adds models by re-resolving the pools), so a
-    request pays for this once per kind of request, not once per member.
-    """
-    key = (id(members), id(entries), id(providers), needs)
-    known = _LACKING.get(key)
-    if known is not None and known[0] is members and known[1] is entries and known[2] is providers:
-        return dict(known[3])
-    out = _lacking(members, entries, providers, needs)
-    if isinstance(members, tuple):
-        if len(_LACKING) >= _LACKING_SIZE:
-            _LACKING.clear()
-        _LACKING[key] = (members, entries, providers, dict(out))
-    return out
-
-
-#: (members, entries, providers, needs) by identity -> what ``lacking`` found; bounded.
-_LACKING: dict[tuple[int, int, int, RequestNeeds], tuple[Any, Any, Any, dict[str, tuple[str, ...]]]] = {}
-_LACKING_SIZE = 64
-
-
-def _lacking(
-    members: Iterable[str],
-    entries: Mapping[str, ModelEntry],
-    providers: Mapping[str, Provider],
-    needs: RequestNeeds,
-) -> dict[str, tuple[str, ...]]:
+    """The members that cannot serve ``needs``, each with what it lacks, in member order."""
     out: dict[str, tuple[str, ...]] = {}
     for model_id in members:
         entry = entries[model_id]

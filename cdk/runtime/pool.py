@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ..interfaces.provider import Provider
 from ..interfaces.rotation import RotationPolicy
 from ..types import CompletionRequest, EmbeddingRequest
 from . import status_generation
 from .candidates import Candidates
 from .capabilities import CapabilityTree
 from .catalogue import ModelEntry
+from .needs import RequestNeeds, lacking
 from .settings import BudgetSettings, PoolSettings, RetrySettings
 
 if TYPE_CHECKING:
@@ -70,6 +72,10 @@ class Pool:
     target: str | None = None  # what the request named, for an implicit pool
     #: What the last selection found (see ``_active``); not part of the pool's identity.
     _selection: _Selection | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    #: What the members lack, by kind of request (see ``lacking``).
+    _gaps: dict[RequestNeeds, tuple[object, object, dict[str, tuple[str, ...]]]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False
+    )
 
     @classmethod
     def configured_from(
@@ -125,6 +131,19 @@ class Pool:
         if chosen is None:
             return None
         return chosen.model_id
+
+    def lacking(
+        self, entries: Mapping[str, ModelEntry], providers: Mapping[str, Provider], needs: RequestNeeds
+    ) -> dict[str, tuple[str, ...]]:
+        """The members that cannot serve ``needs``, each with what it lacks (``needs.lacking``).
+
+        Worked out once per kind of request: a pool's members are fixed, and their features
+        and providers change only when the catalogue does, which makes new pools.
+        """
+        known = self._gaps.get(needs)
+        if known is None or known[0] is not entries or known[1] is not providers:
+            known = self._gaps[needs] = (entries, providers, lacking(self.members, entries, providers, needs))
+        return dict(known[2])
 
     def _active(self, lifecycle: Lifecycle) -> list[str]:
         """The usable members, in member order, with time's rules applied to those they can reach.

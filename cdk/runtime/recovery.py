@@ -57,11 +57,8 @@ class Recovery:
         return model.status is ModelStatus.ACTIVE and not self.entries[model_id].maintenance
 
     def untimed(self, model_id: str) -> bool:
-        """True when time alone cannot change the model: active, no maintenance window, cap or budget."""
-        model = self.state.models[model_id]
-        if model.status is not ModelStatus.ACTIVE or self.entries[model_id].maintenance:
-            return False
-        return not self.caps.can_breach(model_id)
+        """True when time alone cannot change the model: steady, and no cap or budget can reach it."""
+        return self.steady(model_id) and not self.caps.can_breach(model_id)
 
     def evaluate(self, model_id: str, pool: Pool) -> None:
         """Apply time-based rules now: maintenance windows, caps, resets, cooldowns."""

@@ -43,7 +43,7 @@ from .attempt_log import AttemptLog
 from .catalogue import ModelEntry
 from .deadline import call_within
 from .lifecycle import Lifecycle
-from .needs import RequestNeeds, chat_needs, embedding_needs, lacking, skipped
+from .needs import RequestNeeds, chat_needs, embedding_needs, skipped
 from .pool import Pool, policy_view
 from .state_sync import StateSync
 from .stream_start import close_quietly, first_meaningful
@@ -258,7 +258,7 @@ class Router:
         """
         request_id = new_request_id()
         target = pool.label
-        gaps = lacking(pool.members, self.entries, self.providers, needs)
+        gaps = pool.lacking(self.entries, self.providers, needs)
         passed_over = skipped(gaps)
         if gaps:
             if len(gaps) == len(pool.members):

@@ -20,7 +20,7 @@ from ..types import CompletionRequest
 from .capabilities import CapabilityTree
 from .catalogue import ModelEntry
 from .lifecycle import Lifecycle
-from .needs import RequestNeeds, lacking, skipped
+from .needs import RequestNeeds, skipped
 from .pool import Pool, members, members_of
 from .settings import RetrySettings
 from .telemetry import Telemetry
@@ -106,7 +106,7 @@ class Targets:
         With ``needs``, members that lack any of it are passed over, as the router does.
         """
         lifecycle = self.lifecycle
-        gaps = lacking(pool.members, self.entries, self.providers, needs) if needs is not None else {}
+        gaps = pool.lacking(self.entries, self.providers, needs) if needs is not None else {}
         # A copy of the policy answers, so a dry run does not move a round-robin cursor.
         chosen = pool.detached().select(lifecycle, request, exclude=gaps)
         entry = self.entries.get(chosen) if chosen else None

@@ -95,11 +95,8 @@ async def settle(clock: Any, sleepers: int, *, rounds: int = 200) -> None:
     raise AssertionError(f"expected {sleepers} sleepers on the clock, found {clock.sleepers}")
 
 
-async def drive(clock: Any, call: Any, *, step: float = 0.01, limit: float = 600.0) -> tuple[Any, float]:
-    """Run ``call()`` while moving ``clock`` forward in ``step``s; return its result and the time taken.
-
-    An exception from ``call`` is returned in place of the result.
-    """
+async def _driven(clock: Any, call: Any, advance: Any) -> tuple[Any, float]:
+    """Run ``call()`` while ``advance()`` moves ``clock``; its result (or exception) and the time taken."""
     import anyio
 
     outcome: list[Any] = []
@@ -116,11 +113,25 @@ async def drive(clock: Any, call: Any, *, step: float = 0.01, limit: float = 600
         for _ in range(5):
             await anyio.lowlevel.checkpoint()
         while not outcome:
-            if clock.monotonic() - started > limit:
+            if not await advance(started):
                 tg.cancel_scope.cancel()
                 raise AssertionError("the call did not finish within the time limit")
-            await clock.advance(step)
     return outcome[0], clock.monotonic() - started
+
+
+async def drive(clock: Any, call: Any, *, step: float = 0.01, limit: float = 600.0) -> tuple[Any, float]:
+    """Run ``call()`` while moving ``clock`` forward in ``step``s; return its result and the time taken.
+
+    An exception from ``call`` is returned in place of the result.
+    """
+
+    async def advance(started: float) -> bool:
+        if clock.monotonic() - started > limit:
+            return False
+        await clock.advance(step)
+        return True
+
+    return await _driven(clock, call, advance)
 
 
 async def drive_over_loopback(clock: Any, call: Any, *, watchers: int = 1) -> tuple[Any, float]:
@@ -132,21 +143,12 @@ async def drive_over_loopback(clock: Any, call: Any, *, watchers: int = 1) -> tu
     """
     import anyio
 
-    outcome: list[Any] = []
-    started = clock.monotonic()
+    async def advance(started: float) -> bool:
+        wakeup = clock.next_wakeup
+        if clock.sleepers > watchers and wakeup is not None:
+            await clock.advance(wakeup - clock.monotonic())
+        else:
+            await anyio.lowlevel.checkpoint()
+        return True
 
-    async def run() -> None:
-        try:
-            outcome.append(await call())
-        except Exception as exc:
-            outcome.append(exc)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(run)
-        while not outcome:
-            wakeup = clock.next_wakeup
-            if clock.sleepers > watchers and wakeup is not None:
-                await clock.advance(wakeup - clock.monotonic())
-            else:
-                await anyio.lowlevel.checkpoint()
-    return outcome[0], clock.monotonic() - started
+    return await _driven(clock, call, advance)

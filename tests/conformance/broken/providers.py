@@ -548,37 +548,8 @@ class EmbedsWithoutCounting(ReferenceHTTPProvider):
     connector_id = "defect.embeds-without-counting.v1"
     features = ReferenceHTTPProvider.features | {ProviderFeature.EMBEDDINGS}
 
-    def build_embedding_request(self, request: EmbeddingRequest) -> httpx.Request:
-        body = {"model": request.model, "input": list(request.input)}
-        return self.client.build_request(
-            "POST", f"{self.config.base_url}/embeddings", json=body, headers=self.default_headers()
-        )
-
-    def parse_embedding_response(
-        self, response: httpx.Response, request: EmbeddingRequest
-    ) -> EmbeddingResponse:
-        data = response.json()
-        items = sorted(data["data"], key=lambda item: item["index"])
-        vectors = tuple(
-            Embedding(index=i, embedding=[float(x) for x in item["embedding"]])
-            for i, item in enumerate(items)
-        )
-        tokens = int(data["usage"]["prompt_tokens"])
-        model = data.get("model") or request.model or ""
-        return EmbeddingResponse(model=model, data=vectors, usage=TokenUsage(tokens, 0, tokens))
-
-
-class CountsTooFewOnly(ReferenceHTTPProvider):
-    """Defect: checks that no input went without a vector, not that no vector is left over."""
-
-    connector_id = "defect.counts-too-few-only.v1"
-    features = ReferenceHTTPProvider.features | {ProviderFeature.EMBEDDINGS}
-
     def embedding_body(self, request: EmbeddingRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": request.model, "input": list(request.input)}
-        if request.dimensions is not None:
-            body["dimensions"] = request.dimensions
-        return body
+        return {"model": request.model, "input": list(request.input)}
 
     def build_embedding_request(self, request: EmbeddingRequest) -> httpx.Request:
         return self.client.build_request(
@@ -593,8 +564,6 @@ class CountsTooFewOnly(ReferenceHTTPProvider):
     ) -> EmbeddingResponse:
         data = response.json()
         items = sorted(data["data"], key=lambda item: item["index"])
-        if len(items) < len(request.input):
-            raise ProviderProtocolError(f"{len(request.input)} inputs, {len(items)} vectors")
         vectors = tuple(
             Embedding(index=i, embedding=[float(x) for x in item["embedding"]])
             for i, item in enumerate(items)
@@ -604,13 +573,33 @@ class CountsTooFewOnly(ReferenceHTTPProvider):
         return EmbeddingResponse(model=model, data=vectors, usage=TokenUsage(tokens, 0, tokens))
 
 
+class CountsTooFewOnly(EmbedsWithoutCounting):
+    """Defect: checks that no input went without a vector, not that no vector is left over."""
+
+    connector_id = "defect.counts-too-few-only.v1"
+
+    def embedding_body(self, request: EmbeddingRequest) -> dict[str, Any]:
+        body = super().embedding_body(request)
+        if request.dimensions is not None:
+            body["dimensions"] = request.dimensions
+        return body
+
+    def parse_embedding_response(
+        self, response: httpx.Response, request: EmbeddingRequest
+    ) -> EmbeddingResponse:
+        found = len(response.json()["data"])
+        if found < len(request.input):
+            raise ProviderProtocolError(f"{len(request.input)} inputs, {found} vectors")
+        return super().parse_embedding_response(response, request)
+
+
 class DropsDimensions(CountsTooFewOnly):
     """Defect: counts the vectors both ways, and never sends the `dimensions` asked for."""
 
     connector_id = "defect.drops-dimensions.v1"
 
     def embedding_body(self, request: EmbeddingRequest) -> dict[str, Any]:
-        return {"model": request.model, "input": list(request.input)}
+        return EmbedsWithoutCounting.embedding_body(self, request)
 
     def parse_embedding_response(
         self, response: httpx.Response, request: EmbeddingRequest
