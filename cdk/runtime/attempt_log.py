@@ -28,6 +28,11 @@ class AttemptLog:
         self.telemetry = telemetry
         self.clock = clock
 
+    @property
+    def wanted(self) -> bool:
+        """True when some sink takes request log entries: without one, a success builds none."""
+        return self.telemetry.wants_logs
+
     def record(self, entry: RequestLogEntry) -> None:
         """Send an entry to the request log."""
         self.telemetry.log(entry)

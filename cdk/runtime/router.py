@@ -140,7 +140,9 @@ class Router:
             attempt.model_id, attempt.pool, latency_ms=latency_ms, usage=response.usage, cost=cost
         )
         reply = attrs.evolve(response, model=attempt.model_id, provider_id=entry.provider_id, cost=cost)
-        self._log.record(self._log.entry(attempt, latency_ms, usage=response.usage, cost=cost, reply=reply))
+        if self._log.wanted:
+            logged = self._log.entry(attempt, latency_ms, usage=response.usage, cost=cost, reply=reply)
+            self._log.record(logged)
         return reply
 
     # --- streaming -------------------------------------------------------------
@@ -239,7 +241,8 @@ class Router:
         self.lifecycle.succeeded(
             attempt.model_id, attempt.pool, latency_ms=latency_ms, usage=usage, cost=cost
         )
-        self._log.record(self._log.entry(attempt, latency_ms, usage=usage, cost=cost))
+        if self._log.wanted:
+            self._log.record(self._log.entry(attempt, latency_ms, usage=usage, cost=cost))
 
     # --- the loop shared by both -----------------------------------------------------
 

@@ -159,6 +159,7 @@ class PeriodUsage:
         status_generation.bump()  # usage spent elsewhere may have reached a cap or budget here
 
 
+@status_generation.counted("status")
 @attrs.define
 class ModelState:
     """One model's status and counters; the runtime mutates it, policies see snapshots."""
@@ -168,7 +169,6 @@ class ModelState:
     status: ModelStatus = attrs.field(
         default=ModelStatus.ACTIVE,
         metadata=persisted(Merge.STATUS, snapshot="status"),
-        on_setattr=status_generation.changed,
     )
     reason: DeactivationReason | None = attrs.field(
         default=None, metadata=persisted(Merge.STATUS, snapshot="deactivation_reason")
@@ -268,13 +268,12 @@ class ModelState:
         status_generation.bump()
 
 
+@status_generation.counted("deactivated")
 @attrs.define
 class ProviderState:
     """Provider-wide status: set aside after an authentication failure until a probe passes."""
 
-    deactivated: bool = attrs.field(
-        default=False, metadata=persisted(Merge.STATUS), on_setattr=status_generation.changed
-    )
+    deactivated: bool = attrs.field(default=False, metadata=persisted(Merge.STATUS))
     reason: str | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
     since: datetime | None = attrs.field(default=None, metadata=persisted(Merge.STATUS))
     available: bool | None = attrs.field(default=None)  # the latest health verdict; this process's own

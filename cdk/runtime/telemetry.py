@@ -36,6 +36,11 @@ class Telemetry:
         """True when request logs carry the request and the reply (log level ``full``)."""
         return self.settings.logging.level is LogLevel.FULL
 
+    @property
+    def wants_logs(self) -> bool:
+        """True when some observability sink would receive request log entries."""
+        return any(isinstance(s, Observability) for s in self.events.subscribers)
+
     def tracer(self, component: str) -> Tracer:
         """A tracer whose entries name ``component``."""
         return Tracer(self, component)
@@ -50,8 +55,11 @@ class Telemetry:
 
     def log(self, entry: RequestLogEntry) -> None:
         """One request log entry, trimmed to the configured level, to every sink."""
+        sinks = self.sinks()
+        if not sinks:
+            return
         trimmed = entry.at_level(self.settings.logging.level)
-        for sink in self.sinks():
+        for sink in sinks:
             try:
                 sink.log(trimmed)
             except Exception:

@@ -38,9 +38,12 @@ class RequestLogEntry:
         """The entry trimmed to what ``level`` allows (payloads only at FULL)."""
         if level is LogLevel.FULL:
             return self
+        payloads = self.request is not None or self.response is not None
         if level is LogLevel.SUMMARY:
-            return attrs.evolve(self, request=None, response=None)
-        return attrs.evolve(self, request=None, response=None, usage=None, cost=None)
+            return attrs.evolve(self, request=None, response=None) if payloads else self
+        if payloads or self.usage is not None or self.cost is not None:
+            return attrs.evolve(self, request=None, response=None, usage=None, cost=None)
+        return self  # nothing to trim: no copy
 
 
 @attrs.frozen(kw_only=True)

@@ -134,6 +134,12 @@ class TestRequestLogEntryAtLevel:
         assert trimmed.usage is None and trimmed.cost is None
         assert trimmed.request is None and trimmed.response is None
 
+    def test_an_entry_with_nothing_to_trim_is_passed_on_as_it_is(self) -> None:
+        bare = attrs.evolve(_entry(), request=None, response=None)
+        assert bare.at_level(LogLevel.SUMMARY) is bare
+        plain = attrs.evolve(bare, usage=None, cost=None)
+        assert plain.at_level(LogLevel.METADATA) is plain
+
     def test_trimming_leaves_the_original_untouched(self) -> None:
         entry = _entry()
         entry.at_level(LogLevel.METADATA)

@@ -84,7 +84,7 @@ def mock(mesh: Any, provider_id: str) -> MockProvider:
     return provider
 
 
-async def settle(clock: Any, sleepers: int, *, rounds: int = 200) -> None:
+async def settle(clock: Any, sleepers: int, *, rounds: int = 1000) -> None:
     """Let tasks run until at least ``sleepers`` of them wait on ``clock``."""
     import anyio
 
@@ -139,7 +139,9 @@ async def drive_over_loopback(clock: Any, call: Any, *, watchers: int = 1) -> tu
 
     Real HTTP takes real time, so stepping the clock blindly could run a deadline out while a
     request is on the wire. Time moves only when more than ``watchers`` tasks (the deadline's
-    own watcher) sleep on the clock, and then straight to the earliest wake-up.
+    own watcher) sleep on the clock, and then straight to the earliest wake-up. A mesh's
+    background jobs sleep on the clock too, so their wake-ups move it while a request is on
+    the wire: give the call a deadline far beyond what the test waits for.
     """
     import anyio
 

@@ -27,6 +27,10 @@ def fresh(server: MockOpenAIServer) -> None:
     server.reset()
 
 
+#: A deadline no test here waits out.
+DAY = 86_400.0
+
+
 def config(server: MockOpenAIServer, *, small_timeout: str | None = None, **retry: Any) -> dict[str, Any]:
     """Two models of one server; ``small_timeout`` puts local.small on a provider of its own with
     that timeout (a hang to wait out), so that local.large keeps a timeout a loaded machine meets."""
@@ -72,7 +76,11 @@ async def test_a_429_with_retry_after_is_waited_out_on_the_same_model(server: Mo
     async with Mesh.from_config(
         config(server, same_model_retries=1, initial_delay="10ms"), clock=clock
     ) as mesh:
-        reply, took = await drive_over_loopback(clock, lambda: mesh.complete(model="chat", messages=USER))
+        # A day of clock time: the background jobs' wake-ups (every second) move the clock
+        # while the request is on the wire, as many times as a slow round trip takes.
+        reply, took = await drive_over_loopback(
+            clock, lambda: mesh.complete(model="chat", messages=USER, deadline=DAY)
+        )
     assert not isinstance(reply, Exception), reply
     assert reply.model == "local.small"
     assert models_called(server) == ["small", "small"]
