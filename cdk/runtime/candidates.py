@@ -25,6 +25,16 @@ class Candidates(Sequence[ModelSnapshot]):
         self._make = make
         self._made: list[ModelSnapshot | None] = [None] * len(model_ids)
 
+    @property
+    def model_ids(self) -> Sequence[str]:
+        """The candidates' model ids, in order, read without making a snapshot.
+
+        The same object for as long as the pool's active members stay the same, so a policy
+        can keep what it works out from what is fixed for a model (its priority, pricing,
+        weight, limits) until they change.
+        """
+        return self._ids
+
     def __len__(self) -> int:
         return len(self._ids)
 

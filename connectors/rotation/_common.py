@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from meshkit import ModelSnapshot, ModelStatus
 
@@ -90,3 +91,53 @@ class RoundRobinCursor:
                 return index + 1
         # The last model left the pool: whoever took its place is next.
         return max(hint, 0)
+
+
+class KeptOrder:
+    """Positions among a pool's candidates, worked out once per set of candidates and kept.
+
+    ``work_out`` reads only what is fixed for a model (priority, pricing, weight, limits,
+    the policy's own configuration), so its answer holds for as long as the candidates are
+    the same models: a pool hands over the same ``model_ids`` until a status changes. State
+    changes, not requests, pay for working it out. Candidates that cannot say which models
+    they are (a plain list) get None: the policy then looks at every one.
+    """
+
+    __slots__ = ("_kept", "_work_out")
+
+    #: Sets of candidates remembered per pool: its usual set and those of failovers.
+    KEPT = 4
+
+    def __init__(self, work_out: Callable[[Sequence[ModelSnapshot]], list[int]]) -> None:
+        self._work_out = work_out
+        self._kept: dict[str | None, list[tuple[Sequence[str], list[int]]]] = {}
+
+    def of(self, candidates: Sequence[ModelSnapshot]) -> list[int] | None:
+        """What ``work_out`` answers for these candidates, from memory when they are known."""
+        ids: Sequence[str] | None = getattr(candidates, "model_ids", None)
+        if ids is None or not candidates:
+            return None
+        kept = self._kept.setdefault(pool_of(candidates), [])
+        for index, (known, positions) in enumerate(kept):
+            if known is ids or known == ids:
+                if index:  # the most recent first: the usual set is found at once
+                    kept.insert(0, kept.pop(index))
+                return positions
+        positions = self._work_out(candidates)
+        kept.insert(0, (ids, positions))
+        del kept[self.KEPT :]
+        return positions
+
+
+def by_preference(candidates: Sequence[ModelSnapshot], key: Callable[[ModelSnapshot], Any]) -> list[int]:
+    """Positions ordered by ``key``, then by position: ``most_preferred``'s order."""
+    return sorted(range(len(candidates)), key=lambda i: (key(candidates[i]), i))
+
+
+def first_active_in(candidates: Sequence[ModelSnapshot], positions: Sequence[int]) -> ModelSnapshot | None:
+    """The first active candidate in the order of ``positions``."""
+    for index in positions:
+        candidate = candidates[index]
+        if candidate.status is ACTIVE:
+            return candidate
+    return None

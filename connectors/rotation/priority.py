@@ -11,7 +11,7 @@ import attrs
 from meshkit import CompletionRequest, ModelSnapshot
 from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
-from ._common import ACTIVE, most_preferred
+from ._common import ACTIVE, KeptOrder, by_preference, first_active_in, most_preferred
 
 
 def _unique(values: list[str]) -> bool:
@@ -32,6 +32,7 @@ class Priority(RotationPolicy[PriorityConfig]):
     Models not listed come next, ordered by their provider's place in ``providers``;
     anything left follows by the model's own ``priority`` and the pool's order. Unlike
     stick-until-failure, traffic returns to a preferred model as soon as it recovers.
+    The order is worked out once per set of candidates: a selection reads one snapshot.
     """
 
     connector_id = "meshkit.priority.v1"
@@ -43,10 +44,25 @@ class Priority(RotationPolicy[PriorityConfig]):
         self._model_rank = {model_id: rank for rank, model_id in enumerate(self.config.models)}
         self._provider_rank = {provider: rank for rank, provider in enumerate(self.config.providers)}
         self._first: str | None = self.config.models[0] if self.config.models else None
+        self._order = KeptOrder(self._preference)
+
+    def _preference(self, candidates: Sequence[ModelSnapshot]) -> list[int]:
+        unlisted_model, unlisted_provider = len(self._model_rank), len(self._provider_rank)
+        return by_preference(
+            candidates,
+            lambda c: (
+                self._model_rank.get(c.model_id, unlisted_model),
+                self._provider_rank.get(c.provider_id, unlisted_provider),
+                c.priority,
+            ),
+        )
 
     def select(
         self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
     ) -> ModelSnapshot | None:
+        order = self._order.of(candidates)
+        if order is not None:  # the same candidates as before: the first active one in order
+            return first_active_in(candidates, order)
         model_rank, provider_rank, first = self._model_rank, self._provider_rank, self._first
         if not model_rank and not provider_rank:
             found = most_preferred(candidates)

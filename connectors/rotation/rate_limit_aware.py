@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
 from meshkit import CompletionRequest, ModelSnapshot, RotationFeature
 from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
-from ._common import ACTIVE
+from ._common import ACTIVE, KeptOrder, by_preference
 
 #: Keys of ``ModelSnapshot.limits`` this policy reads.
 REQUESTS_PER_MINUTE = "requests_per_minute"
@@ -52,13 +53,18 @@ class RateLimitAware(RotationPolicy[RateLimitAwareConfig]):
     per-minute caps, counting the request's estimated prompt tokens plus ``max_tokens``.
     A model that is near its limit is only passed over, never deactivated: it gets
     traffic again as its last minute empties. When none has room, the least loaded
-    model is used. One pass over the pool per selection.
+    model is used. A selection looks at the models in order of preference (worked out
+    once per set of candidates) until one has room, and at all of them only when none has.
     """
 
     connector_id = "meshkit.rate-limit-aware.v1"
     Config = RateLimitAwareConfig
     features = frozenset({RotationFeature.QUOTA_AWARE})
     description = "Most preferred model below a fraction of its per-minute limits"
+
+    def __init__(self, config: Any = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self._order = KeptOrder(lambda candidates: by_preference(candidates, lambda c: c.priority))
 
     def load(self, candidate: ModelSnapshot, request_tokens: int) -> tuple[float, float]:
         """The share of its per-minute request and token caps the model would reach."""
@@ -81,6 +87,19 @@ class RateLimitAware(RotationPolicy[RateLimitAwareConfig]):
         request_threshold = self.config.request_threshold
         token_threshold = self.config.token_threshold
         overrides = self.config.limits
+        order = self._order.of(candidates)
+        if order is not None:
+            # In order of preference, the first active model with room is the answer; only
+            # when none has room does the least loaded one take a look at every model.
+            for index in order:
+                candidate = candidates[index]
+                if candidate.status is not ACTIVE:
+                    continue
+                if not (overrides or candidate.limits):
+                    return candidate
+                requests, tokens = self.load(candidate, request_tokens)
+                if requests <= request_threshold and tokens <= token_threshold:
+                    return candidate
         preferred: ModelSnapshot | None = None
         preferred_priority = 0
         least_loaded: ModelSnapshot | None = None

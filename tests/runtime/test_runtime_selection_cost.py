@@ -49,7 +49,9 @@ def test_candidates_make_each_snapshot_once_and_only_when_read() -> None:
         candidates[3]
 
 
-@pytest.mark.parametrize("policy", ["stick-until-failure", "round-robin"])
+@pytest.mark.parametrize(
+    "policy", ["stick-until-failure", "round-robin", "priority", "cost-first", "rate-limit-aware"]
+)
 async def test_a_policy_that_looks_at_one_model_reads_one_snapshot(
     monkeypatch: pytest.MonkeyPatch, policy: str
 ) -> None:

@@ -15,6 +15,7 @@ from meshkit.connectors.rotation import (
     CONNECTORS,
     CostFirst,
     LatencyFirst,
+    Priority,
     RateLimitAware,
     RoundRobin,
     SessionSticky,
@@ -23,6 +24,7 @@ from meshkit.connectors.rotation import (
 )
 from meshkit.enums import ModelStatus
 from meshkit.interfaces.rotation import RotationPolicy
+from meshkit.runtime.candidates import Candidates
 from meshkit.types import CompletionRequest, ModelPricing, ModelSnapshot
 
 #: Each policy with its defaults and with settings that exercise its other paths.
@@ -34,6 +36,7 @@ CONFIGS: list[tuple[type[RotationPolicy], dict[str, Any]]] = [(cls, {}) for cls 
     (SessionSticky, {"max_sessions": 2, "session_ttl": "1m"}),
     (RateLimitAware, {"request_threshold": 0.5, "limits": {"a.m0": {"requests_per_minute": 3}}}),
     (CostFirst, {"unpriced": "free", "default_output_tokens": 0}),
+    (Priority, {"models": ["b.m1", "a.m0"], "providers": ["c", "a"]}),
 ]
 CONFIG_IDS = st.sampled_from(range(len(CONFIGS)))
 
@@ -130,6 +133,26 @@ def test_select_returns_an_active_candidate_or_none_when_there_is_none(which: in
 def test_fresh_instances_choose_alike_for_equal_inputs(which: int, script: Script) -> None:
     cls, config = CONFIGS[which]
     assert run(cls(config), script) == run(cls(config), script)
+
+
+def as_candidates(script: Script) -> Script:
+    """The same script with each pool as a mesh hands it over: ``Candidates``, which say which
+    models they are, and the same id list for as long as the pool is the same."""
+    lists: dict[tuple[str, ...], list[str]] = {}
+    out: Script = []
+    for members, req, elapsed in script:
+        ids = lists.setdefault(tuple(m.model_id for m in members), [m.model_id for m in members])
+        by_id = {m.model_id: m for m in members}
+        out.append((Candidates(ids, by_id.__getitem__), req, elapsed))  # type: ignore[arg-type]
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(which=CONFIG_IDS, script=steps())
+def test_what_a_policy_keeps_between_selections_never_changes_its_choice(which: int, script: Script) -> None:
+    """A policy that keeps an order per set of candidates chooses as one that looks at every model."""
+    cls, config = CONFIGS[which]
+    assert run(cls(config), as_candidates(script)) == run(cls(config), script)
 
 
 @given(members=pools(min_size=1), rounds=st.integers(1, 5))
