@@ -18,12 +18,20 @@ class Candidates(Sequence[ModelSnapshot]):
     behave as on a list.
     """
 
-    __slots__ = ("_ids", "_made", "_make")
+    __slots__ = ("_all_active", "_ids", "_made", "_make")
 
-    def __init__(self, model_ids: Sequence[str], make: Callable[[str], ModelSnapshot]) -> None:
+    def __init__(
+        self, model_ids: Sequence[str], make: Callable[[str], ModelSnapshot], *, all_active: bool = False
+    ) -> None:
         self._ids = model_ids
         self._make = make
         self._made: list[ModelSnapshot | None] = [None] * len(model_ids)
+        self._all_active = all_active
+
+    @property
+    def all_active(self) -> bool:
+        """True when every candidate's status is ``ACTIVE``: a pool hands over only its usable members."""
+        return self._all_active
 
     @property
     def model_ids(self) -> Sequence[str]:

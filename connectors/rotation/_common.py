@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from meshkit import ModelSnapshot, ModelStatus
+
+T = TypeVar("T")
 
 #: Bound once: reading an enum member off its class costs more than the rest of a check.
 ACTIVE = ModelStatus.ACTIVE
@@ -93,8 +95,8 @@ class RoundRobinCursor:
         return max(hint, 0)
 
 
-class KeptOrder:
-    """Positions among a pool's candidates, worked out once per set of candidates and kept.
+class KeptOrder(Generic[T]):
+    """What a policy works out about a pool's candidates (their order, say), once per set of them.
 
     ``work_out`` reads only what is fixed for a model (priority, pricing, weight, limits,
     the policy's own configuration), so its answer holds for as long as the candidates are
@@ -108,11 +110,11 @@ class KeptOrder:
     #: Sets of candidates remembered per pool: its usual set and those of failovers.
     KEPT = 4
 
-    def __init__(self, work_out: Callable[[Sequence[ModelSnapshot]], list[int]]) -> None:
+    def __init__(self, work_out: Callable[[Sequence[ModelSnapshot]], T]) -> None:
         self._work_out = work_out
-        self._kept: dict[str | None, list[tuple[Sequence[str], list[int]]]] = {}
+        self._kept: dict[str | None, list[tuple[Sequence[str], T]]] = {}
 
-    def of(self, candidates: Sequence[ModelSnapshot]) -> list[int] | None:
+    def of(self, candidates: Sequence[ModelSnapshot]) -> T | None:
         """What ``work_out`` answers for these candidates, from memory when they are known."""
         ids: Sequence[str] | None = getattr(candidates, "model_ids", None)
         if ids is None or not candidates:

@@ -11,7 +11,10 @@ import attrs
 from meshkit import CompletionRequest, ModelSnapshot, RotationFeature
 from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
-from ._common import ACTIVE, pool_of
+from ._common import ACTIVE, KeptOrder, pool_of
+
+#: A candidate's position, model id, configured weight, and whether it has a request or token quota.
+_Share = tuple[int, str, float, bool]
 
 
 def _quota_used_up(candidate: ModelSnapshot) -> bool:
@@ -53,7 +56,9 @@ class Weighted(RotationPolicy[WeightedConfig]):
     its place when it returns. In the headroom modes, a model without that quota limit
     counts as having as much headroom as the roomiest limited model (all of it, for
     relative headroom). In ``weight`` mode a model that has used up its request or token
-    quota gets no share while another has some left. One pass over the pool per selection.
+    quota gets no share while another has some left. A selection adds to every model's running
+    value, so it looks at every model; in ``weight`` mode over a pool's own candidates it reads
+    the snapshots only of the models with a quota.
     """
 
     connector_id = "meshkit.weighted.v1"
@@ -64,6 +69,20 @@ class Weighted(RotationPolicy[WeightedConfig]):
     def __init__(self, config: Any = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self._current: dict[str | None, dict[str, float]] = {}  # pool -> model id -> current weight
+        self._shares = KeptOrder(self._configured_shares)
+
+    def _configured_shares(self, candidates: Sequence[ModelSnapshot]) -> list[_Share]:
+        """Each candidate's position, id and weight in ``weight`` mode, and whether it has a quota."""
+        configured = self.config.weights
+        return [
+            (
+                i,
+                c.model_id,
+                configured.get(c.model_id, c.weight),
+                "requests" in c.limits or "tokens" in c.limits,
+            )
+            for i, c in enumerate(candidates)
+        ]
 
     def weight_of(self, candidate: ModelSnapshot) -> float | None:
         """The candidate's weight now; None means "no limit" in the headroom modes."""
@@ -111,6 +130,10 @@ class Weighted(RotationPolicy[WeightedConfig]):
         state = self._current.get(pool)
         if state is None:
             state = self._current[pool] = {}
+        if self.config.weight_by == "weight" and getattr(candidates, "all_active", False):
+            shares = self._shares.of(candidates)
+            if shares is not None:
+                return self._turn(candidates, shares, state, pool)
         pairs = self.weighted(candidates)
         if not pairs:
             return None
@@ -134,3 +157,34 @@ class Weighted(RotationPolicy[WeightedConfig]):
             present = {c.model_id for c, _ in pairs}
             self._current[pool] = {k: v for k, v in state.items() if k in present}
         return chosen
+
+    def _turn(
+        self,
+        candidates: Sequence[ModelSnapshot],
+        shares: list[_Share],
+        state: dict[str, float],
+        pool: str | None,
+    ) -> ModelSnapshot:
+        """``select`` over candidates all active, with weights from configuration: the same
+        arithmetic in the same order, reading the snapshots only of models with a quota."""
+        weights = [0.0 if quota and _quota_used_up(candidates[i]) else w for i, _, w, quota in shares]
+        total = 0.0
+        for weight in weights:
+            total += weight
+        if total <= 0:  # nobody has a claim: share equally rather than starve the pool
+            weights = [1.0] * len(weights)
+            total = float(len(weights))
+        chosen = -1
+        chosen_id = ""
+        best = 0.0
+        get = state.get
+        for (index, model_id, _, _), weight in zip(shares, weights, strict=True):
+            value = get(model_id, 0.0) + weight
+            state[model_id] = value
+            if chosen < 0 or value > best:
+                chosen, chosen_id, best = index, model_id, value
+        state[chosen_id] = best - total
+        if len(state) > 2 * len(shares) + 16:
+            present = {model_id for _, model_id, _, _ in shares}
+            self._current[pool] = {k: v for k, v in state.items() if k in present}
+        return candidates[chosen]

@@ -137,13 +137,14 @@ def test_fresh_instances_choose_alike_for_equal_inputs(which: int, script: Scrip
 
 def as_candidates(script: Script) -> Script:
     """The same script with each pool as a mesh hands it over: ``Candidates``, which say which
-    models they are, and the same id list for as long as the pool is the same."""
+    models they are (and whether all are active), the same id list while the pool is the same."""
     lists: dict[tuple[str, ...], list[str]] = {}
     out: Script = []
     for members, req, elapsed in script:
         ids = lists.setdefault(tuple(m.model_id for m in members), [m.model_id for m in members])
         by_id = {m.model_id: m for m in members}
-        out.append((Candidates(ids, by_id.__getitem__), req, elapsed))  # type: ignore[arg-type]
+        every = all(m.is_active for m in members)
+        out.append((Candidates(ids, by_id.__getitem__, all_active=every), req, elapsed))  # type: ignore[arg-type]
     return out
 
 
