@@ -13,8 +13,8 @@ from .state import MINUTE, ModelState
 
 __all__ = ["ModelViews"]
 
-#: (the record's revision, the pool, the error window's cut-off second, the minute window's).
-_Key = tuple[int, str | None, int, int]
+#: The error window's cut-off second and the minute window's.
+_Cutoffs = tuple[int, int]
 
 
 class ModelViews:
@@ -24,7 +24,11 @@ class ModelViews:
         self.state, self.entries, self.clock = book.state, book.entries, book.clock
         self.error_window = error_window
         self._span = error_window.total_seconds()
-        self._kept: dict[str, tuple[_Key, ModelEntry, ModelState, ModelSnapshot]] = {}
+        # Per pool, per model: what a snapshot was made from (the record's revision, the windows'
+        # cut-offs, the entry, the record) and the snapshot.
+        self._kept: dict[
+            str | None, dict[str, tuple[int, _Cutoffs, ModelEntry, ModelState, ModelSnapshot]]
+        ] = {}
 
     def snapshot(self, model_id: str, pool_id: str | None) -> ModelSnapshot:
         """The immutable view of ``model_id`` handed to rotation policies."""
@@ -40,15 +44,20 @@ class ModelViews:
         now = self.clock.now()
         stamp = now.timestamp()
         cutoffs = (int((stamp - self._span) // 1), int((stamp - MINUTE) // 1))
-        entries, models, kept, span = self.entries, self.state.models, self._kept, self.error_window
+        entries, models, span = self.entries, self.state.models, self.error_window
+        kept = self._kept.setdefault(pool_id, {})
 
         def make(model_id: str) -> ModelSnapshot:
             entry, model = entries[model_id], models[model_id]
-            # What the snapshot is computed from: the record, the entry, the pool, the windows' cut-offs.
-            key = (model.revision, pool_id, *cutoffs)
             found = kept.get(model_id)
-            if found is not None and found[0] == key and found[1] is entry and found[2] is model:
-                return found[3]
+            if (
+                found is not None
+                and found[0] == model.revision
+                and found[1] == cutoffs
+                and found[2] is entry
+                and found[3] is model
+            ):
+                return found[4]
             made = model.snapshot(
                 now=now,
                 span=span,
@@ -59,7 +68,7 @@ class ModelViews:
                 limits=entry.limit_values(),
                 window=entry.limit_window,
             )
-            kept[model_id] = (key, entry, model, made)
+            kept[model_id] = (model.revision, cutoffs, entry, model, made)
             return made
 
         return make
