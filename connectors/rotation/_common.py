@@ -120,15 +120,15 @@ class KeptOrder(Generic[T]):
         if ids is None or not candidates:
             return None
         kept = self._kept.setdefault(pool_of(candidates), [])
-        for index, (known, positions) in enumerate(kept):
+        for index, (known, answer) in enumerate(kept):
             if known is ids or known == ids:
                 if index:  # the most recent first: the usual set is found at once
                     kept.insert(0, kept.pop(index))
-                return positions
-        positions = self._work_out(candidates)
-        kept.insert(0, (ids, positions))
+                return answer
+        answer = self._work_out(candidates)
+        kept.insert(0, (ids, answer))
         del kept[self.KEPT :]
-        return positions
+        return answer
 
 
 def by_preference(candidates: Sequence[ModelSnapshot], key: Callable[[ModelSnapshot], Any]) -> list[int]:

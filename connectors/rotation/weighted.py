@@ -13,8 +13,9 @@ from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
 from ._common import ACTIVE, KeptOrder, pool_of
 
-#: A candidate's position, model id, configured weight, and whether it has a request or token quota.
-_Share = tuple[int, str, float, bool]
+#: In ``weight`` mode, per set of candidates: their model ids, their configured weights, and the
+#: positions of those with a request or token quota.
+_Shares = tuple[list[str], list[float], list[int]]
 
 
 def _quota_used_up(candidate: ModelSnapshot) -> bool:
@@ -71,18 +72,13 @@ class Weighted(RotationPolicy[WeightedConfig]):
         self._current: dict[str | None, dict[str, float]] = {}  # pool -> model id -> current weight
         self._shares = KeptOrder(self._configured_shares)
 
-    def _configured_shares(self, candidates: Sequence[ModelSnapshot]) -> list[_Share]:
-        """Each candidate's position, id and weight in ``weight`` mode, and whether it has a quota."""
+    def _configured_shares(self, candidates: Sequence[ModelSnapshot]) -> _Shares:
         configured = self.config.weights
-        return [
-            (
-                i,
-                c.model_id,
-                configured.get(c.model_id, c.weight),
-                "requests" in c.limits or "tokens" in c.limits,
-            )
-            for i, c in enumerate(candidates)
-        ]
+        return (
+            [c.model_id for c in candidates],
+            [configured.get(c.model_id, c.weight) for c in candidates],
+            [i for i, c in enumerate(candidates) if "requests" in c.limits or "tokens" in c.limits],
+        )
 
     def weight_of(self, candidate: ModelSnapshot) -> float | None:
         """The candidate's weight now; None means "no limit" in the headroom modes."""
@@ -127,47 +123,27 @@ class Weighted(RotationPolicy[WeightedConfig]):
         self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
     ) -> ModelSnapshot | None:
         pool = pool_of(candidates)
-        state = self._current.get(pool)
-        if state is None:
-            state = self._current[pool] = {}
         if self.config.weight_by == "weight" and getattr(candidates, "all_active", False):
             shares = self._shares.of(candidates)
             if shares is not None:
-                return self._turn(candidates, shares, state, pool)
+                # Every candidate is active: only the models with a quota need their snapshot read.
+                model_ids, configured, with_quota = shares
+                weights = list(configured)
+                for i in with_quota:
+                    if _quota_used_up(candidates[i]):
+                        weights[i] = 0.0
+                return candidates[self._turn(pool, model_ids, weights)]
         pairs = self.weighted(candidates)
         if not pairs:
             return None
-        total = 0.0
-        for _, weight in pairs:
-            total += weight
-        if total <= 0:  # nobody has a claim: share equally rather than starve the pool
-            pairs = [(c, 1.0) for c, _ in pairs]
-            total = float(len(pairs))
-        chosen: ModelSnapshot | None = None
-        best = 0.0
-        for candidate, weight in pairs:
-            value = state.get(candidate.model_id, 0.0) + weight
-            state[candidate.model_id] = value
-            if chosen is None or value > best:
-                chosen, best = candidate, value
-        assert chosen is not None
-        state[chosen.model_id] = best - total
-        if len(state) > 2 * len(pairs) + 16:
-            # Models long gone from the pool would otherwise be remembered forever.
-            present = {c.model_id for c, _ in pairs}
-            self._current[pool] = {k: v for k, v in state.items() if k in present}
-        return chosen
+        turn = self._turn(pool, [c.model_id for c, _ in pairs], [w for _, w in pairs])
+        return pairs[turn][0]
 
-    def _turn(
-        self,
-        candidates: Sequence[ModelSnapshot],
-        shares: list[_Share],
-        state: dict[str, float],
-        pool: str | None,
-    ) -> ModelSnapshot:
-        """``select`` over candidates all active, with weights from configuration: the same
-        arithmetic in the same order, reading the snapshots only of models with a quota."""
-        weights = [0.0 if quota and _quota_used_up(candidates[i]) else w for i, _, w, quota in shares]
+    def _turn(self, pool: str | None, model_ids: list[str], weights: list[float]) -> int:
+        """One round of smooth weighted round-robin over ``model_ids``: the position it picks."""
+        state = self._current.get(pool)
+        if state is None:
+            state = self._current[pool] = {}
         total = 0.0
         for weight in weights:
             total += weight
@@ -175,16 +151,16 @@ class Weighted(RotationPolicy[WeightedConfig]):
             weights = [1.0] * len(weights)
             total = float(len(weights))
         chosen = -1
-        chosen_id = ""
         best = 0.0
         get = state.get
-        for (index, model_id, _, _), weight in zip(shares, weights, strict=True):
+        for position, (model_id, weight) in enumerate(zip(model_ids, weights, strict=True)):
             value = get(model_id, 0.0) + weight
             state[model_id] = value
             if chosen < 0 or value > best:
-                chosen, chosen_id, best = index, model_id, value
-        state[chosen_id] = best - total
-        if len(state) > 2 * len(shares) + 16:
-            present = {model_id for _, model_id, _, _ in shares}
+                chosen, best = position, value
+        state[model_ids[chosen]] = best - total
+        if len(state) > 2 * len(model_ids) + 16:
+            # Models long gone from the pool would otherwise be remembered forever.
+            present = set(model_ids)
             self._current[pool] = {k: v for k, v in state.items() if k in present}
-        return candidates[chosen]
+        return chosen
