@@ -9,12 +9,14 @@ decode. aiohttp's errors become httpx's, with the aiohttp error as their cause.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 import httpx
 import yarl
+
+from .transport_errors import CallDeadlinePassed
 
 __all__ = ["AiohttpTransport"]
 
@@ -29,11 +31,15 @@ _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
     (asyncio.TimeoutError, httpx.ReadTimeout),
     (aiohttp.ClientError, httpx.TransportError),
 )
+_NEVER = float("inf")
 #: Response extensions by reason phrase: the same few serve every response.
 _EXTENSIONS: dict[str, dict[str, Any]] = {}
 
 
-def _mapped(exc: BaseException, request: httpx.Request) -> BaseException:
+def _mapped(exc: BaseException, request: httpx.Request, *, bounded: bool = False) -> BaseException:
+    if bounded and type(exc) is asyncio.TimeoutError:
+        # aiohttp's total timeout raises the bare error (its connect and read timeouts subclass it)
+        return CallDeadlinePassed()
     for source, target in _ERRORS:
         if isinstance(exc, source):
             mapped = target(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
@@ -48,21 +54,38 @@ def _headers(headers: httpx.Headers) -> list[tuple[str, str]]:
     return [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw]
 
 
+def _response(
+    response: aiohttp.ClientResponse, request: httpx.Request, stream: httpx.AsyncByteStream
+) -> httpx.Response:
+    reason = response.reason or ""
+    extensions = _EXTENSIONS.get(reason)
+    if extensions is None:
+        extensions = {"http_version": b"HTTP/1.1"}
+        if reason:
+            extensions["reason_phrase"] = reason.encode()
+        if len(_EXTENSIONS) < 128:
+            _EXTENSIONS[reason] = extensions
+    return httpx.Response(
+        response.status, headers=response.raw_headers, stream=stream, request=request, extensions=extensions
+    )
+
+
 class _Body(httpx.AsyncByteStream):
     """An aiohttp response body as httpx reads it; closing gives the connection back."""
 
-    __slots__ = ("_request", "_response")
+    __slots__ = ("_bounded", "_request", "_response")
 
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request, *, bounded: bool) -> None:
         self._response = response
         self._request = request
+        self._bounded = bounded  # under a total timeout of its own, which CallDeadlinePassed reports
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._response.content.iter_any():
                 yield chunk
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _mapped(exc, self._request) from exc
+            raise _mapped(exc, self._request, bounded=self._bounded) from exc
 
     async def aclose(self) -> None:
         response = self._response
@@ -93,19 +116,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         return self._session
 
-    def _timeout(self, extension: Any) -> aiohttp.ClientTimeout | None:
-        if not extension:
+    def _timeout(self, extension: Any, within: float | None) -> aiohttp.ClientTimeout | None:
+        if not extension and within is None:
             return None
-        key = tuple(sorted(extension.items()))
+        extension = extension or {}
+        key = (within, *sorted(extension.items()))
         found = self._timeouts.get(key)
         if found is None:
             if len(self._timeouts) > 64:
                 self._timeouts.clear()
             found = self._timeouts[key] = aiohttp.ClientTimeout(
-                total=None,
+                total=within,
                 sock_connect=extension.get("connect"),
-                sock_read=extension.get("read"),
+                # A total bound makes the per-read one (never shorter) redundant: one timer, not two.
+                sock_read=extension.get("read") if within is None else None,
                 connect=extension.get("pool"),
+                ceil_threshold=_NEVER,  # else aiohttp rounds 5 s and more up to a whole second
             )
         return found
 
@@ -120,6 +146,41 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return parsed
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._request(request, None)
+        return _response(response, request, _Body(response, request, bounded=False))
+
+    async def fetch_whole(
+        self, request: httpx.Request, limit: int, on_status: Callable[[int], None], within: float
+    ) -> tuple[httpx.Response, bytes | None]:
+        """Send ``request``, the whole exchange within ``within`` seconds, and read a plain body.
+
+        A body that declares a length up to ``limit`` bytes and no encoding is read here and
+        comes back beside the response, which holds it too. Any other body (encoded, chunked
+        or too long) is left unread (None) for the caller to read through httpx's decoders;
+        ``within`` still bounds that reading. ``on_status`` hears the status before the body
+        is read (a body cut short means something else after a 2xx). When ``within`` passes,
+        ``CallDeadlinePassed`` is raised: aiohttp's own total timeout, so no other timer runs.
+        """
+        response = await self._request(request, within)
+        on_status(response.status)
+        headers = response.headers
+        length = headers.get("Content-Length")
+        if length is None or not length.isdigit() or int(length) > limit or "Content-Encoding" in headers:
+            return _response(response, request, _Body(response, request, bounded=True)), None
+        try:
+            body = await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            response.close()
+            raise _mapped(exc, request, bounded=True) from exc
+        except BaseException:
+            response.close()  # cancelled mid-body: the connection cannot be reused
+            raise
+        response.release()
+        answer = _response(response, request, httpx.ByteStream(body))
+        answer._content = body  # what ``aread`` stores: the body, already decoded
+        return answer, body
+
+    async def _request(self, request: httpx.Request, within: float | None) -> aiohttp.ClientResponse:
         session = self._session or self._open()
         try:
             data: Any = request.content or None
@@ -127,33 +188,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             data = request.stream
             request.headers.pop("transfer-encoding", None)
         try:
-            response = await session.request(
+            return await session.request(
                 request.method,
                 self._url(request.url),
                 headers=_headers(request.headers),
                 data=data,
                 allow_redirects=False,
                 compress=False,
-                timeout=self._timeout(request.extensions.get("timeout")),
+                timeout=self._timeout(request.extensions.get("timeout"), within),
                 server_hostname=request.extensions.get("sni_hostname"),
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _mapped(exc, request) from exc
-        reason = response.reason or ""
-        extensions = _EXTENSIONS.get(reason)
-        if extensions is None:
-            extensions = {"http_version": b"HTTP/1.1"}
-            if reason:
-                extensions["reason_phrase"] = reason.encode()
-            if len(_EXTENSIONS) < 128:
-                _EXTENSIONS[reason] = extensions
-        return httpx.Response(
-            response.status,
-            headers=response.raw_headers,
-            stream=_Body(response, request),
-            request=request,
-            extensions=extensions,
-        )
+            raise _mapped(exc, request, bounded=within is not None) from exc
 
     async def aclose(self) -> None:
         session, self._session = self._session, None

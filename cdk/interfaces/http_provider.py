@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
 import anyio
@@ -42,6 +42,10 @@ else:  # a TypeVar default (PEP 696) needs the backport before 3.13
 __all__ = ["HTTPProvider"]
 
 _Parsed = TypeVar("_Parsed")
+#: A transport's ``fetch_whole(request, max_bytes, on_status, within)`` (see AiohttpTransport).
+WholeFetch = Callable[
+    [httpx.Request, int, Callable[[int], None], float], Awaitable[tuple[httpx.Response, bytes | None]]
+]
 
 
 class HTTPProvider(Provider[HTTPConfigT]):
@@ -143,16 +147,8 @@ class HTTPProvider(Provider[HTTPConfigT]):
             url = httpx.URL(url, params=params)
         extensions = prepared.extensions if timeout is None else prepared.timed(timeout)
         if json is None:
-            request = httpx.Request(method, url, headers=prepared.headers, extensions=extensions)
-        else:
-            body = json_bytes(json)
-            # A stream, not ``content=``: the headers are complete already but for the length.
-            request = httpx.Request(
-                method, url, headers=json_headers, stream=httpx.ByteStream(body), extensions=extensions
-            )
-            request.headers["Content-Length"] = str(len(body))
-            request.read()
-        return request
+            return httpx.Request(method, url, headers=prepared.headers, extensions=extensions)
+        return prepared.with_body(method, url, json_headers, json_bytes(json), extensions)
 
     def request_headers(self) -> dict[str, str]:
         """Headers on every request ``http_request`` builds: ``default_headers()`` and any a subclass
@@ -206,6 +202,14 @@ class HTTPProvider(Provider[HTTPConfigT]):
             await sender.aclose()
         elif self._transport is not None:
             await self._transport.aclose()
+
+    def _whole_fetcher(self, request: httpx.Request) -> WholeFetch | None:
+        # aiohttp's transport reads a plain body and bounds the call itself, sparing httpx's
+        # streaming layers and a timer; only for a request ``http_request`` built.
+        if request.extensions.get(PREPARED):
+            fetch_whole: WholeFetch | None = getattr(self.transport, "fetch_whole", None)
+            return fetch_whole
+        return None
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         # A request from ``http_request`` holds all the client would add: straight to the transport.
@@ -289,15 +293,25 @@ class HTTPProvider(Provider[HTTPConfigT]):
         ``ProviderProtocolError`` before it is all in memory. Any status is returned.
         """
         limit = self.attempt_timeout() if timeout is None else timeout
-        with Wait(self, anyio.current_time() + limit, NO_ANSWER, limit) as wait:
-            response = await self._send(http_request)
-            wait.body = response.status_code < 400
-            try:
-                body = await self._read_bounded(response)
-            finally:
-                await closed(response)
-        # What ``aread`` would have stored: the decoded body, for ``.content``, ``.text``, ``.json()``.
-        response._content = body
+        fetch_whole = self._whole_fetcher(http_request)
+        # A transport that bounds the whole call itself needs no deadline of ours beside its own.
+        deadline = None if fetch_whole is not None else anyio.current_time() + limit
+        with Wait(self, deadline, NO_ANSWER, limit) as wait:
+            if fetch_whole is not None:
+                response, body = await fetch_whole(
+                    http_request, self.config.max_response_bytes, wait.saw_status, limit
+                )
+                response.request = http_request
+            else:
+                response, body = await self._send(http_request), None
+                wait.saw_status(response.status_code)
+            if body is None:
+                try:
+                    body = await self._read_bounded(response)
+                finally:
+                    await closed(response)
+                # What ``aread`` would have stored: the decoded body, for ``.content``, ``.json()``.
+                response._content = body
         return response
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:

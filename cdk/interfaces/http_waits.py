@@ -8,6 +8,7 @@ import anyio
 import httpx
 
 from ..errors import ProviderTimeoutError
+from .transport_errors import CallDeadlinePassed
 
 if TYPE_CHECKING:
     from .http_provider import HTTPProvider
@@ -31,7 +32,7 @@ class Wait:
     def __init__(
         self,
         provider: HTTPProvider[Any],
-        deadline: float,
+        deadline: float | None,
         message: str,
         seconds: float,
         *,
@@ -42,23 +43,40 @@ class Wait:
         self.seconds = seconds
         #: True while reading a 2xx body: a connection lost there is a cut answer, not an outage.
         self.body = body
-        self._scope = anyio.CancelScope(deadline=deadline)
+        # None: the transport bounds the call itself, and says so with CallDeadlinePassed.
+        self._scope = anyio.CancelScope(deadline=deadline) if deadline is not None else None
+
+    def saw_status(self, status: int) -> None:
+        """The answer's status is in: a body cut short after a 2xx is a cut answer."""
+        self.body = status < 400
 
     def __enter__(self) -> Wait:
-        self._scope.__enter__()
+        if self._scope is not None:
+            self._scope.__enter__()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        scope = self._scope
         if isinstance(exc, Exception):
-            mapped = self.provider._transport_error(exc, body=self.body)
+            mapped: Exception | None = (
+                self._expired()
+                if isinstance(exc, CallDeadlinePassed)
+                else self.provider._transport_error(exc, body=self.body)
+            )
             if mapped is not None:
-                self._scope.__exit__(type(mapped), mapped, tb)
-                raise mapped from exc
-        swallowed = bool(self._scope.__exit__(kind, exc, tb))
-        if self._scope.cancelled_caught:
-            message = self.message.format(_seconds(self.seconds))
-            raise ProviderTimeoutError(message, provider_id=self.provider.name) from None
+                if scope is not None:
+                    scope.__exit__(type(mapped), mapped, tb)
+                raise mapped from (None if isinstance(exc, CallDeadlinePassed) else exc)
+        if scope is None:
+            return False
+        swallowed = bool(scope.__exit__(kind, exc, tb))
+        if scope.cancelled_caught:
+            raise self._expired() from None
         return swallowed
+
+    def _expired(self) -> ProviderTimeoutError:
+        message = self.message.format(_seconds(self.seconds))
+        return ProviderTimeoutError(message, provider_id=self.provider.name)
 
 
 async def closed(response: httpx.Response) -> None:

@@ -6,7 +6,11 @@ import httpx
 
 from ..errors import ProviderError, ProviderProtocolError, ProviderTimeoutError, ProviderUnavailableError
 
-__all__ = ["map_transport_exception", "url_of"]
+__all__ = ["CallDeadlinePassed", "map_transport_exception", "url_of"]
+
+
+class CallDeadlinePassed(TimeoutError):
+    """The whole-call bound a transport enforces itself (``fetch_whole``'s ``within``) passed."""
 
 
 def map_transport_exception(exc: BaseException) -> ProviderError | None:

@@ -6,6 +6,7 @@ The request's ``model`` picks what happens:
 - ``healthy``: a proper chat-completions answer (JSON, or SSE when ``stream`` is set);
 - ``gzipped``: the same JSON answer, sent with ``Content-Encoding: gzip``;
 - ``trickle``: a 200 whose body arrives one byte per ``tick``, until the client goes away;
+- ``trickle-declared``: the same, with a ``Content-Length`` it never reaches;
 - ``huge``: a 200 whose body never ends, written as fast as the client reads it;
 - ``stall-first``: a 200 stream that sends nothing, until released;
 - ``stall-mid``: a 200 stream that sends two chunks, then nothing, until released;
@@ -120,8 +121,9 @@ class HostileServer:
                 f"Content-Length: {len(raw)}".encode(), f"Content-Length: {len(packed)}".encode()
             )
             await self._write(model, writer, head + b"\r\nContent-Encoding: gzip\r\n\r\n" + packed)
-        elif model == "trickle":
-            await self._write(model, writer, _HEAD.format(kind="application/json", extra="").encode())
+        elif model in ("trickle", "trickle-declared"):
+            extra = "Content-Length: 100000\r\n" if model == "trickle-declared" else ""
+            await self._write(model, writer, _HEAD.format(kind="application/json", extra=extra).encode())
             while True:
                 await self._write(model, writer, b" ")
                 await self._wait_or_hang_up(reader, self.tick)

@@ -15,6 +15,8 @@ from hostile_server import HostileServer
 from provider_helpers import SECRET_KEY, ask, running
 
 from meshkit.connectors.providers import AnthropicProvider, OpenAICompatibleProvider
+from meshkit.errors import ProviderProtocolError
+from meshkit.interfaces.prepared_requests import json_bytes
 from meshkit.testing import FaultTransport, openai_payloads
 from meshkit.testing.mock_server import MockOpenAIServer
 
@@ -107,3 +109,50 @@ async def test_the_configured_headers_reach_the_server(server: MockOpenAIServer,
         await p.complete(ask())
     sent = server.requests[0].headers
     assert sent["X-Team"] == "a" and sent["Authorization"] == f"Bearer {SECRET_KEY}"
+
+
+@pytest.mark.parametrize("backend_and_transport", [("asyncio", "aiohttp")], ids=["asyncio-aiohttp"])
+async def test_the_aiohttp_transport_reads_a_plain_answer_whole_and_leaves_the_rest_to_httpx(
+    hostile: HostileServer,
+) -> None:
+    async with OpenAICompatibleProvider({"base_url": hostile.base_url, "transport": "aiohttp"}) as p:
+        transport = p.transport
+        statuses: list[int] = []
+        plain, body = await transport.fetch_whole(  # type: ignore[attr-defined]
+            p.build_request(ask(model="healthy"), stream=False), 1 << 20, statuses.append, 30.0
+        )
+        assert body is not None and body == plain.content and json.loads(body)["model"] == "healthy"
+        gzipped, unread = await transport.fetch_whole(  # type: ignore[attr-defined]
+            p.build_request(ask(model="gzipped"), stream=False), 1 << 20, statuses.append, 30.0
+        )
+        assert unread is None and gzipped.headers["content-encoding"] == "gzip"
+        assert json.loads(await gzipped.aread())["choices"][0]["message"]["content"] == "Fine here."
+        longer, unread = await transport.fetch_whole(  # type: ignore[attr-defined]
+            p.build_request(ask(model="healthy"), stream=False), 10, statuses.append, 30.0
+        )
+        assert unread is None and len(await longer.aread()) > 10
+        assert statuses == [200, 200, 200]
+
+
+async def test_a_declared_length_past_max_response_bytes_fails_typed(
+    hostile: HostileServer, transport: str
+) -> None:
+    config = {"base_url": hostile.base_url, "transport": transport, "max_response_bytes": 64}
+    async with OpenAICompatibleProvider(config) as p:
+        with pytest.raises(ProviderProtocolError, match="larger than max_response_bytes"):
+            await p.complete(ask(model="healthy"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [BODY, {"a": [1, 2.5, None, True, 'ü\n"\\'], "b": {}}, [], "plain", 3, {"n": 1e300, "e": "\u2028"}],
+)
+def test_a_json_body_is_what_httpx_would_send(value: object) -> None:
+    assert json_bytes(value) == httpx.Request("POST", "http://h", json=value).content
+
+
+def test_a_json_body_refuses_what_json_refuses() -> None:
+    with pytest.raises(ValueError, match="JSON compliant"):
+        json_bytes({"x": float("nan")})
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        json_bytes({"x": object()})

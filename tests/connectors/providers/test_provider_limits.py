@@ -82,14 +82,17 @@ async def provider(
 # --- time ------------------------------------------------------------------------------------
 
 
-async def test_a_trickling_body_is_cut_at_the_total_timeout(hostile: HostileServer, transport: str) -> None:
-    before = hostile.hung_up["trickle"]
+@pytest.mark.parametrize("model", ["trickle", "trickle-declared"])  # chunked, or a declared length
+async def test_a_trickling_body_is_cut_at_the_total_timeout(
+    hostile: HostileServer, transport: str, model: str
+) -> None:
+    before = hostile.hung_up[model]
     async with provider(hostile, transport, timeout="300ms") as p:
-        error = await failure(p, ask(model="trickle"), stream=False)
+        error = await failure(p, ask(model=model), stream=False)
     assert isinstance(error, ProviderTimeoutError)
     assert "no complete answer within 0.3s" in str(error)
     assert error.retryable
-    assert hostile.wait_for_hang_up("trickle", before + 1)  # the connection was given up, not kept
+    assert hostile.wait_for_hang_up(model, before + 1)  # the connection was given up, not kept
 
 
 async def test_a_request_timeout_overrides_the_configured_one(hostile: HostileServer, transport: str) -> None:
