@@ -6,8 +6,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from contextlib import aclosing
 from typing import Any, TypeVar
 
-import attrs
-
 from ..clock import Clock
 from ..enums import EventType, Severity
 from ..errors import (
@@ -48,6 +46,7 @@ from .pool import Pool, policy_view
 from .state_sync import StateSync
 from .stream_start import close_quietly, first_meaningful
 from .telemetry import Telemetry
+from .trusted_copy import replaced
 from .untried import not_tried, why_none
 
 __all__ = ["Router"]
@@ -122,7 +121,7 @@ class Router:
         self, attempt: AttemptContext, send: Callable[[Provider, Any], Awaitable[_Answer]]
     ) -> _Answer | FailedAttempt:
         entry, provider = attempt.entry, attempt.provider
-        upstream = attrs.evolve(attempt.request, model=entry.upstream)
+        upstream = replaced(attempt.request, model=entry.upstream)
         self.lifecycle.begin(attempt.model_id)
         attempt.started = self.clock.monotonic()
         try:
@@ -139,7 +138,7 @@ class Router:
         self.lifecycle.succeeded(
             attempt.model_id, attempt.pool, latency_ms=latency_ms, usage=response.usage, cost=cost
         )
-        reply = attrs.evolve(response, model=attempt.model_id, provider_id=entry.provider_id, cost=cost)
+        reply = replaced(response, model=attempt.model_id, provider_id=entry.provider_id, cost=cost)
         if self._log.wanted:
             logged = self._log.entry(attempt, latency_ms, usage=response.usage, cost=cost, reply=reply)
             self._log.record(logged)
@@ -181,7 +180,7 @@ class Router:
                     if chunk.usage is not None:
                         usage = chunk.usage
                     words += len(chunk.text.split())
-                    yield attrs.evolve(chunk, model=model_id, provider_id=provider_id)
+                    yield replaced(chunk, model=model_id, provider_id=provider_id)
             except GeneratorExit:
                 # The caller stopped reading: the model did serve, so it counts as a success.
                 self._stream_succeeded(attempt, usage, words)
@@ -206,7 +205,7 @@ class Router:
     ) -> tuple[list[CompletionChunk], AsyncIterator[CompletionChunk]] | FailedAttempt:
         entry, provider, request = attempt.entry, attempt.provider, attempt.request
         assert isinstance(request, CompletionRequest)  # only chat requests stream
-        upstream = attrs.evolve(request, model=entry.upstream)
+        upstream = replaced(request, model=entry.upstream)
         self.lifecycle.begin(attempt.model_id)
         attempt.started = self.clock.monotonic()
         chunks: AsyncIterator[CompletionChunk] | None = None

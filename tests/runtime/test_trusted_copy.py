@@ -1,0 +1,58 @@
+"""``replaced`` is ``attrs.evolve`` for values already checked: the same value, the original untouched."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import attrs
+import pytest
+
+from meshkit.runtime.trusted_copy import replaced
+from meshkit.types import (
+    ChatMessage,
+    Choice,
+    ChunkChoice,
+    CompletionChunk,
+    CompletionRequest,
+    CompletionResponse,
+    Delta,
+    TokenUsage,
+)
+
+REQUEST = CompletionRequest(
+    messages=[{"role": "user", "content": "hi"}],
+    model="chat",
+    max_tokens=5,
+    stop=("x",),
+    session_id="s",
+    extra={"seed": 1},
+)
+RESPONSE = CompletionResponse(
+    id="r",
+    model="m",
+    choices=(Choice(index=0, message=ChatMessage(role="assistant", content="yo"), finish_reason="stop"),),
+    usage=TokenUsage(3, 1),
+    created=datetime(2026, 1, 1, tzinfo=UTC),
+)
+CHUNK = CompletionChunk(id="c", model="m", choices=(ChunkChoice(index=0, delta=Delta(content="y")),))
+
+
+@pytest.mark.parametrize(
+    ("value", "changes"),
+    [
+        (REQUEST, {"model": "upstream-1"}),
+        (RESPONSE, {"model": "fake.m0", "provider_id": "fake", "cost": 0.25}),
+        (CHUNK, {"model": "fake.m0", "provider_id": "fake"}),
+        (REQUEST, {}),
+    ],
+)
+def test_a_replaced_value_equals_the_evolved_one_and_leaves_the_original(
+    value: object, changes: dict[str, object]
+) -> None:
+    before = attrs.asdict(value)  # type: ignore[arg-type]
+    copy = replaced(value, **changes)
+    assert copy == attrs.evolve(value, **changes)  # type: ignore[misc]
+    assert type(copy) is type(value) and copy is not value
+    assert attrs.asdict(value) == before  # type: ignore[arg-type]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        copy.model = "other"  # type: ignore[attr-defined]
