@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
 import anyio
@@ -32,6 +32,7 @@ from .http_errors import error_for_status, error_from_envelope, response_text, r
 from .http_waits import NO_ANSWER, NO_FIRST_CHUNK, STALLED, Wait, closed
 from .prepared_requests import ACCEPT_ENCODING, PREPARED, USER_AGENT, PreparedRequests, json_bytes
 from .provider import Provider
+from .transport_choice import WholeFetch, aiohttp_if_there
 from .transport_errors import map_transport_exception, url_of
 
 if sys.version_info >= (3, 13):
@@ -42,10 +43,6 @@ else:  # a TypeVar default (PEP 696) needs the backport before 3.13
 __all__ = ["HTTPProvider"]
 
 _Parsed = TypeVar("_Parsed")
-#: A transport's ``fetch_whole(request, max_bytes, on_status, within)`` (see AiohttpTransport).
-WholeFetch = Callable[
-    [httpx.Request, int, Callable[[int], None], float], Awaitable[tuple[httpx.Response, bytes | None]]
-]
 
 
 class HTTPProvider(Provider[HTTPConfigT]):
@@ -119,7 +116,7 @@ class HTTPProvider(Provider[HTTPConfigT]):
     def _select_transport(self, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
         choice = self.config.transport
         if choice in ("auto", "aiohttp"):
-            aiohttp_transport = _aiohttp_transport(required=choice == "aiohttp", limits=limits)
+            aiohttp_transport = aiohttp_if_there(required=choice == "aiohttp", limits=limits)
             if aiohttp_transport is not None:
                 self.transport_name = "aiohttp"
                 return aiohttp_transport
@@ -472,34 +469,6 @@ class HTTPProvider(Provider[HTTPConfigT]):
         mapped.message = self.redact(mapped.message)
         mapped.args = (mapped.message,)
         return mapped
-
-
-def _aiohttp_transport(
-    *, required: bool, limits: httpx.Limits | None = None
-) -> httpx.AsyncBaseTransport | None:
-    on_asyncio = _running_under_asyncio()
-    if not on_asyncio:
-        if required:
-            raise RuntimeError("transport 'aiohttp' needs asyncio; use 'auto' or 'httpx' under trio")
-        return None
-    try:
-        from .aiohttp_transport import AiohttpTransport
-    except ImportError:
-        if required:
-            raise RuntimeError("transport 'aiohttp' needs the extra: pip install 'meshkit[fast]'") from None
-        return None
-    return AiohttpTransport(limits=limits) if limits is not None else AiohttpTransport()
-
-
-def _running_under_asyncio() -> bool:
-    # Imported here, not at the top: listing connectors should not pay for asyncio.
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _json_or_none(response: httpx.Response) -> Any:
