@@ -101,7 +101,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def __init__(self, *, limits: httpx.Limits | None = None) -> None:
         self.limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._session: aiohttp.ClientSession | None = None
-        self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+        # The aiohttp timeout of each (timeout extension, whole-call bound) seen lately, by the
+        # extension's identity: a provider hands the same extension to all its requests.
+        self._timeouts: dict[tuple[int, float | None], tuple[Any, aiohttp.ClientTimeout]] = {}
         # The parsed aiohttp URL of each httpx URL object seen lately: a provider reuses its URLs.
         self._urls: dict[int, tuple[httpx.URL, yarl.URL]] = {}
 
@@ -119,21 +121,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _timeout(self, extension: Any, within: float | None) -> aiohttp.ClientTimeout | None:
         if not extension and within is None:
             return None
-        extension = extension or {}
-        key = (within, *sorted(extension.items()))
+        key = (id(extension), within)
         found = self._timeouts.get(key)
-        if found is None:
-            if len(self._timeouts) > 64:
-                self._timeouts.clear()
-            found = self._timeouts[key] = aiohttp.ClientTimeout(
-                total=within,
-                sock_connect=extension.get("connect"),
-                # A total bound makes the per-read one (never shorter) redundant: one timer, not two.
-                sock_read=extension.get("read") if within is None else None,
-                connect=extension.get("pool"),
-                ceil_threshold=_NEVER,  # else aiohttp rounds 5 s and more up to a whole second
-            )
-        return found
+        if found is not None and found[0] is extension:
+            return found[1]
+        given = extension or {}
+        timeout = aiohttp.ClientTimeout(
+            total=within,
+            sock_connect=given.get("connect"),
+            # A total bound makes the per-read one (never shorter) redundant: one timer, not two.
+            sock_read=given.get("read") if within is None else None,
+            connect=given.get("pool"),
+            ceil_threshold=_NEVER,  # else aiohttp rounds 5 s and more up to a whole second
+        )
+        if len(self._timeouts) > 64:
+            self._timeouts.clear()
+        self._timeouts[key] = (extension, timeout)  # held, so that its id is not reused meanwhile
+        return timeout
 
     def _url(self, url: httpx.URL) -> yarl.URL:
         found = self._urls.get(id(url))

@@ -283,6 +283,19 @@ class HTTPProvider(Provider[HTTPConfigT]):
             return request.timeout
         return float(self.config.timeout.total_seconds())
 
+    def call_bound(self, request: CompletionRequest | EmbeddingRequest) -> float | None:
+        """``attempt_timeout(request)``: ``complete`` and ``embed`` wait only inside ``fetch``, under
+        it. None for a subclass that replaces one of them (or ``fetch``), which may wait more."""
+        cls = type(self)
+        if (
+            cls.complete is HTTPProvider.complete
+            and cls.embed is HTTPProvider.embed
+            and cls.fetch is HTTPProvider.fetch
+            and cls._exchange is HTTPProvider._exchange
+        ):
+            return self.attempt_timeout(request)
+        return None
+
     async def fetch(self, http_request: httpx.Request, *, timeout: float | None = None) -> httpx.Response:
         """Send ``http_request`` and read its whole body, within ``timeout`` seconds in all.
 

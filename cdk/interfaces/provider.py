@@ -53,6 +53,15 @@ class Provider(Connector[ConfigT]):
         """Embed the request's texts, one vector per input in input order; requires EMBEDDINGS."""
         raise FeatureNotSupportedError(f"{self.connector_id} does not support embeddings")
 
+    def call_bound(self, request: CompletionRequest | EmbeddingRequest) -> float | None:
+        """Seconds within which ``complete``/``embed`` of ``request`` is sure to end by itself.
+
+        None (the default): no promise, and the router cuts the call at the request's deadline
+        with a timer of its own. A provider that returns a bound keeps it with its own timeout;
+        the router then arms no second timer when the bound ends the call before the deadline.
+        """
+        return None
+
     async def list_models(self) -> list[ModelInfo]:
         """The models the service offers; requires LIST_MODELS."""
         raise FeatureNotSupportedError(f"{self.connector_id} cannot list models")

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from contextlib import aclosing
 from typing import Any, TypeVar
 
-from ..clock import Clock
+from ..clock import Clock, SystemClock
 from ..enums import EventType, Severity
 from ..errors import (
     AllModelsExhaustedError,
@@ -53,6 +53,9 @@ __all__ = ["Router"]
 
 #: Less time than this left before the deadline counts as none (float sums are not exact).
 _TIME_EPSILON = 1e-6
+#: How much sooner than the deadline a provider's own bound must end a call for the router to
+#: rely on it (the provider starts its clock a little after the router reads the time).
+_BOUND_MARGIN = 0.001
 
 #: What a routed call answers: a completion or the vectors of an embedding request.
 _Answer = TypeVar("_Answer", CompletionResponse, EmbeddingResponse)
@@ -81,6 +84,8 @@ class Router:
         self.sync = sync
         self.clock = clock
         self._log = AttemptLog(telemetry=telemetry, clock=clock)
+        # A provider's own timeout runs on real time; it stands in for the deadline only then.
+        self._real_time = type(clock) is SystemClock
         self._trace = telemetry.tracer(__name__)
 
     # --- completion and embeddings -------------------------------------------------
@@ -125,7 +130,12 @@ class Router:
         self.lifecycle.begin(attempt.model_id)
         attempt.started = self.clock.monotonic()
         try:
-            response = await call_within(self.clock, attempt.remaining, lambda: send(provider, upstream))
+            bound = provider.call_bound(upstream) if self._real_time else None
+            if bound is not None and bound + _BOUND_MARGIN < attempt.remaining:
+                # The provider's own timeout ends the call first: a timer of ours would never fire.
+                response = await send(provider, upstream)
+            else:
+                response = await call_within(self.clock, attempt.remaining, lambda: send(provider, upstream))
         except DeadlineExceeded:
             return self._failed(attempt, deadline_error(entry))
         except Exception as exc:
