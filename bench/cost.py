@@ -20,6 +20,13 @@ Contenders against the minimal aiohttp upstream of ``bench/transport.py`` (its o
 counted): plain ``aiohttp``, plain ``httpx``, ``httpx`` over httpx-aiohttp's transport, the
 openai-compatible ``provider``'s ``complete()``, and ``meshkit`` (``mesh.complete()`` routed
 through a one-model pool over that provider; ``meshkit (httpx)`` with ``transport: httpx``).
+Not run unless named, the provider's layers one on top of the other (each adds the difference
+to the one before; ``provider`` adds ``parse_response``): ``provider: transport`` (the aiohttp
+transport's ``fetch_whole`` of one built request), ``provider: fetch`` and
+``provider: build + fetch``::
+
+    .venv/bin/python bench/cost.py --contenders aiohttp "provider: transport" "provider: fetch" \
+        "provider: build + fetch" provider
 
 In process, with no network: ``mock provider`` (``MockProvider.complete`` called directly) and
 ``routed <policy>`` (``mesh.complete()`` over a pool of ``--sizes`` mock models with that
@@ -46,6 +53,8 @@ from _load import sibling
 HERE = Path(__file__).resolve().parent
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 HTTP = ("aiohttp", "httpx", "httpx+aiohttp", "provider", "meshkit", "meshkit (httpx)")
+#: The provider's layers, one on top of the other: what each adds is the difference to the last.
+LAYERS = ("provider: transport", "provider: fetch", "provider: build + fetch")
 POLICIES = (
     "stick-until-failure",
     "round-robin",
@@ -99,6 +108,25 @@ async def contender(name: str, url: str, size: int) -> AsyncIterator[Send]:
     from meshkit import Mesh
     from meshkit.types import CompletionRequest
 
+    if name in LAYERS:
+        from meshkit.connectors.providers.openai_compatible import OpenAICompatibleProvider
+
+        provider = OpenAICompatibleProvider({"base_url": url, "transport": "aiohttp"}, name="up")
+        request = CompletionRequest(messages=MESSAGES, model="bench", max_tokens=16)
+        async with provider:
+            built = provider.build_request(request, stream=False)
+            fetch_whole = provider.transport.fetch_whole  # type: ignore[attr-defined]
+
+            async def layer() -> None:
+                if name == "provider: transport":
+                    await fetch_whole(built, 1 << 20, lambda status: None, 30.0)
+                elif name == "provider: fetch":
+                    await provider.fetch(built)
+                else:
+                    await provider.fetch(provider.build_request(request, stream=False))
+
+            yield layer
+        return
     if name == "provider":
         from meshkit.connectors.providers.openai_compatible import OpenAICompatibleProvider
 
@@ -248,9 +276,9 @@ def main() -> None:
     if args.client:
         run_client(args.client, args.url, args.size, args.requests, args.warmup, args.marker)
         return
-    unknown = [c for c in args.contenders if c not in (*HTTP, *IN_PROCESS)]
+    unknown = [c for c in args.contenders if c not in (*HTTP, *LAYERS, *IN_PROCESS)]
     if unknown:
-        parser.error(f"unknown contenders {unknown}; choose from {[*HTTP, *IN_PROCESS]}")
+        parser.error(f"unknown contenders {unknown}; choose from {[*HTTP, *LAYERS, *IN_PROCESS]}")
     with tempfile.TemporaryDirectory(prefix="meshkit-cost-") as tmp:
         work = Path(tmp)
         marker = None if args.timer == "cpu" else build_marker(work)
@@ -258,7 +286,7 @@ def main() -> None:
             parser.error("--timer callgrind needs valgrind, its callgrind.h and a C compiler")
         unit = "instructions" if marker else "CPU µs"
         upstream = url = None
-        if any(c in HTTP for c in args.contenders):
+        if any(c in (*HTTP, *LAYERS) for c in args.contenders):
             upstream, url = sibling("transport").start_server("aiohttp")
         results: dict[str, dict[str, float]] = {}
         try:
@@ -287,7 +315,7 @@ def report(results: dict[str, dict[str, float]], unit: str, as_json: bool) -> No
     print("|---|---:|---:|---:|---:|")
     for name, by_size in results.items():
         for size, value in by_size.items():
-            vs_aiohttp = f"{value / aiohttp:.2f}x" if aiohttp and name in HTTP else ""
+            vs_aiohttp = f"{value / aiohttp:.2f}x" if aiohttp and name in (*HTTP, *LAYERS) else ""
             above = f"{value - mock:,.0f}" if mock and name.startswith("routed ") else ""
             print(f"| {name} | {size if size != '0' else ''} | {value:,.0f} | {vs_aiohttp} | {above} |")
     sizes = sorted({int(s) for n, b in results.items() if n.startswith("routed ") for s in b})
