@@ -26,7 +26,7 @@ from .settings import REQUEST_FEATURES
 __all__ = ["RequestNeeds", "chat_needs", "embedding_needs", "lacking", "model_lacks", "skipped"]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class RequestNeeds:
     """The operation a request calls and the features it needs."""
 
@@ -54,12 +54,18 @@ def chat_needs(request: CompletionRequest, *, stream: bool) -> RequestNeeds:
         needed.add(ProviderFeature.JSON_SCHEMA)
     if any(m.has_image for m in request.messages):
         needed.add(ProviderFeature.VISION)
+    if not needed:
+        return _PLAIN_CHAT  # most requests: one value, hashed once, for every lookup keyed by it
     return RequestNeeds(Operation.CHAT, frozenset(needed))
 
 
 def embedding_needs() -> RequestNeeds:
     """What an embedding request needs."""
-    return RequestNeeds(Operation.EMBEDDINGS, frozenset({ProviderFeature.EMBEDDINGS}))
+    return _EMBEDDINGS
+
+
+_PLAIN_CHAT = RequestNeeds(Operation.CHAT)
+_EMBEDDINGS = RequestNeeds(Operation.EMBEDDINGS, frozenset({ProviderFeature.EMBEDDINGS}))
 
 
 def model_lacks(
