@@ -50,6 +50,7 @@ from meshkit import (
     RateLimitError,
     TokenUsage,
 )
+from meshkit.config import structure
 from meshkit.interfaces import Provider
 from meshkit.testing import fake_embedding
 
@@ -133,9 +134,12 @@ class MockProvider(Provider[MockConfig]):
         self._ids = itertools.count(1)
 
     def push(self, *steps: MockStep | dict[str, object]) -> None:
-        """Append steps to the script (dicts use the YAML keys)."""
-        for step in steps:
-            self._script.append(step if isinstance(step, MockStep) else MockStep(**step))  # type: ignore[arg-type]
+        """Append steps to the script; a dict is read as a ``script:`` entry of the YAML is
+        (``latency: 10s``), and a bad one is a ConfigError naming the key."""
+        for index, step in enumerate(steps):
+            if not isinstance(step, MockStep):
+                step = structure(step, MockStep, path=f"push[{index}]", source=self.connector_id)
+            self._script.append(step)
 
     def _next_step(self, model: str | None) -> MockStep:
         for i, step in enumerate(self._script):

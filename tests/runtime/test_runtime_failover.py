@@ -304,7 +304,9 @@ async def test_a_cancelled_call_is_logged_as_cancelled(clock: FakeClock) -> None
         mock(mesh, "a").push({"latency": "10s"})
         async with anyio.create_task_group() as group:
             group.start_soon(lambda: mesh.complete(model="chat", messages=USER))
-            await settle(clock, 1 + len(mesh.scheduler.jobs))
+            # The deadline's watcher and the provider's own wait, both on the clock: a.small is
+            # answering when the caller gives up.
+            await settle(clock, 2 + len(mesh.scheduler.jobs))
             group.cancel_scope.cancel()
     assert [(log.model_id, log.status) for log in recorder.logs] == [("a.small", "cancelled")]
 
