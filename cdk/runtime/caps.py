@@ -55,30 +55,39 @@ def find_breach(
                 f"{usage.tokens(window)} of {limits.tokens} {window} tokens used",
                 next_boundary(now, window),
             )
-    budgets: list[tuple[str, BudgetSettings | None, PeriodUsage | None]] = [
-        (f"model {model_id}", entry.budget, usage),
-        (
-            f"provider {entry.provider_id}",
-            provider_budget,
-            state.ledgers.get(ledger_scope(LedgerKind.PROVIDER, entry.provider_id)),
-        ),
-    ]
+    # Each budget's label and ledger are looked up only when it is set: most models have none.
+    if entry.budget is not None:
+        spent = _over_budget(f"model {model_id}", entry.budget, usage, now)
+        if spent is not None:
+            return spent
+    if provider_budget is not None:
+        ledger = state.ledgers.get(ledger_scope(LedgerKind.PROVIDER, entry.provider_id))
+        spent = _over_budget(f"provider {entry.provider_id}", provider_budget, ledger, now)
+        if spent is not None:
+            return spent
     for pool in pools:
         if pool.id is not None and pool.budget is not None and model_id in pool.members:
-            spent = state.ledgers.get(ledger_scope(LedgerKind.POOL, pool.id))
-            budgets.append((f"pool {pool.id}", pool.budget, spent))
-    for label, budget, ledger in budgets:
-        if budget is None or ledger is None:
-            continue
-        ledger.roll(now)
-        # Monthly first: when both are spent, the stay lasts until the month turns.
-        for period, cap in ((Period.MONTHLY, budget.monthly), (Period.DAILY, budget.daily)):
-            if cap is not None and ledger.cost(period) >= cap:
-                return Breach(
-                    DeactivationReason.BUDGET_EXCEEDED,
-                    f"{label} {period} budget spent ({ledger.cost(period):.4f} of {cap:g})",
-                    next_boundary(now, period),
-                )
+            ledger = state.ledgers.get(ledger_scope(LedgerKind.POOL, pool.id))
+            spent = _over_budget(f"pool {pool.id}", pool.budget, ledger, now)
+            if spent is not None:
+                return spent
+    return None
+
+
+def _over_budget(
+    label: str, budget: BudgetSettings, ledger: PeriodUsage | None, now: datetime
+) -> Breach | None:
+    if ledger is None:
+        return None
+    ledger.roll(now)
+    # Monthly first: when both are spent, the stay lasts until the month turns.
+    for period, cap in ((Period.MONTHLY, budget.monthly), (Period.DAILY, budget.daily)):
+        if cap is not None and ledger.cost(period) >= cap:
+            return Breach(
+                DeactivationReason.BUDGET_EXCEEDED,
+                f"{label} {period} budget spent ({ledger.cost(period):.4f} of {cap:g})",
+                next_boundary(now, period),
+            )
     return None
 
 

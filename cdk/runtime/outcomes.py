@@ -85,20 +85,23 @@ class Outcomes:
         model.cost += cost
         model.usage.add(now, requests=1, tokens=tokens, cost=cost)
         model.minute.add(now, amount=tokens)
-        affected = {model_id}
+        others: set[str] = set()  # the models a shared budget spent here may have reached
         provider_budget = self.provider_budgets.get(model.provider_id)
         if provider_budget is not None:
             ledger = ledger_scope(LedgerKind.PROVIDER, model.provider_id)
             self.state.ledger(ledger).add(now, requests=1, tokens=tokens, cost=cost)
             self.state.touch(record_name(LEDGERS, ledger))
-            affected.update(m for m, e in self.entries.items() if e.provider_id == model.provider_id)
+            others.update(m for m, e in self.entries.items() if e.provider_id == model.provider_id)
         if pool.id is not None and pool.budget is not None:
             ledger = ledger_scope(LedgerKind.POOL, pool.id)
             self.state.ledger(ledger).add(now, requests=1, tokens=tokens, cost=cost)
-            affected.update(pool.members)
+            others.update(pool.members)
             self.state.touch(record_name(LEDGERS, ledger))
         self.state.touch_model(model_id)
-        for other in sorted(affected):
+        if not others:
+            self.caps.enforce(model_id, pool_id=pool.id)
+            return
+        for other in sorted(others | {model_id}):
             self.caps.enforce(other, pool_id=pool.id)
 
     def failed(self, model_id: str, pool: Pool, error: BaseException, *, latency_ms: float) -> None:
