@@ -50,7 +50,6 @@ from meshkit import (
     RateLimitError,
     TokenUsage,
 )
-from meshkit.config import structure
 from meshkit.interfaces import Provider
 from meshkit.testing import fake_embedding
 
@@ -137,8 +136,8 @@ class MockProvider(Provider[MockConfig]):
         """Append steps to the script; a dict is read as a ``script:`` entry of the YAML is
         (``latency: 10s``), and a bad one is a ConfigError naming the key."""
         for index, step in enumerate(steps):
-            if not isinstance(step, MockStep):
-                step = structure(step, MockStep, path=f"push[{index}]", source=self.connector_id)
+            if not isinstance(step, MockStep):  # built as the config builds its script
+                step = self.build_config({"script": [step]}, path=f"push[{index}]").script[0]
             self._script.append(step)
 
     def _next_step(self, model: str | None) -> MockStep:

@@ -38,10 +38,12 @@ def test_a_pushed_dict_takes_durations_as_the_yaml_does() -> None:
 
 def test_a_bad_pushed_step_names_its_key() -> None:
     provider = MockProvider({"models": ["m"]})
-    with pytest.raises(ConfigError, match=r"push\[1\]\.latency") as raised:
+    with pytest.raises(ConfigError, match=r"push\[1\]\.script\[0\]\.latency") as raised:
         provider.push({"latency": "1s"}, {"latency": "soon"})
     assert "500ms" in str(raised.value)  # the durations it takes
-    with pytest.raises(ConfigError, match=r"push\[0\]\.lateny"):
+    with pytest.raises(
+        ConfigError, match=r"push\[0\]\.script\[0\]\.lateny: unknown key; did you mean .latency."
+    ):
         provider.push({"lateny": "1s"})
 
 
