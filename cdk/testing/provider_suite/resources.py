@@ -1,4 +1,4 @@
-"""Resources: connections given back, clients closed, the configured timeout enforced."""
+"""Resources: connections given back, clients closed, the configured timeout and a promised bound kept."""
 
 from __future__ import annotations
 
@@ -139,5 +139,29 @@ class ResourceTests(ProviderHarness):
         assert raised is not None, (
             "the provider was configured with a 200 ms timeout and was still waiting on a server "
             "that never answers: the configured timeout is not enforced"
+        )
+        expect(raised, ProviderTimeoutError, retryable=True)
+
+    @pytest.mark.meshkit_http
+    @pytest.mark.anyio
+    async def test_a_promised_call_bound_is_kept(self, conformance_target: ConformanceTarget) -> None:
+        # ``call_bound`` lets the router leave a call to the provider's own timeout; a provider
+        # that promises a bound must end a call to a server that never answers within it. One
+        # that promises nothing (None) leaves the deadline to the router and is held to nothing.
+        async with self.loopback(conformance_target, timeout="500ms") as (provider, server):
+            request = self.request(conformance_target)
+            bound = provider.call_bound(request)
+            if bound is None:
+                return
+            server.script(self.model(conformance_target), Fault.hang())
+            raised: BaseException | None = None
+            # The promise plus half a second for a busy machine; the 500 ms run out on the event
+            # loop's clock. A provider that waits a second past its promise is still waiting here.
+            with anyio.move_on_after(bound + 0.5):
+                raised = await self.failure(lambda: provider.complete(request))
+        assert raised is not None, (
+            f"call_bound() promised that a call ends within {bound:g} s, and a call to a server "
+            "that never answers was still waiting half a second later: the router, trusting the "
+            "promise, would miss the request's deadline"
         )
         expect(raised, ProviderTimeoutError, retryable=True)

@@ -11,7 +11,13 @@ import attrs
 import httpx
 
 from meshkit.enums import ProviderFeature
-from meshkit.errors import ProviderError, ProviderProtocolError, ProviderUnavailableError, RateLimitError
+from meshkit.errors import (
+    ProviderError,
+    ProviderProtocolError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+)
 from meshkit.interfaces import HTTPProvider, error_for_status, parse_retry_after
 from meshkit.types import (
     ChatMessage,
@@ -485,6 +491,23 @@ class IgnoresTimeout(ReferenceHTTPProvider):
         return self.parse_response(response, request)
 
 
+class OverpromisesItsBound(ReferenceHTTPProvider):
+    """Defect: tries a timed-out call twice more itself, and still promises one timeout as its bound."""
+
+    connector_id = "defect.overpromises-call-bound.v1"
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        for _ in range(2):
+            try:
+                return await super().complete(request)
+            except ProviderTimeoutError:
+                pass
+        return await super().complete(request)
+
+    def call_bound(self, request: CompletionRequest | EmbeddingRequest) -> float | None:
+        return self.attempt_timeout(request)
+
+
 # --- declared features -----------------------------------------------------------------
 
 
@@ -654,6 +677,7 @@ CONNECTORS: list[type[Any]] = [
     LosesFinalUsage,
     LeaksClientOnClose,
     IgnoresTimeout,
+    OverpromisesItsBound,
     DropsTopP,
     StatusOnlyErrors,
     StreamErrorEndsStream,
@@ -687,6 +711,7 @@ EXPECTED = {
     "defect.loses-final-usage.v1": "test_usage_on_its_own_last_chunk_is_kept",
     "defect.leaks-client.v1": "test_aclose_closes_every_connection",
     "defect.no-timeout.v1": "test_configured_timeout_is_enforced",
+    "defect.overpromises-call-bound.v1": "test_a_promised_call_bound_is_kept",
     "defect.drops-top-p.v1": "test_sampling_parameters_reach_the_wire",
     "defect.status-only-errors.v1": "test_error_bodies_are_mapped_by_what_they_say",
     "defect.stream-error-ends-stream.v1": "test_an_error_event_in_a_stream_is_mapped",
