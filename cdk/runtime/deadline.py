@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import anyio
-import sniffio
 
 from ..clock import Clock, SystemClock
 from ..errors import DeadlineExceeded
@@ -22,8 +21,9 @@ async def call_within(clock: Clock, seconds: float, fn: Callable[[], Awaitable[T
     if seconds <= 0:
         raise DeadlineExceeded
     if type(clock) is SystemClock:
-        if sniffio.current_async_library() == "asyncio":
-            return await _within_asyncio(seconds, fn)
+        loop = asyncio._get_running_loop()  # None under trio: cheaper than asking sniffio
+        if loop is not None:
+            return await _within_asyncio(loop, seconds, fn)
         # Real time: anyio's own deadline is cheaper than a watcher task.
         with anyio.move_on_after(seconds):
             return await fn()
@@ -58,15 +58,45 @@ async def call_within(clock: Clock, seconds: float, fn: Callable[[], Awaitable[T
     return result  # type: ignore[return-value]
 
 
-async def _within_asyncio(seconds: float, fn: Callable[[], Awaitable[T]]) -> T:
-    # asyncio's own timeout costs a fraction of an anyio cancel scope on the hot path. It
-    # tells its own expiry from a cancellation from outside (which propagates) and from a
-    # TimeoutError raised by ``fn`` (which it leaves alone, for the provider to classify).
-    scope = asyncio.timeout(seconds)
+class _Expiry:
+    """The timer's callback: cancels the task and remembers that it did."""
+
+    __slots__ = ("fired", "task")
+
+    def __init__(self, task: asyncio.Task[object]) -> None:
+        self.task = task
+        self.fired = False
+
+    def __call__(self) -> None:
+        self.fired = True
+        self.task.cancel()
+
+
+async def _within_asyncio(
+    loop: asyncio.AbstractEventLoop, seconds: float, fn: Callable[[], Awaitable[T]]
+) -> T:
+    # What ``asyncio.timeout`` does, without its state machine and its two extra coroutine
+    # frames: one timer handle that cancels this task. A cancellation from outside (or one
+    # asked for again meanwhile) propagates; a TimeoutError raised by ``fn`` is left alone,
+    # for the provider to classify.
+    task = asyncio.current_task(loop)
+    if task is None:  # pragma: no cover - the router always runs in a task
+        raise RuntimeError("a deadline needs a task to cancel")
+    cancelling = task.cancelling()
+    expiry = _Expiry(task)
+    handle = loop.call_at(loop.time() + seconds, expiry)
     try:
-        async with scope:
-            return await fn()
-    except TimeoutError:
-        if scope.expired():
+        result = await fn()
+    except asyncio.CancelledError:
+        if expiry.fired and task.uncancel() <= cancelling:
             raise DeadlineExceeded from None
         raise
+    except BaseException:
+        if expiry.fired:  # it fired as ``fn`` failed: take back the cancellation it asked for
+            task.uncancel()
+        raise
+    finally:
+        handle.cancel()
+    if expiry.fired:  # it fired as ``fn`` finished: likewise
+        task.uncancel()
+    return result

@@ -54,7 +54,7 @@ class Outcomes:
         model.requests += 1
         model.in_flight += 1
         # A call counts against a per-minute request limit when it is sent, whatever its outcome.
-        model.minute.add(self.clock.now(), requests=1)
+        model.minute.add(self.clock.now().timestamp(), requests=1)
         self.state.touch_model(model_id)
 
     def cancelled(self, model_id: str) -> None:
@@ -69,12 +69,13 @@ class Outcomes:
     ) -> None:
         """Count a success: counters, latency, spend; enforce caps and budgets."""
         now = self.clock.now()
+        stamp = now.timestamp()
         model = self.state.models[model_id]
         model.in_flight -= 1
         model.successes += 1
         model.consecutive_failures = 0
         model.last_success_at = now
-        model.outcomes.add(now, requests=1)
+        model.outcomes.add(stamp, requests=1)
         model.latency_ewma_ms = (
             latency_ms
             if model.latency_ewma_ms is None
@@ -83,8 +84,8 @@ class Outcomes:
         tokens = usage.total_tokens if usage else 0
         model.tokens += tokens
         model.cost += cost
-        model.usage.add(now, requests=1, tokens=tokens, cost=cost)
-        model.minute.add(now, amount=tokens)
+        model.usage.add(now, requests=1, tokens=tokens, cost=cost, stamp=stamp)
+        model.minute.add(stamp, amount=tokens)
         others: set[str] = set()  # the models a shared budget spent here may have reached
         provider_budget = self.provider_budgets.get(model.provider_id)
         if provider_budget is not None:
@@ -136,7 +137,7 @@ class Outcomes:
         if category not in HEALTH_ERRORS:
             return  # the request's fault (bad request, context window), not the model's health
         model.consecutive_failures += 1
-        model.outcomes.add(now, requests=1, amount=1)
+        model.outcomes.add(now.timestamp(), requests=1, amount=1)
         self.state.touch_model(model_id)  # so that the snapshot below counts this failure
         snapshot = self.views.snapshot(model_id, pool.id)
         reason = pool.policy.should_deactivate(snapshot, now)

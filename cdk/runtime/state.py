@@ -109,9 +109,9 @@ class PeriodUsage:
     # the hot path skips formatting dates.
     _day_ends: float = attrs.field(default=0.0, init=False, eq=False, repr=False)
 
-    def roll(self, now: datetime) -> None:
-        """Start new periods when the day or month has changed."""
-        if now.timestamp() < self._day_ends:
+    def roll(self, now: datetime, stamp: float | None = None) -> None:
+        """Start new periods when the day or month has changed (``stamp``: ``now`` in POSIX seconds)."""
+        if (now.timestamp() if stamp is None else stamp) < self._day_ends:
             return
         self._day_ends = next_boundary(now, Period.DAILY).timestamp()
         day, month = day_of(now), month_of(now)
@@ -124,9 +124,17 @@ class PeriodUsage:
             self.monthly_requests = self.monthly_tokens = 0
             self.monthly_cost = 0.0
 
-    def add(self, now: datetime, *, requests: int = 0, tokens: int = 0, cost: float = 0.0) -> None:
-        """Count one call's usage in both periods."""
-        self.roll(now)
+    def add(
+        self,
+        now: datetime,
+        *,
+        requests: int = 0,
+        tokens: int = 0,
+        cost: float = 0.0,
+        stamp: float | None = None,
+    ) -> None:
+        """Count one call's usage in both periods (``stamp``: ``now`` in POSIX seconds, if known)."""
+        self.roll(now, stamp)
         self.daily_requests += requests
         self.monthly_requests += requests
         self.daily_tokens += tokens
@@ -220,7 +228,7 @@ class ModelState:
 
     def window(self, now: datetime, span: timedelta) -> tuple[int, int]:
         """Requests and failures within ``span`` before ``now``."""
-        return self.outcomes.totals(now, span.total_seconds())
+        return self.outcomes.totals(now.timestamp(), span.total_seconds())
 
     def snapshot(
         self,
@@ -235,10 +243,11 @@ class ModelState:
         window: Period,
     ) -> ModelSnapshot:
         """The immutable view a rotation policy gets."""
-        window_requests, window_failures = self.outcomes.totals(now, span.total_seconds())
-        minute_requests, minute_tokens = self.minute.totals(now, MINUTE)
+        stamp = now.timestamp()
+        window_requests, window_failures = self.outcomes.totals(stamp, span.total_seconds())
+        minute_requests, minute_tokens = self.minute.totals(stamp, MINUTE)
         usage = self.usage
-        usage.roll(now)
+        usage.roll(now, stamp)
         return ModelSnapshot(
             model_id=self.model_id,
             provider_id=self.provider_id,
@@ -321,6 +330,8 @@ class MeshState:
     version: int = 0  # bumped on every change
     writer: str = attrs.field(factory=new_writer_id)
     dirty: set[str] = attrs.field(factory=set)  # records changed since they were last written
+    # Each model's record name, made once: every call touches its model's record twice.
+    _model_records: dict[str, str] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
     def touch(self, *records: str) -> None:
         """Mark the state changed; ``records`` (from :func:`record_name`) are due to be written."""
@@ -329,7 +340,11 @@ class MeshState:
 
     def touch_model(self, model_id: str) -> None:
         """Mark one model's record changed."""
-        self.touch(record_name(MODELS, model_id))
+        name = self._model_records.get(model_id)
+        if name is None:
+            name = self._model_records[model_id] = record_name(MODELS, model_id)
+        self.version += 1
+        self.dirty.add(name)
         model = self.models.get(model_id)
         if model is not None:
             model.revision += 1

@@ -7,7 +7,6 @@ windowed error rate) and its last minute (requests and tokens, for per-minute ra
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime
 
 __all__ = ["SlidingWindow"]
 
@@ -30,9 +29,8 @@ class SlidingWindow:
         self.requests = 0
         self.amount = 0
 
-    def add(self, now: datetime, *, requests: int = 0, amount: int = 0) -> None:
-        """Count ``requests`` and ``amount`` at ``now``."""
-        stamp = now.timestamp()
+    def add(self, stamp: float, *, requests: int = 0, amount: int = 0) -> None:
+        """Count ``requests`` and ``amount`` at ``stamp`` (POSIX seconds)."""
         second = int(stamp // 1)
         buckets = self._buckets
         if self._span is not None:
@@ -47,10 +45,10 @@ class SlidingWindow:
         self.requests += requests
         self.amount += amount
 
-    def totals(self, now: datetime, span: float) -> tuple[int, int]:
-        """Requests and amount counted within the ``span`` seconds up to ``now``."""
+    def totals(self, stamp: float, span: float) -> tuple[int, int]:
+        """Requests and amount counted within the ``span`` seconds up to ``stamp`` (POSIX seconds)."""
         self._span = span
-        self._expire(now.timestamp() - span)
+        self._expire(stamp - span)
         return self.requests, self.amount
 
     def clear(self) -> None:
