@@ -55,6 +55,13 @@ class RotationPolicy(Connector[ThresholdConfigT]):
     connector_type: ClassVar[ConnectorType] = ConnectorType.ROTATION
     interface_version: ClassVar[int] = INTERFACE_VERSION
     Config: ClassVar[type] = ThresholdConfig
+    #: The ``ModelSnapshot`` fields ``select`` and ``fallback`` read (``error_rate`` reads
+    #: ``window_requests`` and ``window_failures``, ``is_active`` reads ``status``), or None
+    #: for any. A policy that reads none of the counts that move with every call (window,
+    #: usage and last-minute counts) lets the router keep each candidate's snapshot until a
+    #: field it reads changes, instead of making a new one per request; its other fields may
+    #: then be out of date. The conformance suite holds a policy to what it declares.
+    reads: ClassVar[frozenset[str] | None] = None
 
     @abstractmethod
     def select(

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from operator import attrgetter
+from typing import Any
+
+import attrs
 
 from ..enums import ModelStatus
 from ..types import ModelSnapshot
@@ -15,6 +19,35 @@ __all__ = ["ModelViews"]
 
 #: The error window's cut-off second and the minute window's.
 _Cutoffs = tuple[int, int]
+
+#: Snapshot fields counted afresh for every snapshot: they move with every call and with time.
+COUNTED_FIELDS = frozenset(
+    {
+        "window_requests",
+        "window_failures",
+        "requests",
+        "tokens",
+        "cost",
+        "requests_last_minute",
+        "tokens_last_minute",
+    }
+)
+#: Snapshot fields copied from the model's record, by the record's attribute name.
+_RECORD_FIELDS = {"deactivation_reason": "reason"} | {
+    name: name
+    for name in (
+        "status",
+        "consecutive_failures",
+        "latency_ewma_ms",
+        "cooldown_until",
+        "deactivated_at",
+        "activated_at",
+        "last_success_at",
+        "last_failure_at",
+    )
+}
+#: Every field a snapshot has: what a policy may declare it ``reads``.
+SNAPSHOT_FIELDS = frozenset(attrs.fields_dict(ModelSnapshot))
 
 
 class ModelViews:
@@ -29,22 +62,32 @@ class ModelViews:
         self._kept: dict[
             str | None, dict[str, tuple[int, _Cutoffs, ModelEntry, ModelState, ModelSnapshot]]
         ] = {}
+        # The same for policies that read no counted field, per pool and set of fields read.
+        self._steady: dict[
+            tuple[str | None, frozenset[str]], dict[str, tuple[ModelEntry, ModelState, Any, ModelSnapshot]]
+        ] = {}
+        self._plans: dict[frozenset[str], Callable[[ModelState], Any]] = {}
 
     def snapshot(self, model_id: str, pool_id: str | None) -> ModelSnapshot:
         """The immutable view of ``model_id`` handed to rotation policies."""
         return self.maker(pool_id)(model_id)
 
-    def maker(self, pool_id: str | None) -> Callable[[str], ModelSnapshot]:
+    def maker(
+        self, pool_id: str | None, reads: frozenset[str] | None = None
+    ) -> Callable[[str], ModelSnapshot]:
         """Snapshots of the models of ``pool_id`` as of now: one clock reading for a whole selection.
 
         Each is kept until the model's record changes or a second of its windows passes (they
         count whole seconds), so a policy comparing every model of a large pool reads most of
-        them from here rather than recounting them.
+        them from here rather than recounting them. For a policy that ``reads`` none of the
+        counted fields, each is kept until a field it reads changes (see ``steady_maker``).
         """
+        if reads is not None and not reads & COUNTED_FIELDS:
+            return self.steady_maker(pool_id, reads)
         now = self.clock.now()
         stamp = now.timestamp()
         cutoffs = (int((stamp - self._span) // 1), int((stamp - MINUTE) // 1))
-        entries, models, span = self.entries, self.state.models, self.error_window
+        entries, models = self.entries, self.state.models
         kept = self._kept.setdefault(pool_id, {})
 
         def make(model_id: str) -> ModelSnapshot:
@@ -58,20 +101,51 @@ class ModelViews:
                 and found[3] is model
             ):
                 return found[4]
-            made = model.snapshot(
-                now=now,
-                span=span,
-                pool_id=pool_id,
-                pricing=entry.pricing,
-                priority=entry.priority,
-                weight=entry.weight,
-                limits=entry.limit_values(),
-                window=entry.limit_window,
-            )
+            made = self._make(entry, model, pool_id, now)
             kept[model_id] = (model.revision, cutoffs, entry, model, made)
             return made
 
         return make
+
+    def steady_maker(self, pool_id: str | None, reads: frozenset[str]) -> Callable[[str], ModelSnapshot]:
+        """Snapshots for a policy that reads only ``reads``, none of them counted.
+
+        A snapshot is kept while the entry, the record and the record's values of ``reads``
+        stay the same: a call moves the model's counters on every request, but not these.
+        """
+        plan = self._plans.get(reads)
+        if plan is None:
+            names = sorted(_RECORD_FIELDS[f] for f in reads if f in _RECORD_FIELDS)
+            plan = self._plans[reads] = _values_of(names)
+        key_of = plan
+        entries, models = self.entries, self.state.models
+        kept = self._steady.setdefault((pool_id, reads), {})
+
+        def make(model_id: str) -> ModelSnapshot:
+            entry, model = entries[model_id], models[model_id]
+            found = kept.get(model_id)
+            key = key_of(model)
+            if found is not None and found[0] is entry and found[1] is model and found[2] == key:
+                return found[3]
+            made = self._make(entry, model, pool_id, self.clock.now())
+            kept[model_id] = (entry, model, key, made)
+            return made
+
+        return make
+
+    def _make(
+        self, entry: ModelEntry, model: ModelState, pool_id: str | None, now: datetime
+    ) -> ModelSnapshot:
+        return model.snapshot(
+            now=now,
+            span=self.error_window,
+            pool_id=pool_id,
+            pricing=entry.pricing,
+            priority=entry.priority,
+            weight=entry.weight,
+            limits=entry.limit_values(),
+            window=entry.limit_window,
+        )
 
     def usable(self, model_id: str) -> bool:
         """True when the model is active and its provider is not set aside."""
@@ -80,3 +154,14 @@ class ModelViews:
             return False
         provider = self.state.providers.get(model.provider_id)
         return provider is None or not provider.deactivated
+
+
+def _values_of(names: list[str]) -> Callable[[ModelState], Any]:
+    """What of a record a snapshot is kept on: the values of ``names`` (a C getter, or none)."""
+    if not names:
+        return _nothing
+    return attrgetter(*names)
+
+
+def _nothing(model: ModelState) -> None:
+    return None

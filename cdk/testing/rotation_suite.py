@@ -24,6 +24,7 @@ from .base import ConformanceSuite
 from .fake_clock import FakeClock
 from .hypothesis_profiles import suite_settings
 from .rotation_inputs import EPOCH, RULE_SCENARIOS, evolving_histories, histories, pools, snapshots
+from .rotation_reads import SNAPSHOT_FIELDS, UndeclaredRead, guarded
 from .rotation_replay import Job, importable, replay, replay_in_child, seeded_histories
 from .rotation_rules import SelectionRule, Step
 from .target import ConformanceTarget
@@ -126,6 +127,39 @@ class RotationSuite(ConformanceSuite):
                 assert result is not None, "fallback() returned None although active candidates remain"
                 assert result in rest, f"fallback() returned {result.model_id!r}, not one of the candidates"
                 assert result.is_active, f"fallback() returned standby model {result.model_id!r}"
+
+    @given(history=histories)
+    @suite_settings()
+    def test_select_reads_only_what_it_declares(
+        self, conformance_target: ConformanceTarget, history: list[tuple[list[ModelSnapshot], str | None]]
+    ) -> None:
+        # The router keeps a declaring policy's snapshots until a field it reads changes: a read
+        # of any other field would see a stale value. None declares nothing (fresh snapshots).
+        reads = type(self.policy(conformance_target)).reads
+        if reads is None:
+            return
+        unknown = sorted(set(reads) - SNAPSHOT_FIELDS)
+        assert not unknown, f"reads names {unknown}, which are not ModelSnapshot fields"
+        plain, shown = self.policy(conformance_target), self.policy(conformance_target)
+        for step, (pool, session) in enumerate(history):
+            now = EPOCH + timedelta(seconds=step)
+            copies = [guarded(s, reads) for s in pool]
+            try:
+                picked = shown.select(copies, _request(session), now)
+                rest = [c for c in copies if c is not picked]
+                fell_back = shown.fallback(rest, _request(session), now)
+            except UndeclaredRead as exc:
+                pytest.fail(
+                    f"{conformance_target} declares reads={sorted(reads)}, yet select() or fallback() "
+                    f"{exc}: declare every field they read, or reads = None",
+                    pytrace=False,
+                )
+            expected = plain.select(list(pool), _request(session), now)
+            left = [s for s in pool if expected is None or s.model_id != expected.model_id]
+            expected_fallback = plain.fallback(left, _request(session), now)
+            chose = [None if c is None else c.model_id for c in (picked, fell_back)]
+            wanted = [None if c is None else c.model_id for c in (expected, expected_fallback)]
+            assert chose == wanted, f"given only the fields it reads, it chose {chose}, not {wanted}"
 
     @given(history=histories)
     @suite_settings()

@@ -34,6 +34,7 @@ class CostFirst(RotationPolicy[CostFirstConfig]):
     """
 
     connector_id = "meshkit.cost-first.v1"
+    reads = frozenset({"model_id", "pool_id", "status", "pricing", "priority"})
     Config = CostFirstConfig
     description = "Cheapest active model for the request's estimated tokens"
 

@@ -57,6 +57,18 @@ class LatencyFirst(RotationPolicy[LatencyFirstConfig]):
     """
 
     connector_id = "meshkit.latency-first.v1"
+    reads = frozenset(
+        {
+            "model_id",
+            "pool_id",
+            "status",
+            "priority",
+            "latency_ewma_ms",
+            "activated_at",
+            "last_success_at",
+            "last_failure_at",
+        }
+    )
     Config = LatencyFirstConfig
     description = "Lowest latency EWMA, with deterministic exploration"
 

@@ -36,6 +36,7 @@ class Priority(RotationPolicy[PriorityConfig]):
     """
 
     connector_id = "meshkit.priority.v1"
+    reads = frozenset({"model_id", "provider_id", "pool_id", "status", "priority"})
     Config = PriorityConfig
     description = "Most preferred active model from configured model and provider lists"
 

@@ -20,6 +20,7 @@ class RoundRobin(RotationPolicy[ThresholdConfig]):
     """
 
     connector_id = "meshkit.round-robin.v1"
+    reads = frozenset({"model_id", "pool_id", "status"})
     description = "Each active model in turn"
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:

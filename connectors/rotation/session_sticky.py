@@ -42,6 +42,7 @@ class SessionSticky(RotationPolicy[SessionStickyConfig]):
     """
 
     connector_id = "meshkit.session-sticky.v1"
+    reads = frozenset({"model_id", "pool_id", "status"})
     Config = SessionStickyConfig
     features = frozenset({RotationFeature.SESSION_AFFINITY})
     description = "Same model for a session while it stays active; bounded LRU session map"

@@ -22,6 +22,7 @@ class StickUntilFailure(RotationPolicy[ThresholdConfig]):
     """
 
     connector_id = "meshkit.stick-until-failure.v1"
+    reads = frozenset({"model_id", "pool_id", "status", "priority"})
     description = "Stay on one model until it fails past its threshold; the default"
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:

@@ -62,8 +62,8 @@ async def test_a_policy_that_looks_at_one_model_reads_one_snapshot(
         read: list[str] = []
         original = lifecycle.views.maker
 
-        def counting(pool_id: str | None) -> Any:
-            make = original(pool_id)
+        def counting(pool_id: str | None, reads: frozenset[str] | None = None) -> Any:
+            make = original(pool_id, reads)
             return lambda model_id: read.append(model_id) or make(model_id)
 
         monkeypatch.setattr(lifecycle.views, "maker", counting)
@@ -136,3 +136,39 @@ async def test_usage_read_back_from_storage_sets_a_capped_model_aside_at_once() 
         usage.restore({**usage.to_data(), "daily_requests": 5})
         assert (await mesh.complete(model="chat", messages=USER)).model == "p.m1"
         assert mesh.status()["models"]["p.m0"]["reason"] == "request_limit"
+
+
+STEADY = frozenset({"model_id", "pool_id", "status", "priority"})
+
+
+async def test_a_policy_that_reads_no_counts_keeps_its_snapshot_until_a_field_it_reads_changes() -> None:
+    async with Mesh.from_config(pool_of(2), clock=FakeClock()) as mesh:
+        views = mesh._running().lifecycle.views
+        first = views.maker("chat", STEADY)("p.m0")
+        await mesh.complete(model="chat", messages=USER)  # the counters move, the status does not
+        assert views.maker("chat", STEADY)("p.m0") is first
+        assert views.maker("chat")("p.m0").requests == first.requests + 1  # the full view is fresh
+        await mesh.deactivate("p.m0")
+        standby = views.maker("chat", STEADY)("p.m0")
+        assert standby is not first and standby.status is ModelStatus.STANDBY
+        assert views.maker("other", STEADY)("p.m0").pool_id == "other"
+
+
+async def test_a_declared_field_of_the_record_renews_the_kept_snapshot() -> None:
+    reads = frozenset({"model_id", "status", "latency_ewma_ms"})
+    async with Mesh.from_config(pool_of(1), clock=FakeClock()) as mesh:
+        views = mesh._running().lifecycle.views
+        before = views.maker("chat", reads)("p.m0")
+        assert before.latency_ewma_ms is None
+        await mesh.complete(model="chat", messages=USER)
+        after = views.maker("chat", reads)("p.m0")
+        assert after is not before and after.latency_ewma_ms is not None
+
+
+async def test_a_policy_that_reads_a_count_gets_it_fresh() -> None:
+    reads = frozenset({"model_id", "status", "requests_last_minute"})
+    async with Mesh.from_config(pool_of(1), clock=FakeClock()) as mesh:
+        views = mesh._running().lifecycle.views
+        assert views.maker("chat", reads)("p.m0").requests_last_minute == 0
+        await mesh.complete(model="chat", messages=USER)
+        assert views.maker("chat", reads)("p.m0").requests_last_minute == 1

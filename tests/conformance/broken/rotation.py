@@ -217,6 +217,23 @@ class LastOnTies(FirstActive):
         return best
 
 
+class ReadsUndeclared(FirstActive):
+    """Defect: declares it reads only ids and status, yet passes over models by ``error_rate``.
+
+    The router keeps its snapshots while their status stands, so the error rate it sees is stale.
+    """
+
+    connector_id = "defect.reads-undeclared.v1"
+    reads = frozenset({"model_id", "pool_id", "status"})
+
+    def select(
+        self, candidates: Sequence[ModelSnapshot], request: CompletionRequest, now: datetime
+    ) -> ModelSnapshot | None:
+        active = [c for c in candidates if c.is_active]
+        healthy = [c for c in active if c.error_rate < 0.5]
+        return (healthy or active or [None])[0]
+
+
 CONNECTORS: list[type[Any]] = [
     FirstActive,
     PicksStandby,
@@ -232,6 +249,7 @@ CONNECTORS: list[type[Any]] = [
     TurnByPosition,
     StickyByPosition,
     LastOnTies,
+    ReadsUndeclared,
 ]
 EXPECTED = {
     "defect.picks-standby.v1": "test_select_returns_an_active_candidate",
@@ -247,6 +265,7 @@ EXPECTED = {
     "defect.turn-by-position.v1": "test_select_follows_its_declared_rule",
     "defect.sticky-by-position.v1": "test_select_follows_its_declared_rule",
     "defect.last-on-ties.v1": "test_select_follows_its_declared_rule",
+    "defect.reads-undeclared.v1": "test_select_reads_only_what_it_declares",
 }
 #: The rule each policy above says it follows (its spec's ``rule``).
 RULES = {
