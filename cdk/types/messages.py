@@ -98,6 +98,10 @@ class ChatMessage:
     @classmethod
     def coerce(cls, value: ChatMessage | Mapping[str, Any]) -> ChatMessage:
         """Accept a message object or the usual ``{"role": ..., "content": ...}`` dict."""
+        if type(value) is dict and len(value) == 2:  # the usual one: a role and a text, nothing else
+            role, content = value.get("role"), value.get("content")
+            if type(role) is str and type(content) is str:
+                return cls(role, content)
         if isinstance(value, ChatMessage):
             return value
         if not isinstance(value, Mapping):

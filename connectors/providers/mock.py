@@ -48,6 +48,7 @@ from meshkit import (
     ProviderUnavailableError,
     QuotaExhaustedError,
     RateLimitError,
+    SystemClock,
     TokenUsage,
 )
 from meshkit.interfaces import Provider
@@ -139,6 +140,20 @@ class MockProvider(Provider[MockConfig]):
             if not isinstance(step, MockStep):  # built as the config builds its script
                 step = self.build_config({"script": [step]}, path=f"push[{index}]").script[0]
             self._script.append(step)
+
+    def call_bound(self, request: CompletionRequest | EmbeddingRequest) -> float | None:
+        """The only wait of a call is its step's latency (the step it will take, else the configured one).
+
+        Promised on the real clock only: on a fake one the wait ends when the test moves time on.
+        """
+        if type(self.clock) is not SystemClock:
+            return None
+        model = request.model or self.config.models[0]
+        for step in self._script:
+            if step.model is None or step.model == model:
+                latency = step.latency if step.latency is not None else self.config.latency
+                return latency.total_seconds()
+        return self.config.latency.total_seconds()
 
     def _next_step(self, model: str | None) -> MockStep:
         for i, step in enumerate(self._script):

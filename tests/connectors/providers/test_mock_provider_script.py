@@ -59,3 +59,21 @@ async def test_a_pushed_latency_is_waited_on_the_providers_clock() -> None:
                 await anyio.lowlevel.checkpoint()
             assert clock.next_wakeup == started + 10.0  # the pushed "10s", not a string
             group.cancel_scope.cancel()
+
+
+async def test_the_promised_call_bound_is_the_latency_of_the_step_the_call_takes() -> None:
+    provider = MockProvider({"models": ["m", "n"], "latency": "1s"})
+    assert provider.call_bound(ASK) == 1.0  # no step: the configured latency
+    provider.push({"model": "n", "latency": "30s"}, {"latency": "250ms"}, {"error": "timeout"})
+    assert provider.call_bound(ASK) == 0.25  # the step for "n" is not the one this call takes
+    async with provider:
+        await provider.complete(ASK)
+        assert provider.call_bound(ASK) == 1.0  # a step without a latency waits the configured one
+        other = CompletionRequest(messages=ASK.messages, model="n")
+        assert provider.call_bound(other) == 30.0
+
+
+def test_a_mock_on_a_fake_clock_promises_no_bound() -> None:
+    # Its latency runs out when the test moves the fake clock on, not within any real time.
+    provider = MockProvider({"models": ["m"], "script": [{"latency": "2s"}]}, clock=FakeClock())
+    assert provider.call_bound(ASK) is None
