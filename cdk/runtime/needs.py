@@ -42,20 +42,28 @@ class RequestNeeds:
 
 def chat_needs(request: CompletionRequest, *, stream: bool) -> RequestNeeds:
     """What a chat request needs."""
+    tools = bool(request.tools)
+    vision = False
+    for message in request.messages:  # one pass: a long conversation is read once
+        if message.tool_calls or message.role == "tool":
+            tools = True
+        if type(message.content) is not str and message.has_image:
+            vision = True
+    response_format = request.response_format
+    kind = response_format.get("type") if response_format else None
+    if not (stream or tools or vision or kind == "json_object" or kind == "json_schema"):
+        return _PLAIN_CHAT  # most requests: one value, hashed once, for every lookup keyed by it
     needed: set[ProviderFeature] = set()
     if stream:
         needed.add(ProviderFeature.STREAMING)
-    if request.tools or any(m.tool_calls or m.role == "tool" for m in request.messages):
+    if tools:
         needed.add(ProviderFeature.TOOLS)
-    kind = request.response_format.get("type") if request.response_format else None
     if kind == "json_object":
         needed.add(ProviderFeature.JSON_MODE)
     elif kind == "json_schema":
         needed.add(ProviderFeature.JSON_SCHEMA)
-    if any(m.has_image for m in request.messages):
+    if vision:
         needed.add(ProviderFeature.VISION)
-    if not needed:
-        return _PLAIN_CHAT  # most requests: one value, hashed once, for every lookup keyed by it
     return RequestNeeds(Operation.CHAT, frozenset(needed))
 
 

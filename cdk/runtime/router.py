@@ -109,7 +109,9 @@ class Router:
         needs: RequestNeeds,
         send: Callable[[Provider, Any], Awaitable[_Answer]],
     ) -> _Answer:
-        await self.sync.before_route()
+        sync = self.sync
+        if sync.immediate:  # else there is nothing to take in or write, and no call to await
+            await sync.before_route()
         attempts = self._attempts(pool, request, deadline, needs)
         try:
             for attempt in attempts:
@@ -122,7 +124,8 @@ class Router:
                 attempt.failure = outcome
         finally:
             attempts.close()
-            await self.sync.after_change()
+            if sync.immediate:
+                await sync.after_change()
         raise AssertionError("unreachable: the attempt loop raises when it runs out")  # pragma: no cover
 
     async def _call(

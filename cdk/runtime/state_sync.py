@@ -58,7 +58,8 @@ class StateSync:
         self.lifecycle = lifecycle
         self.policy = settings.sync_policy
         self.key = settings.key
-        self._immediate = self.policy is SyncPolicy.IMMEDIATE
+        #: True under ``immediate``: only then do ``before_route`` and ``after_change`` do anything.
+        self.immediate = self.policy is SyncPolicy.IMMEDIATE
         self._trace = telemetry.tracer(__name__)
         self.persistence = StatePersistence(
             storage,
@@ -90,12 +91,12 @@ class StateSync:
 
     async def before_route(self) -> None:
         """Under ``immediate``, take in a status another process wrote before selecting."""
-        if self._immediate:
+        if self.immediate:
             await self._attempt("check the shared state for changes", self._refresh)
 
     async def after_change(self) -> None:
         """Under ``immediate``, write what changed; apply what other processes counted meanwhile."""
-        if self._immediate:
+        if self.immediate:
             await self._attempt("write the state", self._write)
 
     async def exchange(self) -> None:
@@ -171,7 +172,7 @@ class StateSync:
             self._unread = False
         if not write:
             return False
-        if self._immediate:
+        if self.immediate:
             return await self._write()
         return await self.persistence.save(self.state)
 

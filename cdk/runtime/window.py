@@ -33,8 +33,9 @@ class SlidingWindow:
         """Count ``requests`` and ``amount`` at ``stamp`` (POSIX seconds)."""
         second = int(stamp // 1)
         buckets = self._buckets
-        if self._span is not None:
-            self._expire(stamp - self._span)
+        span = self._span
+        if span is not None and buckets and buckets[0][0] <= int((stamp - span) // 1):
+            self._expire(stamp - span)  # only when the oldest bucket has left: most adds need not look
         if buckets and buckets[-1][0] >= second:
             bucket = buckets[-1]  # the same second (or a clock that stepped back): no new bucket
         else:

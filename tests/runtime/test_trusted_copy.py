@@ -57,3 +57,14 @@ def test_a_replaced_value_equals_the_evolved_one_and_leaves_the_original(
     assert attrs.asdict(value) == before
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         copy.model = "other"  # type: ignore[attr-defined]
+
+
+def test_a_field_the_class_lacks_is_refused_as_evolve_refuses_it() -> None:
+    with pytest.raises(TypeError, match="has no field 'modle'"):
+        replaced(REQUEST, modle="typo")
+
+
+def test_changes_given_in_another_order_give_the_same_value() -> None:
+    one = replaced(RESPONSE, model="a", cost=1.0)
+    other = replaced(RESPONSE, cost=1.0, model="a")
+    assert one == other == attrs.evolve(RESPONSE, model="a", cost=1.0)
