@@ -41,8 +41,9 @@ def _copier(cls: type, changed: tuple[str, ...]) -> Callable[..., Any]:
     if unknown:
         raise TypeError(f"{cls.__name__} has no field {unknown[0]!r}")
     arguments = "".join(f", {name}" for name in changed)
-    lines = [f"def copy(_instance{arguments}):", "    _made = _new(_cls)"]
-    lines += [f"    _put(_made, {n!r}, {n if n in changed else '_instance.' + n})" for n in names]
+    # ``object.__setattr__`` bound once to the new instance, as attrs' own ``__init__`` does.
+    lines = [f"def copy(_instance{arguments}):", "    _made = _new(_cls)", "    _set = _put.__get__(_made)"]
+    lines += [f"    _set({n!r}, {n if n in changed else '_instance.' + n})" for n in names]
     lines.append("    return _made")
     namespace: dict[str, Any] = {"_new": object.__new__, "_put": object.__setattr__, "_cls": cls}
     exec("\n".join(lines), namespace)  # the source is made of the class's own field names
