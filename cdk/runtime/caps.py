@@ -132,12 +132,12 @@ class CapGuard:
         budget = self.provider_budgets.get(entry.provider_id)
         return find_breach(entry, self.state, provider_budget=budget, pools=self.pools, now=now)
 
-    def enforce(self, model_id: str, *, pool_id: str | None) -> None:
-        """Set ``model_id`` aside if it is active and has reached a cap or budget."""
+    def enforce(self, model_id: str, *, pool_id: str | None, now: datetime | None = None) -> None:
+        """Set ``model_id`` aside if it is active and has reached a cap or budget (as of ``now``)."""
         model = self.state.models[model_id]
         if model.status is not ModelStatus.ACTIVE or not self.can_breach(model_id):
             return  # usage windows roll when they are read, so skipping the roll here loses nothing
-        breach = self.breach(model_id, self.clock.now())
+        breach = self.breach(model_id, self.clock.now() if now is None else now)
         if breach is not None:
             self.transitions.deactivate(
                 model_id, breach.reason, pool_id=pool_id, resets_at=breach.resets_at, detail=breach.detail

@@ -63,9 +63,7 @@ class ModelViews:
             str | None, dict[str, tuple[int, _Cutoffs, ModelEntry, ModelState, ModelSnapshot]]
         ] = {}
         # The same for policies that read no counted field, per pool and set of fields read.
-        self._steady: dict[
-            tuple[str | None, frozenset[str]], dict[str, tuple[ModelEntry, ModelState, Any, ModelSnapshot]]
-        ] = {}
+        self._steady_makers: dict[tuple[str | None, frozenset[str]], Callable[[str], ModelSnapshot]] = {}
         self._plans: dict[frozenset[str], Callable[[ModelState], Any]] = {}
 
     def snapshot(self, model_id: str, pool_id: str | None) -> ModelSnapshot:
@@ -113,16 +111,18 @@ class ModelViews:
         A snapshot is kept while the entry, the record and the record's values of ``reads``
         stay the same: a call moves the model's counters on every request, but not these.
         """
+        known = self._steady_makers.get((pool_id, reads))
+        if known is not None:
+            return known  # it reads nothing of now, so one serves every selection
         plan = self._plans.get(reads)
         if plan is None:
             names = sorted(_RECORD_FIELDS[f] for f in reads if f in _RECORD_FIELDS)
             plan = self._plans[reads] = _values_of(names)
         key_of = plan
-        entries, models = self.entries, self.state.models
-        kept = self._steady.setdefault((pool_id, reads), {})
+        kept: dict[str, tuple[ModelEntry, ModelState, Any, ModelSnapshot]] = {}
 
         def make(model_id: str) -> ModelSnapshot:
-            entry, model = entries[model_id], models[model_id]
+            entry, model = self.entries[model_id], self.state.models[model_id]
             found = kept.get(model_id)
             key = key_of(model)
             if found is not None and found[0] is entry and found[1] is model and found[2] == key:
@@ -131,6 +131,7 @@ class ModelViews:
             kept[model_id] = (entry, model, key, made)
             return made
 
+        self._steady_makers[(pool_id, reads)] = make
         return make
 
     def _make(

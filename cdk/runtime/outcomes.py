@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ..clock import posix_seconds
 from ..enums import DeactivationReason
 from ..errors import AuthenticationError, ModelAccessError, QuotaExhaustedError
 from ..types import TokenUsage
@@ -54,7 +55,7 @@ class Outcomes:
         model.requests += 1
         model.in_flight += 1
         # A call counts against a per-minute request limit when it is sent, whatever its outcome.
-        model.minute.add(self.clock.now().timestamp(), requests=1)
+        model.minute.add(posix_seconds(self.clock), requests=1)
         self.state.touch_model(model_id)
 
     def cancelled(self, model_id: str) -> None:
@@ -100,10 +101,10 @@ class Outcomes:
             self.state.touch(record_name(LEDGERS, ledger))
         self.state.touch_model(model_id)
         if not others:
-            self.caps.enforce(model_id, pool_id=pool.id)
+            self.caps.enforce(model_id, pool_id=pool.id, now=now)
             return
         for other in sorted(others | {model_id}):
-            self.caps.enforce(other, pool_id=pool.id)
+            self.caps.enforce(other, pool_id=pool.id, now=now)
 
     def failed(self, model_id: str, pool: Pool, error: BaseException, *, latency_ms: float) -> None:
         """Count a failure and apply what it implies (threshold, quota, provider-wide)."""
