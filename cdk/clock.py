@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 import anyio
 
-__all__ = ["Clock", "SystemClock", "posix_seconds"]
+__all__ = ["Clock", "SystemClock", "now_reader", "posix_seconds"]
 
 
 @runtime_checkable
@@ -49,3 +51,10 @@ def posix_seconds(clock: Clock) -> float:
     if type(clock) is SystemClock:
         return time.time()
     return clock.now().timestamp()
+
+
+def now_reader(clock: Clock) -> Callable[[], datetime]:
+    """A function that reads ``clock.now()``; for the real clock, ``datetime.now(UTC)`` called from C."""
+    if type(clock) is SystemClock:
+        return partial(datetime.now, UTC)
+    return clock.now

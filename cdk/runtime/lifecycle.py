@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
-from ..clock import Clock
+from ..clock import Clock, now_reader
 from ..interfaces.rotation import RotationPolicy
 from .book import ModelBook
 from .caps import CapGuard
@@ -46,6 +46,8 @@ class Lifecycle:
         self.state = state
         self.entries = entries
         self.clock = clock
+        #: ``clock.now``, read the cheapest way (every selection reads it).
+        self.now = now_reader(clock)
         self.pools: dict[str, Pool] = {}
         self._home: dict[str, Pool] = {}
         self._homeless = Pool(None, default_policy)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..clock import posix_seconds
+from ..clock import now_reader, posix_seconds
 from ..enums import DeactivationReason
 from ..errors import AuthenticationError, ModelAccessError, QuotaExhaustedError
 from ..types import TokenUsage
@@ -44,6 +44,7 @@ class Outcomes:
         views: ModelViews,
     ) -> None:
         self.state, self.entries, self.clock = book.state, book.entries, book.clock
+        self._now = now_reader(book.clock)
         self.provider_budgets = book.provider_budgets
         self.transitions = transitions
         self.caps = caps
@@ -69,7 +70,7 @@ class Outcomes:
         self, model_id: str, pool: Pool, *, latency_ms: float, usage: TokenUsage | None, cost: float
     ) -> None:
         """Count a success: counters, latency, spend; enforce caps and budgets."""
-        now = self.clock.now()
+        now = self._now()
         stamp = now.timestamp()
         model = self.state.models[model_id]
         model.in_flight -= 1

@@ -127,7 +127,7 @@ class Pool:
             return None
         candidates = Candidates(active, lifecycle.views.maker(self.id, self.policy.reads), all_active=True)
         pick = self.policy.fallback if fallback else self.policy.select
-        chosen = pick(candidates, request, lifecycle.clock.now())
+        chosen = pick(candidates, request, lifecycle.now())
         if chosen is None:
             return None
         return chosen.model_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import Any, TypeVar
 
@@ -85,6 +86,8 @@ class Router:
         self._log = AttemptLog(telemetry=telemetry, clock=clock)
         # A provider's own timeout runs on real time; it stands in for the deadline only then.
         self._real_time = type(clock) is SystemClock
+        # The real clock's reading is time.monotonic itself: called straight, a frame is saved.
+        self._monotonic = time.monotonic if self._real_time else clock.monotonic
         self._trace = telemetry.tracer(__name__)
 
     # --- completion and embeddings -------------------------------------------------
@@ -134,7 +137,7 @@ class Router:
         entry, provider = attempt.entry, attempt.provider
         upstream = replaced(attempt.request, model=entry.upstream)
         self.lifecycle.begin(attempt.model_id)
-        attempt.started = self.clock.monotonic()
+        attempt.started = self._monotonic()
         try:
             bound = provider.call_bound(upstream) if self._real_time else None
             if bound is not None and bound + _BOUND_MARGIN < attempt.remaining:
@@ -149,7 +152,7 @@ class Router:
         except BaseException:
             self._cancelled(attempt)
             raise
-        latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
+        latency_ms = (self._monotonic() - attempt.started) * 1000.0
         cost = attempt_cost(entry, response.usage, response.cost)
         self.lifecycle.succeeded(
             attempt.model_id, attempt.pool, latency_ms=latency_ms, usage=response.usage, cost=cost
@@ -229,7 +232,7 @@ class Router:
         assert isinstance(request, CompletionRequest)  # only chat requests stream
         upstream = replaced(request, model=entry.upstream)
         self.lifecycle.begin(attempt.model_id)
-        attempt.started = self.clock.monotonic()
+        attempt.started = self._monotonic()
         chunks: AsyncIterator[CompletionChunk] | None = None
         try:
             chunks = provider.stream(upstream)
@@ -257,7 +260,7 @@ class Router:
             usage = TokenUsage(
                 prompt_tokens=attempt.request.estimated_prompt_tokens(), completion_tokens=words
             )
-        latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
+        latency_ms = (self._monotonic() - attempt.started) * 1000.0
         cost = attempt_cost(attempt.entry, usage, None)
         self.lifecycle.succeeded(
             attempt.model_id, attempt.pool, latency_ms=latency_ms, usage=usage, cost=cost
@@ -301,21 +304,25 @@ class Router:
         retry = pool.retry
         cap = retry.max_attempts
         limit = deadline if deadline is not None else retry.deadline.total_seconds()
-        started = self.clock.monotonic()
-        attempts: list[Attempt] = [
-            Attempt(
-                model_id=n.model_id,
-                provider_id=self.entries[n.model_id].provider_id,
-                error=FeatureNotSupportedError(f"{n.model_id} {n.reason}"),
-                latency_ms=0.0,
-                skipped=n.reason,
-            )
-            for n in passed_over
-        ]
+        started = self._monotonic()
+        attempts: list[Attempt] = (
+            [
+                Attempt(
+                    model_id=n.model_id,
+                    provider_id=self.entries[n.model_id].provider_id,
+                    error=FeatureNotSupportedError(f"{n.model_id} {n.reason}"),
+                    latency_ms=0.0,
+                    skipped=n.reason,
+                )
+                for n in passed_over
+            ]
+            if passed_over
+            else []
+        )
         excluded: set[str] = set(gaps)  # passed over, or tried already
         # A request that needs a feature some member lacks sees fewer candidates than usual:
         # its pick must not move what the policy remembers either.
-        narrowed = any(lacks != (needs.operation.value,) for lacks in gaps.values())
+        narrowed = bool(gaps) and any(lacks != (needs.operation.value,) for lacks in gaps.values())
         calls = 0
         stop: str | None = None  # why the loop stopped before running out of models
         previous: tuple[str, ProviderError] | None = None
@@ -335,7 +342,7 @@ class Router:
             same_retries = 0
             while True:
                 calls += 1
-                remaining = limit - (self.clock.monotonic() - started)
+                remaining = limit - (self._monotonic() - started)
                 attempt = AttemptContext(
                     pool, request, request_id, model_id, entry, provider, calls, remaining
                 )
@@ -355,7 +362,7 @@ class Router:
                 if isinstance(error, BadRequestError):
                     self._log.send(failure, "error")
                     raise error  # no other model would accept it either
-                remaining = limit - (self.clock.monotonic() - started)
+                remaining = limit - (self._monotonic() - started)
                 if cap is not None and calls >= cap:
                     stop = f"attempt cap reached (max_attempts={cap})"
                     break
@@ -395,13 +402,13 @@ class Router:
     # --- bookkeeping ---------------------------------------------------------------
 
     def _failed(self, attempt: AttemptContext, error: ProviderError) -> FailedAttempt:
-        latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
+        latency_ms = (self._monotonic() - attempt.started) * 1000.0
         self.lifecycle.failed(attempt.model_id, attempt.pool, error, latency_ms=latency_ms)
         return FailedAttempt(error, latency_ms, self._log.entry(attempt, latency_ms, error=error))
 
     def _cancelled(self, attempt: AttemptContext) -> None:
         self.lifecycle.cancelled(attempt.model_id)
-        latency_ms = (self.clock.monotonic() - attempt.started) * 1000.0
+        latency_ms = (self._monotonic() - attempt.started) * 1000.0
         self._log.record(self._log.entry(attempt, latency_ms, status="cancelled"))
 
     def _rotated(self, pool: Pool, from_model: str, to_model: str, error: ProviderError) -> None:

@@ -1,11 +1,11 @@
-"""``posix_seconds``: the clock's now as POSIX seconds, whichever clock it is."""
+"""``posix_seconds`` and ``now_reader``: the clock's now, read cheaply, whichever clock it is."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
 
-from meshkit.clock import SystemClock, posix_seconds
+from meshkit.clock import SystemClock, now_reader, posix_seconds
 from meshkit.testing import FakeClock
 
 
@@ -21,3 +21,13 @@ def test_the_real_clock_gives_the_systems_seconds() -> None:
     read = posix_seconds(SystemClock())
     assert before <= read <= time.time()
     assert abs(read - SystemClock().now().timestamp()) < 60  # the same time scale as now()
+
+
+def test_now_reader_reads_the_clock_it_was_given() -> None:
+    clock = FakeClock(datetime(2026, 3, 1, tzinfo=UTC))
+    read = now_reader(clock)
+    clock.advance_nowait(5)
+    assert read() == clock.now() == datetime(2026, 3, 1, 0, 0, 5, tzinfo=UTC)
+    before = datetime.now(UTC)
+    real = now_reader(SystemClock())()
+    assert before <= real <= datetime.now(UTC) and real.tzinfo is UTC
