@@ -240,8 +240,10 @@ class Mesh:
         **params: Any,
     ) -> CompletionResponse:
         """Route one chat completion; ``model`` names a pool, a capability or a model id."""
-        pool, request, limit = self._prepare(model, messages, deadline, params)
-        return await self._running().router.complete(pool, request, deadline=limit)
+        running = self._running()
+        pool = _pool_for(running, model)
+        request = completion_request(messages, deadline, params)
+        return await running.router.complete(pool, request, deadline=seconds(deadline))
 
     async def stream(
         self,
@@ -302,11 +304,7 @@ class Mesh:
 
     def resolve(self, target: str) -> Pool:
         """The pool a request for ``target`` goes through (configured or implicit)."""
-        if not isinstance(target, str) or not target:
-            raise UnknownTargetError(
-                f"a request needs a target: a pool, a capability or a model id, got {target!r}"
-            )
-        return self._running().targets.resolve(target)
+        return _pool_for(self._running(), target)
 
     async def deactivate(
         self,
@@ -369,8 +367,7 @@ class Mesh:
         deadline: float | timedelta | None,
         params: Mapping[str, Any],
     ) -> tuple[Pool, CompletionRequest, float | None]:
-        self._running()
-        pool = self.resolve(target)
+        pool = _pool_for(self._running(), target)
         request = completion_request(messages, deadline, params)
         return pool, request, seconds(deadline)
 
@@ -378,3 +375,12 @@ class Mesh:
         state = "running" if self.started else ("closed" if self._closed else "not started")
         providers = len(self.providers) or len(self.settings.providers)
         return f"<Mesh {providers} providers, {len(self.entries)} models, {len(self.pools)} pools, {state}>"
+
+
+def _pool_for(running: Running, target: str) -> Pool:
+    """The pool a request for ``target`` goes through, in a running mesh."""
+    if not isinstance(target, str) or not target:
+        raise UnknownTargetError(
+            f"a request needs a target: a pool, a capability or a model id, got {target!r}"
+        )
+    return running.targets.resolve(target)
