@@ -65,9 +65,51 @@ def _response(
             extensions["reason_phrase"] = reason.encode()
         if len(_EXTENSIONS) < 128:
             _EXTENSIONS[reason] = extensions
-    return httpx.Response(
-        response.status, headers=response.raw_headers, stream=stream, request=request, extensions=extensions
-    )
+    if not _BY_FIELDS:
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=stream,
+            request=request,
+            extensions=extensions,
+        )
+    # What httpx's constructor sets for these arguments, without its checks of each header and
+    # argument: aiohttp's raw headers are (bytes, bytes) pairs already.
+    answer = httpx.Response.__new__(httpx.Response)
+    answer.status_code = response.status
+    answer.headers = headers = httpx.Headers.__new__(httpx.Headers)
+    headers._list = [(name, name.lower(), value) for name, value in response.raw_headers]
+    headers._encoding = None
+    answer._request = request
+    answer.next_request = None
+    answer.extensions = dict(extensions)
+    answer.history = []
+    answer.is_closed = False
+    answer.is_stream_consumed = False
+    answer.default_encoding = "utf-8"
+    answer.stream = stream
+    answer._num_bytes_downloaded = 0
+    return answer
+
+
+#: The attributes the field-by-field response above sets.
+_FIELDS = frozenset(
+    {
+        "status_code",
+        "headers",
+        "_request",
+        "next_request",
+        "extensions",
+        "history",
+        "is_closed",
+        "is_stream_consumed",
+        "default_encoding",
+        "stream",
+        "_num_bytes_downloaded",
+    }
+)
+#: Whether this httpx's constructor sets just those (else ``_response`` calls it).
+_BY_FIELDS = set(vars(httpx.Response(200, headers=[(b"a", b"b")], stream=httpx.ByteStream(b"")))) == _FIELDS
 
 
 class _Body(httpx.AsyncByteStream):

@@ -325,10 +325,14 @@ class HTTPProvider(Provider[HTTPConfigT]):
         return response
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
-        response = await self._exchange(
-            self.build_request(request, stream=False), self.attempt_timeout(request)
-        )
-        return self._parsed(response, lambda: self.parse_response(response, request))
+        http_request = self.build_request(request, stream=False)
+        response = await self._exchange(http_request, self.attempt_timeout(request))
+        try:  # what ``_parsed`` does, without a closure per call
+            return self.parse_response(response, request)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise self._malformed(response, exc) from exc
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
         if ProviderFeature.EMBEDDINGS not in self.features:
@@ -349,11 +353,14 @@ class HTTPProvider(Provider[HTTPConfigT]):
         except ProviderError:
             raise
         except Exception as exc:
-            raise ProviderProtocolError(
-                self.redact(f"malformed response body: {exc}"),
-                status_code=response.status_code,
-                provider_id=self.name,
-            ) from exc
+            raise self._malformed(response, exc) from exc
+
+    def _malformed(self, response: httpx.Response, exc: Exception) -> ProviderProtocolError:
+        return ProviderProtocolError(
+            self.redact(f"malformed response body: {exc}"),
+            status_code=response.status_code,
+            provider_id=self.name,
+        )
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:  # type: ignore[override]
         if ProviderFeature.STREAMING not in self.features:

@@ -40,7 +40,16 @@ def json_bytes(value: Any) -> bytes:
 class PreparedRequests:
     """What every request of one provider shares: the base URL, the headers, the timeouts."""
 
-    __slots__ = ("_connect", "_routes", "_timeout", "base", "extensions", "headers", "json_headers")
+    __slots__ = (
+        "_connect",
+        "_lengthless",
+        "_routes",
+        "_timeout",
+        "base",
+        "extensions",
+        "headers",
+        "json_headers",
+    )
 
     def __init__(
         self, base: httpx.URL, headers: httpx.Headers, timeout: dict[str, Any], connect: float
@@ -54,6 +63,8 @@ class PreparedRequests:
         self._connect = connect
         self.extensions: dict[str, Any] = {"timeout": timeout, PREPARED: True}
         self._routes: dict[str, tuple[httpx.URL, httpx.Headers]] = {}
+        # The headers seen lately that hold no Content-Length, by identity, with their encoding.
+        self._lengthless: dict[int, tuple[httpx.Headers, str]] = {}
 
     def route(self, path: str) -> tuple[httpx.URL, httpx.Headers]:
         """The URL of ``path`` under the base URL (as httpx's client merges them; an absolute URL
@@ -70,9 +81,8 @@ class PreparedRequests:
                 self._routes[path] = found
         return found
 
-    @staticmethod
     def with_body(
-        method: str, url: httpx.URL, headers: httpx.Headers, body: bytes, extensions: dict[str, Any]
+        self, method: str, url: httpx.URL, headers: httpx.Headers, body: bytes, extensions: dict[str, Any]
     ) -> httpx.Request:
         """The request httpx would build with ``content=body``, its ``Content-Length`` added.
 
@@ -83,8 +93,18 @@ class PreparedRequests:
         request = httpx.Request.__new__(httpx.Request)
         request.method = method.upper()
         request.url = url
-        request.headers = headers = headers.copy()
-        headers["Content-Length"] = str(len(body))
+        known = self._lengthless.get(id(headers))
+        if known is not None and known[0] is headers:
+            # What ``copy()`` and ``copy["Content-Length"] = ...`` give headers without one, with
+            # no search of the list for a Content-Length to replace.
+            request.headers = copy = httpx.Headers.__new__(httpx.Headers)
+            copy._list = [*headers._list, (b"Content-Length", b"content-length", b"%d" % len(body))]
+            copy._encoding = known[1]
+        else:
+            request.headers = copy = headers.copy()
+            copy["Content-Length"] = str(len(body))
+            if len(copy._list) == len(headers._list) + 1 and len(self._lengthless) < 64:
+                self._lengthless[id(headers)] = (headers, headers.encoding)  # held: its id stays its own
         request.extensions = dict(extensions)  # a request of its own, as httpx gives it
         request.stream = httpx.ByteStream(body)
         request._content = body  # what ``read()`` stores: the body is in memory already

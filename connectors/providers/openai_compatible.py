@@ -24,7 +24,6 @@ import attrs
 import httpx
 
 from meshkit import (
-    ChatMessage,
     Choice,
     ChunkChoice,
     CompletionChunk,
@@ -44,6 +43,7 @@ from meshkit import (
 )
 from meshkit.interfaces import HTTPProvider, HTTPProviderConfig
 
+from ._answers import chat_message, choice, completion, token_usage
 from ._http import HTTP_URL, json_object, malformed_model_list, model_for
 from .presets import PRESETS, PresetName
 
@@ -175,13 +175,19 @@ class OpenAICompatibleProvider(HTTPProvider[OpenAICompatibleConfig]):
         choices = data.get("choices")
         if not isinstance(choices, list):
             raise ProviderProtocolError("the response has no 'choices' list", provider_id=self.name)
-        return CompletionResponse(
-            id=str(data.get("id") or ""),
-            model=str(data.get("model") or request.model or ""),
-            choices=tuple(_choice(i, c) for i, c in enumerate(choices)),
-            usage=_usage(data.get("usage")) or TokenUsage(),
-            created=_created(data.get("created")),
-            provider_id=self.name,
+        # Every value is checked and in its final form here: the answer is built without
+        # attrs' converters (see ``_answers``), in the order the public constructors would run.
+        answer_id = str(data.get("id") or "")
+        model = str(data.get("model") or request.model or "")
+        parsed = tuple([_choice(i, c) for i, c in enumerate(choices)])
+        usage = _usage(data.get("usage"))
+        return completion(
+            answer_id,
+            model,
+            parsed,
+            usage if usage is not None else token_usage(0, 0, 0),
+            _created(data.get("created")),
+            self.name,
         )
 
     def parse_embedding_response(
@@ -301,15 +307,12 @@ def _embedding(position: int, item: Any) -> Embedding:
 
 def _choice(position: int, item: Mapping[str, Any]) -> Choice:
     message = item["message"]
-    return Choice(
-        index=int(item.get("index", position)),
-        message=ChatMessage(
-            role=str(message.get("role") or "assistant"),
-            content=_text(message.get("content")),
-            tool_calls=_tool_calls(message.get("tool_calls")),
-        ),
-        finish_reason=item.get("finish_reason"),
-    )
+    index = int(item.get("index", position))
+    role = str(message.get("role") or "assistant")
+    content = _text(message.get("content"))
+    calls = message.get("tool_calls")
+    message = chat_message(role, content, None if calls is None else _tool_calls(calls))
+    return choice(index, message, item.get("finish_reason"))
 
 
 def _chunk_choice(position: int, item: Mapping[str, Any]) -> ChunkChoice:
@@ -326,16 +329,16 @@ def _chunk_choice(position: int, item: Mapping[str, Any]) -> ChunkChoice:
 
 
 def _usage(value: Any) -> TokenUsage | None:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # JSON's dict spares the ABC check
         return None
     prompt = int(value.get("prompt_tokens") or 0)
     completion = int(value.get("completion_tokens") or 0)
     total = value.get("total_tokens")
-    return TokenUsage(prompt, completion, int(total) if total is not None else prompt + completion)
+    return token_usage(prompt, completion, int(total) if total is not None else prompt + completion)
 
 
 def _created(value: Any) -> datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if type(value) is int or (isinstance(value, int | float) and not isinstance(value, bool)):
         return datetime.fromtimestamp(value, UTC)
     return None
 
