@@ -12,6 +12,7 @@ from meshkit import CompletionRequest, ModelSnapshot, RotationFeature
 from meshkit.interfaces import RotationPolicy, ThresholdConfig, check
 
 from ._common import ACTIVE, KeptOrder, pool_of
+from ._smooth import SmoothTurns
 
 #: In ``weight`` mode, per set of candidates: their model ids, their configured weights, and the
 #: positions of those with a request or token quota.
@@ -69,7 +70,7 @@ class Weighted(RotationPolicy[WeightedConfig]):
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self._current: dict[str | None, dict[str, float]] = {}  # pool -> model id -> current weight
+        self._turns: dict[str | None, SmoothTurns] = {}  # per pool: the running values
         self._shares = KeptOrder(self._configured_shares)
 
     def _configured_shares(self, candidates: Sequence[ModelSnapshot]) -> _Shares:
@@ -141,26 +142,7 @@ class Weighted(RotationPolicy[WeightedConfig]):
 
     def _turn(self, pool: str | None, model_ids: list[str], weights: list[float]) -> int:
         """One round of smooth weighted round-robin over ``model_ids``: the position it picks."""
-        state = self._current.get(pool)
-        if state is None:
-            state = self._current[pool] = {}
-        total = 0.0
-        for weight in weights:
-            total += weight
-        if total <= 0:  # nobody has a claim: share equally rather than starve the pool
-            weights = [1.0] * len(weights)
-            total = float(len(weights))
-        chosen = -1
-        best = 0.0
-        get = state.get
-        for position, (model_id, weight) in enumerate(zip(model_ids, weights, strict=True)):
-            value = get(model_id, 0.0) + weight
-            state[model_id] = value
-            if chosen < 0 or value > best:
-                chosen, best = position, value
-        state[model_ids[chosen]] = best - total
-        if len(state) > 2 * len(model_ids) + 16:
-            # Models long gone from the pool would otherwise be remembered forever.
-            present = set(model_ids)
-            self._current[pool] = {k: v for k, v in state.items() if k in present}
-        return chosen
+        turns = self._turns.get(pool)
+        if turns is None:
+            turns = self._turns[pool] = SmoothTurns()
+        return turns.turn(model_ids, weights)

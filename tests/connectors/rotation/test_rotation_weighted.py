@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rotation_helpers import NOW, REQUEST, picks, snap, standby
 
 from meshkit.connectors.rotation import Weighted
@@ -90,3 +92,63 @@ def test_negative_weights_are_a_config_error() -> None:
 def test_unknown_mode_lists_the_choices() -> None:
     with pytest.raises(ConfigError, match=r"config\.weight_by: expected one of 'weight', 'headroom'"):
         Weighted({"weight_by": "random"})
+
+
+def _reference_turn(state: dict[str, float], model_ids: list[str], weights: list[float]) -> int:
+    # nginx's smooth weighted round-robin written as the plain loop it is.
+    total = 0.0
+    for weight in weights:
+        total += weight
+    if total <= 0:
+        weights, total = [1.0] * len(weights), float(len(weights))
+    chosen, best = -1, 0.0
+    for position, (model_id, weight) in enumerate(zip(model_ids, weights, strict=True)):
+        value = state.get(model_id, 0.0) + weight
+        state[model_id] = value
+        if chosen < 0 or value > best:
+            chosen, best = position, value
+    state[model_ids[chosen]] = best - total
+    if len(state) > 2 * len(model_ids) + 16:  # as the policy forgets models long gone
+        kept = {k: v for k, v in state.items() if k in set(model_ids)}
+        state.clear()
+        state.update(kept)
+    return chosen
+
+
+@given(
+    weights=st.lists(
+        st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0, 7.0]) | st.floats(0, 100, allow_nan=False),
+        min_size=1,
+        max_size=12,
+    ),
+    rounds=st.integers(1, 40),
+)
+def test_a_turn_picks_what_the_plain_loop_picks(weights: list[float], rounds: int) -> None:
+    policy = Weighted()
+    model_ids = [f"m{i}" for i in range(len(weights))]
+    reference: dict[str, float] = {}
+    for _ in range(rounds):
+        assert policy._turn("pool", model_ids, weights) == _reference_turn(reference, model_ids, weights)
+        assert policy._turns["pool"].values() == reference
+
+
+@given(
+    turns=st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 40), min_size=1, max_size=10, unique=True),
+            st.lists(st.sampled_from([0.0, 1.0, 2.0, 5.0]), min_size=10, max_size=10),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_models_leaving_and_returning_keep_the_values_the_plain_loop_keeps(
+    turns: list[tuple[list[int], list[float]]],
+) -> None:
+    policy = Weighted()
+    reference: dict[str, float] = {}
+    for members, weights in turns:
+        model_ids = [f"m{i}" for i in members]
+        shares = weights[: len(model_ids)]
+        assert policy._turn("pool", model_ids, shares) == _reference_turn(reference, model_ids, shares)
+        assert policy._turns["pool"].values() == reference
