@@ -291,7 +291,6 @@ class HTTPProvider(Provider[HTTPConfigT]):
             cls.complete is HTTPProvider.complete
             and cls.embed is HTTPProvider.embed
             and cls.fetch is HTTPProvider.fetch
-            and cls._exchange is HTTPProvider._exchange
         ):
             return self.attempt_timeout(request)
         return None
@@ -326,7 +325,10 @@ class HTTPProvider(Provider[HTTPConfigT]):
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         http_request = self.build_request(request, stream=False)
-        response = await self._exchange(http_request, self.attempt_timeout(request))
+        # The status checked in this frame: each coroutine frame costs every resumption.
+        response = await self.fetch(http_request, timeout=self.attempt_timeout(request))
+        if response.status_code >= 400:
+            raise self.error_from_response(response)
         try:  # what ``_parsed`` does, without a closure per call
             return self.parse_response(response, request)
         except ProviderError:
@@ -337,15 +339,11 @@ class HTTPProvider(Provider[HTTPConfigT]):
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
         if ProviderFeature.EMBEDDINGS not in self.features:
             raise FeatureNotSupportedError(f"{self.connector_id} does not support embeddings")
-        response = await self._exchange(self.build_embedding_request(request), self.attempt_timeout(request))
-        return self._parsed(response, lambda: self.parse_embedding_response(response, request))
-
-    async def _exchange(self, http_request: httpx.Request, timeout: float) -> httpx.Response:
-        """Send one request and read its whole body; a non-2xx status raises the mapped error."""
-        response = await self.fetch(http_request, timeout=timeout)
+        http_request = self.build_embedding_request(request)
+        response = await self.fetch(http_request, timeout=self.attempt_timeout(request))
         if response.status_code >= 400:
             raise self.error_from_response(response)
-        return response
+        return self._parsed(response, lambda: self.parse_embedding_response(response, request))
 
     def _parsed(self, response: httpx.Response, parse: Callable[[], _Parsed]) -> _Parsed:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping
 from typing import Any, TypeVar
 
 from ..clock import Clock, SystemClock
@@ -92,17 +92,20 @@ class Router:
 
     # --- completion and embeddings -------------------------------------------------
 
-    async def complete(
-        self, pool: Pool, request: CompletionRequest, *, deadline: float | None = None
-    ) -> CompletionResponse:
-        """The first successful answer, failing over as the pool's retry settings allow."""
-        return await self._route(pool, request, deadline, chat_needs(request, stream=False), _complete)
+    # ``complete`` and ``embed`` hand back ``_route``'s coroutine rather than awaiting it in one
+    # of their own: every resumption of a call passes through each coroutine frame above it.
 
-    async def embed(
+    def complete(
+        self, pool: Pool, request: CompletionRequest, *, deadline: float | None = None
+    ) -> Coroutine[Any, Any, CompletionResponse]:
+        """The first successful answer, failing over as the pool's retry settings allow."""
+        return self._route(pool, request, deadline, chat_needs(request, stream=False), _complete)
+
+    def embed(
         self, pool: Pool, request: EmbeddingRequest, *, deadline: float | None = None
-    ) -> EmbeddingResponse:
+    ) -> Coroutine[Any, Any, EmbeddingResponse]:
         """The vectors from the first model that answers, failing over as for ``complete``."""
-        return await self._route(pool, request, deadline, embedding_needs(), _embed)
+        return self._route(pool, request, deadline, embedding_needs(), _embed)
 
     async def _route(
         self,
