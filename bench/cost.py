@@ -6,6 +6,7 @@ Run it with::
     .venv/bin/python bench/cost.py --contenders aiohttp meshkit --requests 300
     .venv/bin/python bench/cost.py --contenders "routed round-robin" --sizes 10 1000
     .venv/bin/python bench/cost.py --timer cpu                      # CPU time, where valgrind is missing
+    .venv/bin/python bench/cost.py --contenders "routed stick-until-failure" --sizes 10 --without select
     .venv/bin/python bench/cost.py --contenders meshkit --keep /tmp/cg  # keep the profile:
     callgrind_annotate --inclusive=yes /tmp/cg/meshkit.out | head -60
 
@@ -175,11 +176,15 @@ async def contender(name: str, url: str, size: int) -> AsyncIterator[Send]:
         yield lambda: mesh.complete(model="chat", messages=MESSAGES, max_tokens=16)
 
 
-def run_client(name: str, url: str, size: int, requests: int, warmup: int, marker: str | None) -> None:
+def run_client(
+    name: str, url: str, size: int, requests: int, warmup: int, marker: str | None, without: list[str]
+) -> None:
     """Warm up, then send ``requests`` requests one after another; print the CPU time per request."""
     import asyncio
     import ctypes
     import time
+
+    sibling("_ablation").switch_off(without)
 
     marks = ctypes.CDLL(marker) if marker else None
 
@@ -222,6 +227,8 @@ def measure(
     """Instructions (callgrind) or CPU µs (cpu) per request of contender ``name``."""
     client = [__file__, "--client", name, "--url", url, "--size", str(size)]
     client += ["--requests", str(args.requests), "--warmup", str(args.warmup)]
+    if args.without:
+        client += ["--without", *args.without]
     if marker is None:
         done = subprocess.run([sys.executable, *client], capture_output=True, text=True, check=True)
         return float(json.loads(done.stdout.splitlines()[-1])["cpu_us"])
@@ -268,13 +275,20 @@ def main() -> None:
     parser.add_argument("--timer", choices=["callgrind", "cpu"], default=None)
     parser.add_argument("--keep", type=Path, default=None, help="keep each callgrind profile here")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--without",
+        nargs="+",
+        default=[],
+        choices=sorted(sibling("_ablation").PARTS),
+        help="switch these parts of a routed request off, to see what each costs",
+    )
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--marker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        run_client(args.client, args.url, args.size, args.requests, args.warmup, args.marker)
+        run_client(args.client, args.url, args.size, args.requests, args.warmup, args.marker, args.without)
         return
     unknown = [c for c in args.contenders if c not in (*HTTP, *LAYERS, *IN_PROCESS)]
     if unknown:
