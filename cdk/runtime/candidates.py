@@ -18,15 +18,26 @@ class Candidates(Sequence[ModelSnapshot]):
     behave as on a list.
     """
 
-    __slots__ = ("_all_active", "_ids", "_made", "_make")
+    __slots__ = ("_all_active", "_ids", "_made", "_make", "_pool_id")
 
     def __init__(
-        self, model_ids: Sequence[str], make: Callable[[str], ModelSnapshot], *, all_active: bool = False
+        self,
+        model_ids: Sequence[str],
+        make: Callable[[str], ModelSnapshot],
+        *,
+        all_active: bool = False,
+        pool_id: str | None = None,
     ) -> None:
         self._ids = model_ids
         self._make = make
         self._made: list[ModelSnapshot | None] = [None] * len(model_ids)
         self._all_active = all_active
+        self._pool_id = pool_id
+
+    @property
+    def pool_id(self) -> str | None:
+        """The pool every candidate's snapshot names (``pool_id``), read without making one."""
+        return self._pool_id
 
     @property
     def all_active(self) -> bool:

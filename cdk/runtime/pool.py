@@ -125,7 +125,9 @@ class Pool:
             active = [model_id for model_id in active if model_id not in exclude]
         if not active:
             return None
-        candidates = Candidates(active, lifecycle.views.maker(self.id, self.policy.reads), all_active=True)
+        candidates = Candidates(
+            active, lifecycle.views.maker(self.id, self.policy.reads), all_active=True, pool_id=self.id
+        )
         pick = self.policy.fallback if fallback else self.policy.select
         chosen = pick(candidates, request, lifecycle.now())
         if chosen is None:

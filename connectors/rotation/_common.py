@@ -11,10 +11,19 @@ T = TypeVar("T")
 
 #: Bound once: reading an enum member off its class costs more than the rest of a check.
 ACTIVE = ModelStatus.ACTIVE
+#: What ``pool_of`` finds on a plain sequence, which has no ``pool_id``.
+_UNNAMED = object()
 
 
 def pool_of(candidates: Sequence[ModelSnapshot]) -> str | None:
-    """The pool the candidates belong to (state is kept per pool)."""
+    """The pool the candidates belong to (state is kept per pool).
+
+    A pool's own candidates name it (``Candidates.pool_id``) without a snapshot being made;
+    any other sequence, by its first snapshot.
+    """
+    pool = getattr(candidates, "pool_id", _UNNAMED)
+    if pool is not _UNNAMED:
+        return pool  # type: ignore[return-value]
     return candidates[0].pool_id if candidates else None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 from runtime_helpers import USER
 
@@ -47,6 +48,20 @@ def test_candidates_make_each_snapshot_once_and_only_when_read() -> None:
     assert candidates.index(candidates[2]) == 2
     with pytest.raises(IndexError):
         candidates[3]
+
+
+def test_a_pools_candidates_name_their_pool_without_a_snapshot() -> None:
+    from meshkit.connectors.rotation._common import pool_of
+
+    made: list[str] = []
+
+    def make(model_id: str) -> ModelSnapshot:
+        made.append(model_id)
+        return attrs.evolve(snapshot(model_id), pool_id="chat")
+
+    assert pool_of(Candidates(["a", "b"], make, pool_id="chat")) == "chat" and made == []
+    assert pool_of([attrs.evolve(snapshot("a"), pool_id="other")]) == "other"  # a plain list: its first
+    assert pool_of([]) is None
 
 
 @pytest.mark.parametrize(
