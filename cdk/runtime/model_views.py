@@ -7,13 +7,11 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-import attrs
-
 from ..enums import ModelStatus
 from ..types import ModelSnapshot
 from .book import ModelBook
 from .catalogue import ModelEntry
-from .state import MINUTE, ModelState
+from .state import MINUTE, RECORD_FIELDS, ModelState
 
 __all__ = ["ModelViews"]
 
@@ -32,22 +30,6 @@ COUNTED_FIELDS = frozenset(
         "tokens_last_minute",
     }
 )
-#: Snapshot fields copied from the model's record, by the record's attribute name.
-_RECORD_FIELDS = {"deactivation_reason": "reason"} | {
-    name: name
-    for name in (
-        "status",
-        "consecutive_failures",
-        "latency_ewma_ms",
-        "cooldown_until",
-        "deactivated_at",
-        "activated_at",
-        "last_success_at",
-        "last_failure_at",
-    )
-}
-#: Every field a snapshot has: what a policy may declare it ``reads``.
-SNAPSHOT_FIELDS = frozenset(attrs.fields_dict(ModelSnapshot))
 
 
 class ModelViews:
@@ -64,7 +46,9 @@ class ModelViews:
         ] = {}
         # The same for policies that read no counted field, per pool and set of fields read.
         self._steady_makers: dict[tuple[str | None, frozenset[str]], Callable[[str], ModelSnapshot]] = {}
-        self._plans: dict[frozenset[str], Callable[[ModelState], Any]] = {}
+        # Per set of fields read: what of a record a kept snapshot depends on, or None when the
+        # set holds a counted field (a snapshot is then made as for a policy that declares none).
+        self._plans: dict[frozenset[str], Callable[[ModelState], Any] | None] = {}
 
     def snapshot(self, model_id: str, pool_id: str | None) -> ModelSnapshot:
         """The immutable view of ``model_id`` handed to rotation policies."""
@@ -80,8 +64,12 @@ class ModelViews:
         them from here rather than recounting them. For a policy that ``reads`` none of the
         counted fields, each is kept until a field it reads changes (see ``steady_maker``).
         """
-        if reads is not None and not reads & COUNTED_FIELDS:
-            return self.steady_maker(pool_id, reads)
+        if reads is not None:
+            steady = self._steady_makers.get((pool_id, reads))
+            if steady is not None:
+                return steady
+            if self._plan(reads) is not None:
+                return self.steady_maker(pool_id, reads)
         now = self.clock.now()
         stamp = now.timestamp()
         cutoffs = (int((stamp - self._span) // 1), int((stamp - MINUTE) // 1))
@@ -114,11 +102,9 @@ class ModelViews:
         known = self._steady_makers.get((pool_id, reads))
         if known is not None:
             return known  # it reads nothing of now, so one serves every selection
-        plan = self._plans.get(reads)
-        if plan is None:
-            names = sorted(_RECORD_FIELDS[f] for f in reads if f in _RECORD_FIELDS)
-            plan = self._plans[reads] = _values_of(names)
-        key_of = plan
+        key_of = self._plan(reads)
+        if key_of is None:
+            raise ValueError(f"reads {sorted(reads & COUNTED_FIELDS)}, which are counted afresh")
         kept: dict[str, tuple[ModelEntry, ModelState, Any, ModelSnapshot]] = {}
 
         def make(model_id: str) -> ModelSnapshot:
@@ -133,6 +119,12 @@ class ModelViews:
 
         self._steady_makers[(pool_id, reads)] = make
         return make
+
+    def _plan(self, reads: frozenset[str]) -> Callable[[ModelState], Any] | None:
+        if reads not in self._plans:
+            names = sorted(RECORD_FIELDS[f] for f in reads if f in RECORD_FIELDS)
+            self._plans[reads] = None if reads & COUNTED_FIELDS else _values_of(names)
+        return self._plans[reads]
 
     def _make(
         self, entry: ModelEntry, model: ModelState, pool_id: str | None, now: datetime

@@ -37,6 +37,7 @@ __all__ = [
     "LEDGERS",
     "MODELS",
     "PROVIDERS",
+    "RECORD_FIELDS",
     "STATE_VERSION",
     "LedgerKind",
     "MeshState",
@@ -311,6 +312,8 @@ _CODEC = Codec(PeriodUsage, ModelState, ProviderState)
 _SNAPSHOT_FIELDS = tuple(
     (name, spec.snapshot) for name, spec in persisted_fields(ModelState) if spec.snapshot is not None
 )
+#: Each snapshot field copied from a model's record, with the record's attribute it comes from.
+RECORD_FIELDS = {field: name for name, field in _SNAPSHOT_FIELDS}
 
 
 def _snapshot_values(model: ModelState) -> dict[str, Any]:

@@ -187,3 +187,10 @@ async def test_a_policy_that_reads_a_count_gets_it_fresh() -> None:
         assert views.maker("chat", reads)("p.m0").requests_last_minute == 0
         await mesh.complete(model="chat", messages=USER)
         assert views.maker("chat", reads)("p.m0").requests_last_minute == 1
+
+
+async def test_a_steady_maker_refuses_a_counted_field() -> None:
+    async with Mesh.from_config(pool_of(1), clock=FakeClock()) as mesh:
+        views = mesh._running().lifecycle.views
+        with pytest.raises(ValueError, match="requests_last_minute"):
+            views.steady_maker("chat", frozenset({"status", "requests_last_minute"}))
