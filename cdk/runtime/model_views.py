@@ -4,32 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from operator import attrgetter
-from typing import Any
 
 from ..enums import ModelStatus
 from ..types import ModelSnapshot
 from .book import ModelBook
 from .catalogue import ModelEntry
-from .state import MINUTE, RECORD_FIELDS, ModelState
+from .declared_views import DeclaredViews
+from .state import MINUTE, ModelState
 
 __all__ = ["ModelViews"]
 
 #: The error window's cut-off second and the minute window's.
 _Cutoffs = tuple[int, int]
-
-#: Snapshot fields counted afresh for every snapshot: they move with every call and with time.
-COUNTED_FIELDS = frozenset(
-    {
-        "window_requests",
-        "window_failures",
-        "requests",
-        "tokens",
-        "cost",
-        "requests_last_minute",
-        "tokens_last_minute",
-    }
-)
 
 
 class ModelViews:
@@ -44,11 +30,8 @@ class ModelViews:
         self._kept: dict[
             str | None, dict[str, tuple[int, _Cutoffs, ModelEntry, ModelState, ModelSnapshot]]
         ] = {}
-        # The same for policies that read no counted field, per pool and set of fields read.
-        self._steady_makers: dict[tuple[str | None, frozenset[str]], Callable[[str], ModelSnapshot]] = {}
-        # Per set of fields read: what of a record a kept snapshot depends on, or None when the
-        # set holds a counted field (a snapshot is then made as for a policy that declares none).
-        self._plans: dict[frozenset[str], Callable[[ModelState], Any] | None] = {}
+        # Per pool and set of fields read: the snapshots for a policy that declares them.
+        self._declared: dict[tuple[str | None, frozenset[str]], DeclaredViews] = {}
 
     def snapshot(self, model_id: str, pool_id: str | None) -> ModelSnapshot:
         """The immutable view of ``model_id`` handed to rotation policies."""
@@ -61,15 +44,14 @@ class ModelViews:
 
         Each is kept until the model's record changes or a second of its windows passes (they
         count whole seconds), so a policy comparing every model of a large pool reads most of
-        them from here rather than recounting them. For a policy that ``reads`` none of the
-        counted fields, each is kept until a field it reads changes (see ``steady_maker``).
+        them from here rather than recounting them. For a policy that declares what it
+        ``reads``, each is kept until one of those fields changes (``DeclaredViews``).
         """
         if reads is not None:
-            steady = self._steady_makers.get((pool_id, reads))
-            if steady is not None:
-                return steady
-            if self._plan(reads) is not None:
-                return self.steady_maker(pool_id, reads)
+            declared = self._declared.get((pool_id, reads))
+            if declared is None:
+                declared = self._declared[(pool_id, reads)] = self._declare(pool_id, reads)
+            return declared.at(self.clock.now()) if declared.counts else declared.steady
         now = self.clock.now()
         stamp = now.timestamp()
         cutoffs = (int((stamp - self._span) // 1), int((stamp - MINUTE) // 1))
@@ -93,38 +75,11 @@ class ModelViews:
 
         return make
 
-    def steady_maker(self, pool_id: str | None, reads: frozenset[str]) -> Callable[[str], ModelSnapshot]:
-        """Snapshots for a policy that reads only ``reads``, none of them counted.
+    def _declare(self, pool_id: str | None, reads: frozenset[str]) -> DeclaredViews:
+        def full(entry: ModelEntry, model: ModelState, now: datetime) -> ModelSnapshot:
+            return self._make(entry, model, pool_id, now)
 
-        A snapshot is kept while the entry, the record and the record's values of ``reads``
-        stay the same: a call moves the model's counters on every request, but not these.
-        """
-        known = self._steady_makers.get((pool_id, reads))
-        if known is not None:
-            return known  # it reads nothing of now, so one serves every selection
-        key_of = self._plan(reads)
-        if key_of is None:
-            raise ValueError(f"reads {sorted(reads & COUNTED_FIELDS)}, which are counted afresh")
-        kept: dict[str, tuple[ModelEntry, ModelState, Any, ModelSnapshot]] = {}
-
-        def make(model_id: str) -> ModelSnapshot:
-            entry, model = self.entries[model_id], self.state.models[model_id]
-            found = kept.get(model_id)
-            key = key_of(model)
-            if found is not None and found[0] is entry and found[1] is model and found[2] == key:
-                return found[3]
-            made = self._make(entry, model, pool_id, self.clock.now())
-            kept[model_id] = (entry, model, key, made)
-            return made
-
-        self._steady_makers[(pool_id, reads)] = make
-        return make
-
-    def _plan(self, reads: frozenset[str]) -> Callable[[ModelState], Any] | None:
-        if reads not in self._plans:
-            names = sorted(RECORD_FIELDS[f] for f in reads if f in RECORD_FIELDS)
-            self._plans[reads] = None if reads & COUNTED_FIELDS else _values_of(names)
-        return self._plans[reads]
+        return DeclaredViews(reads, self, full)
 
     def _make(
         self, entry: ModelEntry, model: ModelState, pool_id: str | None, now: datetime
@@ -147,14 +102,3 @@ class ModelViews:
             return False
         provider = self.state.providers.get(model.provider_id)
         return provider is None or not provider.deactivated
-
-
-def _values_of(names: list[str]) -> Callable[[ModelState], Any]:
-    """What of a record a snapshot is kept on: the values of ``names`` (a C getter, or none)."""
-    if not names:
-        return _nothing
-    return attrgetter(*names)
-
-
-def _nothing(model: ModelState) -> None:
-    return None

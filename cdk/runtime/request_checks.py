@@ -20,7 +20,9 @@ from typing import Any
 
 import attrs
 
+from ..trusted import maker
 from ..types import ChatMessage, CompletionRequest, EmbeddingRequest
+from ..types.messages import as_messages
 
 __all__ = [
     "OPENAI_PASSED",
@@ -174,7 +176,19 @@ def completion_request(
     known, extra = check_call(messages, deadline, params)
     if not messages:
         raise ValueError("a request needs at least one message")
-    return CompletionRequest(messages=messages, extra=extra, **known)
+    # Every field is checked by now; the messages are converted as the request's own
+    # converter would, so ``__init__`` would only repeat the work.
+    fields = {**_REQUEST_DEFAULTS, **known} if known else _REQUEST_DEFAULTS
+    return _new_request(messages=as_messages(messages), extra=extra, **fields)
+
+
+#: The request's fields besides the messages and ``extra``, at their defaults.
+_REQUEST_DEFAULTS = {
+    field.name: field.default
+    for field in attrs.fields(CompletionRequest)
+    if field.name not in ("messages", "extra")
+}
+_new_request = maker(CompletionRequest)
 
 
 #: The keyword arguments of ``embed`` that are request fields (the rest go in ``extra``).

@@ -21,6 +21,7 @@ from ..errors import (
 )
 from ..events import RoutingEvent
 from ..interfaces.provider import Provider
+from ..trusted import copier
 from ..types import (
     CompletionChunk,
     CompletionRequest,
@@ -46,7 +47,6 @@ from .pool import Pool, policy_view
 from .state_sync import StateSync
 from .stream_start import close_quietly, first_meaningful
 from .telemetry import Telemetry
-from .trusted_copy import replaced
 from .untried import not_tried, why_none
 
 __all__ = ["Router"]
@@ -56,6 +56,13 @@ _TIME_EPSILON = 1e-6
 #: How much sooner than the deadline a provider's own bound must end a call for the router to
 #: rely on it (the provider starts its clock a little after the router reads the time).
 _BOUND_MARGIN = 0.001
+
+# What the router renames in what it passes on, without running converters again (the values
+# are its own, the rest already checked): the request's model becomes the upstream's name, an
+# answer's the served model's, with its provider and price.
+_UPSTREAM = ("model",)
+_SERVED = ("model", "provider_id", "cost")
+_NAMED = ("model", "provider_id")
 
 #: What a routed call answers: a completion or the vectors of an embedding request.
 _Answer = TypeVar("_Answer", CompletionResponse, EmbeddingResponse)
@@ -138,7 +145,7 @@ class Router:
         self, attempt: AttemptContext, send: Callable[[Provider, Any], Awaitable[_Answer]]
     ) -> _Answer | FailedAttempt:
         entry, provider = attempt.entry, attempt.provider
-        upstream = replaced(attempt.request, model=entry.upstream)
+        upstream = copier(type(attempt.request), _UPSTREAM)(attempt.request, entry.upstream)
         self.lifecycle.begin(attempt.model_id)
         attempt.started = self._monotonic()
         try:
@@ -160,7 +167,7 @@ class Router:
         self.lifecycle.succeeded(
             attempt.model_id, attempt.pool, latency_ms=latency_ms, usage=response.usage, cost=cost
         )
-        reply = replaced(response, model=attempt.model_id, provider_id=entry.provider_id, cost=cost)
+        reply = copier(type(response), _SERVED)(response, attempt.model_id, entry.provider_id, cost)
         if self._log.wanted:
             logged = self._log.entry(attempt, latency_ms, usage=response.usage, cost=cost, reply=reply)
             self._log.record(logged)
@@ -208,7 +215,7 @@ class Router:
                     if chunk.usage is not None:
                         usage = chunk.usage
                     words += len(chunk.text.split())
-                    yield replaced(chunk, model=model_id, provider_id=provider_id)
+                    yield copier(type(chunk), _NAMED)(chunk, model_id, provider_id)
             except GeneratorExit:
                 # The caller stopped reading: the model did serve, so it counts as a success.
                 self._stream_succeeded(attempt, usage, words)
@@ -233,7 +240,7 @@ class Router:
     ) -> tuple[list[CompletionChunk], AsyncIterator[CompletionChunk]] | FailedAttempt:
         entry, provider, request = attempt.entry, attempt.provider, attempt.request
         assert isinstance(request, CompletionRequest)  # only chat requests stream
-        upstream = replaced(request, model=entry.upstream)
+        upstream = copier(type(request), _UPSTREAM)(request, entry.upstream)
         self.lifecycle.begin(attempt.model_id)
         attempt.started = self._monotonic()
         chunks: AsyncIterator[CompletionChunk] | None = None

@@ -21,6 +21,7 @@ import attrs
 
 from ..enums import DeactivationReason, ModelStatus
 from ..errors import StateFormatError
+from ..trusted import maker
 from ..types import ModelPricing, ModelSnapshot
 from . import status_generation
 from .periods import Period, day_of, month_of, next_boundary
@@ -143,6 +144,12 @@ class PeriodUsage:
         self.daily_cost += cost
         self.monthly_cost += cost
 
+    def totals(self, period: Period) -> tuple[int, int, float]:
+        """Requests, tokens and spend in ``period`` (daily or monthly)."""
+        if period == Period.DAILY:
+            return self.daily_requests, self.daily_tokens, self.daily_cost
+        return self.monthly_requests, self.monthly_tokens, self.monthly_cost
+
     def requests(self, period: Period) -> int:
         return self.daily_requests if period == Period.DAILY else self.monthly_requests
 
@@ -249,22 +256,33 @@ class ModelState:
         minute_requests, minute_tokens = self.minute.totals(stamp, MINUTE)
         usage = self.usage
         usage.roll(now, stamp)
-        return ModelSnapshot(
+        requests, tokens, cost = usage.totals(window)
+        # Every field by name (a missing one is a TypeError); those from the record are the
+        # ones its declaration marks ``snapshot=`` (RECORD_FIELDS), which a test holds.
+        return _new_snapshot(
             model_id=self.model_id,
             provider_id=self.provider_id,
             pool_id=pool_id,
+            status=self.status,
+            deactivation_reason=self.reason,
+            consecutive_failures=self.consecutive_failures,
             window_requests=window_requests,
             window_failures=window_failures,
-            requests=usage.requests(window),
-            tokens=usage.tokens(window),
-            cost=usage.cost(window),
+            requests=requests,
+            tokens=tokens,
+            cost=cost,
+            latency_ewma_ms=self.latency_ewma_ms,
+            cooldown_until=self.cooldown_until,
+            deactivated_at=self.deactivated_at,
+            activated_at=self.activated_at,
+            last_success_at=self.last_success_at,
+            last_failure_at=self.last_failure_at,
             pricing=pricing,
             priority=priority,
             weight=weight,
             limits=limits,
             requests_last_minute=minute_requests,
             tokens_last_minute=minute_tokens,
-            **_snapshot_values(self),
         )
 
     def to_data(self) -> dict[str, Any]:
@@ -316,8 +334,8 @@ _SNAPSHOT_FIELDS = tuple(
 RECORD_FIELDS = {field: name for name, field in _SNAPSHOT_FIELDS}
 
 
-def _snapshot_values(model: ModelState) -> dict[str, Any]:
-    return {field: getattr(model, name) for name, field in _SNAPSHOT_FIELDS}
+#: Snapshots are made from the runtime's own counts and records: nothing to convert or check.
+_new_snapshot = maker(ModelSnapshot)
 
 
 # --- the whole state ------------------------------------------------------------------------

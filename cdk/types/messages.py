@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from ..trusted import maker
+
 __all__ = ["ChatMessage", "ContentPart", "FunctionCall", "ToolCall", "as_messages"]
 
 
@@ -100,8 +102,8 @@ class ChatMessage:
         """Accept a message object or the usual ``{"role": ..., "content": ...}`` dict."""
         if type(value) is dict and len(value) == 2:  # the usual one: a role and a text, nothing else
             role, content = value.get("role"), value.get("content")
-            if type(role) is str and type(content) is str:
-                return cls(role, content)
+            if type(role) is str and type(content) is str and cls is ChatMessage:
+                return _plain_message(role, content, None, None, None)
         if isinstance(value, ChatMessage):
             return value
         if not isinstance(value, Mapping):
@@ -149,6 +151,10 @@ class ChatMessage:
         if self.tool_call_id is not None:
             out["tool_call_id"] = self.tool_call_id
         return out
+
+
+#: A message from a role and a text, which its converters would keep as they are.
+_plain_message = maker(ChatMessage)
 
 
 def as_messages(value: Sequence[ChatMessage | Mapping[str, Any]]) -> tuple[ChatMessage, ...]:

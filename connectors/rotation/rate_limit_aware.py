@@ -60,6 +60,9 @@ class RateLimitAware(RotationPolicy[RateLimitAwareConfig]):
     connector_id = "meshkit.rate-limit-aware.v1"
     Config = RateLimitAwareConfig
     features = frozenset({RotationFeature.QUOTA_AWARE})
+    reads = frozenset(
+        {"model_id", "pool_id", "status", "priority", "limits", "requests_last_minute", "tokens_last_minute"}
+    )
     description = "Most preferred model below a fraction of its per-minute limits"
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:

@@ -66,6 +66,7 @@ class Weighted(RotationPolicy[WeightedConfig]):
     connector_id = "meshkit.weighted.v1"
     Config = WeightedConfig
     features = frozenset({RotationFeature.QUOTA_AWARE})
+    reads = frozenset({"model_id", "pool_id", "status", "weight", "limits", "requests", "tokens"})
     description = "Traffic shared by weight or by remaining quota; smooth weighted round-robin"
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:

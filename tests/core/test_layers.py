@@ -22,7 +22,18 @@ LAYERS = ("foundation", "interfaces", "plugins", "runtime", "serve", "testing", 
 
 #: The modules of ``meshkit`` everything else builds on.
 FOUNDATION = frozenset(
-    {"enums", "types", "errors", "events", "config", "clock", "connector", "hookspecs", "serialization"}
+    {
+        "enums",
+        "types",
+        "errors",
+        "events",
+        "config",
+        "clock",
+        "connector",
+        "hookspecs",
+        "serialization",
+        "trusted",
+    }
 )
 
 #: The public surfaces: applications use ``meshkit``; connectors also ``meshkit.interfaces``, and

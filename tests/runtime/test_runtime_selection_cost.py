@@ -189,8 +189,32 @@ async def test_a_policy_that_reads_a_count_gets_it_fresh() -> None:
         assert views.maker("chat", reads)("p.m0").requests_last_minute == 1
 
 
-async def test_a_steady_maker_refuses_a_counted_field() -> None:
-    async with Mesh.from_config(pool_of(1), clock=FakeClock()) as mesh:
+async def test_a_kept_snapshot_renews_the_counts_it_reads_as_calls_and_time_move_on() -> None:
+    reads = frozenset({"model_id", "status", "requests_last_minute", "window_requests"})
+    clock = FakeClock()
+    async with Mesh.from_config(pool_of(1), clock=clock) as mesh:
         views = mesh._running().lifecycle.views
-        with pytest.raises(ValueError, match="requests_last_minute"):
-            views.steady_maker("chat", frozenset({"status", "requests_last_minute"}))
+        first = views.maker("chat", reads)("p.m0")
+        assert views.maker("chat", reads)("p.m0") is first  # nothing moved: the same one
+        await mesh.complete(model="chat", messages=USER)
+        after = views.maker("chat", reads)("p.m0")
+        assert (after.requests_last_minute, after.window_requests) == (1, 1)
+        assert after.model_id == "p.m0" and after.status is ModelStatus.ACTIVE
+        await clock.advance(61)  # past the minute, within the error window
+        later = views.maker("chat", reads)("p.m0")
+        assert (later.requests_last_minute, later.window_requests) == (0, 1)
+        await mesh.deactivate("p.m0")
+        assert views.maker("chat", reads)("p.m0").status is ModelStatus.STANDBY
+
+
+async def test_usage_read_by_a_policy_is_renewed_and_rolls_with_the_day() -> None:
+    reads = frozenset({"model_id", "status", "requests", "tokens"})
+    clock = FakeClock()
+    async with Mesh.from_config(pool_of(1, limits={"requests": 50, "window": "daily"}), clock=clock) as mesh:
+        views = mesh._running().lifecycle.views
+        assert views.maker("chat", reads)("p.m0").requests == 0
+        await mesh.complete(model="chat", messages=USER)
+        counted = views.maker("chat", reads)("p.m0")
+        assert counted.requests == 1 and counted.tokens > 0
+        await clock.advance(86_400)  # a new UTC day starts the daily count again
+        assert views.maker("chat", reads)("p.m0").requests == 0

@@ -186,3 +186,43 @@ def test_the_state_codec_round_trips() -> None:
 
 def test_formats_are_the_serialization_enum() -> None:
     assert {f.value for f in SerializationFormat} == {"json", "yaml", "msgpack"}
+
+
+def test_a_snapshot_shows_every_field_the_record_declares_for_it() -> None:
+    # Each ``snapshot=`` declaration of ModelState must reach the snapshot (RECORD_FIELDS).
+    from datetime import UTC, datetime
+
+    from meshkit.enums import DeactivationReason, ModelStatus
+    from meshkit.runtime.periods import Period
+    from meshkit.runtime.state import RECORD_FIELDS
+
+    distinct: dict[str, Any] = {
+        "status": ModelStatus.STANDBY,
+        "reason": DeactivationReason.ERROR_THRESHOLD,
+        "consecutive_failures": 7,
+        "latency_ewma_ms": 12.5,
+    }
+    model = ModelState(model_id="m", provider_id="p")
+    for number, name in enumerate(sorted(RECORD_FIELDS.values())):
+        value = distinct.get(name, datetime(2026, 1, 1 + number, tzinfo=UTC))
+        setattr(model, name, value)
+    now = datetime(2026, 2, 1, tzinfo=UTC)
+    snapshot = model.snapshot(
+        now=now,
+        span=timedelta(minutes=5),
+        pool_id="chat",
+        pricing=None,
+        priority=3,
+        weight=2.0,
+        limits={"requests": 9.0},
+        window=Period.DAILY,
+    )
+    assert {field: getattr(snapshot, field) for field in RECORD_FIELDS} == {
+        field: getattr(model, name) for field, name in RECORD_FIELDS.items()
+    }
+    assert (snapshot.pool_id, snapshot.priority, snapshot.weight, snapshot.limits) == (
+        "chat",
+        3,
+        2.0,
+        {"requests": 9.0},
+    )

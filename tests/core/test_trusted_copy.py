@@ -1,4 +1,4 @@
-"""``replaced`` is ``attrs.evolve`` for values already checked: the same value, the original untouched."""
+"""``trusted.copier`` is ``attrs.evolve`` for checked values: the same value, the original untouched."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import pytest
 
-from meshkit.runtime.trusted_copy import replaced
+from meshkit.trusted import copier
 from meshkit.types import (
     ChatMessage,
     Choice,
@@ -35,6 +35,12 @@ RESPONSE = CompletionResponse(
     usage=TokenUsage(3, 1),
     created=datetime(2026, 1, 1, tzinfo=UTC),
 )
+
+
+def replaced(original: Any, /, **changes: Any) -> Any:
+    return copier(type(original), tuple(changes))(original, *changes.values())
+
+
 CHUNK = CompletionChunk(id="c", model="m", choices=(ChunkChoice(index=0, delta=Delta(content="y")),))
 
 
@@ -68,3 +74,23 @@ def test_changes_given_in_another_order_give_the_same_value() -> None:
     one = replaced(RESPONSE, model="a", cost=1.0)
     other = replaced(RESPONSE, cost=1.0, model="a")
     assert one == other == attrs.evolve(RESPONSE, model="a", cost=1.0)
+
+
+@attrs.frozen
+class CheckedAfterInit:
+    value: int
+    checked: list[int] = attrs.field(factory=list, init=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.checked.append(self.value)
+
+
+def test_a_class_that_must_run_its_post_init_is_copied_through_evolve() -> None:
+    original = CheckedAfterInit(1)
+    copy = replaced(original, value=2)
+    assert copy == CheckedAfterInit(2) and copy.checked == [2]
+
+
+def test_a_class_that_is_not_attrs_is_refused() -> None:
+    with pytest.raises(TypeError, match="not an attrs class"):
+        copier(dict, ("model",))
