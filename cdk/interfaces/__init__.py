@@ -8,6 +8,8 @@ private: their layout may change between releases.
 
 from ..config import check, format_duration, parse_duration
 from ..connector import ConfigT, Connector, EmptyConfig
+from ..trusted import copier as trusted_copier
+from ..trusted import maker as trusted_maker
 from .buffered import BufferedConfig, BufferedObservability
 from .discovery import Discovery, DiscoveryContext, StaticContext, diff_catalogue
 from .http_config import HTTPProviderConfig
@@ -78,6 +80,8 @@ __all__ = [
     "retry_after_of",
     "status_text",
     "trace_record",
+    "trusted_copier",
+    "trusted_maker",
     "validate_key",
     "validate_prefix",
     "validate_value",

@@ -19,21 +19,29 @@ class SmoothTurns:
     remembered.
     """
 
-    __slots__ = ("_ids", "_others", "_values")
+    __slots__ = ("_ids", "_others", "_total", "_values", "_weights")
 
     def __init__(self) -> None:
         self._ids: list[str] | None = None
         self._values: list[float] = []
         self._others: dict[str, float] = {}  # the rest: models not among the last turn's
+        # The last list of weights and its total: a policy hands over the same list, unchanged,
+        # for as long as the pool's configured weights hold.
+        self._weights: list[float] | None = None
+        self._total = 0.0
 
     def turn(self, model_ids: list[str], weights: list[float]) -> int:
         """The position in ``model_ids`` served this turn, by ``weights``.
 
-        ``model_ids`` are distinct, and the list is not changed afterwards: it is kept, and the
-        next turn over the same list skips comparing it.
+        ``model_ids`` are distinct, and neither list is changed afterwards: they are kept, and
+        the next turn over the same lists skips comparing the ids and adding up the weights.
         """
         values = self._values if model_ids is self._ids or model_ids == self._ids else self._align(model_ids)
-        total = reduce(add, weights, 0.0)  # left to right, as a loop adds (sum() may not)
+        if weights is self._weights:
+            total = self._total
+        else:
+            total = reduce(add, weights, 0.0)  # left to right, as a loop adds (sum() may not)
+            self._weights, self._total = weights, total
         if total <= 0:  # nobody has a claim: share equally rather than starve the pool
             weights = [1.0] * len(weights)
             total = float(len(weights))

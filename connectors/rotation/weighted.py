@@ -129,10 +129,11 @@ class Weighted(RotationPolicy[WeightedConfig]):
             shares = self._shares.of(candidates)
             if shares is not None:
                 # Every candidate is active: only the models with a quota need their snapshot read.
-                model_ids, configured, with_quota = shares
-                weights = list(configured)
-                for i in with_quota:
-                    if _quota_used_up(candidates[i]):
+                model_ids, weights, with_quota = shares
+                used_up = [i for i in with_quota if _quota_used_up(candidates[i])]
+                if used_up:  # the configured list stays as it is: it is kept for the next turn
+                    weights = list(weights)
+                    for i in used_up:
                         weights[i] = 0.0
                 return candidates[self._turn(pool, model_ids, weights)]
         pairs = self.weighted(candidates)
