@@ -28,7 +28,7 @@ from .state import MINUTE, RECORD_FIELDS, ModelState
 if TYPE_CHECKING:
     from .model_views import ModelViews
 
-__all__ = ["COUNTED_FIELDS", "DeclaredViews"]
+__all__ = ["COUNTED_FIELDS", "Cutoffs", "DeclaredViews", "cutoffs_at"]
 
 #: The counts a snapshot holds, in groups that are counted together.
 _WINDOW = ("window_requests", "window_failures")
@@ -37,6 +37,16 @@ _MINUTE = ("requests_last_minute", "tokens_last_minute")
 
 #: Snapshot fields counted afresh: they move with every call and with time.
 COUNTED_FIELDS = frozenset({*_WINDOW, *_USAGE, *_MINUTE})
+
+#: The error window's cut-off second and the minute window's.
+Cutoffs = tuple[int, int]
+
+
+def cutoffs_at(stamp: float, span: float) -> Cutoffs:
+    """The seconds the error window (``span`` long) and the minute window start after, at ``stamp``:
+    the windows count whole seconds, so a count read at ``stamp`` holds while neither moves."""
+    return int((stamp - span) // 1), int((stamp - MINUTE) // 1)
+
 
 #: A full snapshot of a model as of now: (entry, record, now) → snapshot.
 FullMaker = Callable[[ModelEntry, ModelState, datetime], ModelSnapshot]
@@ -86,7 +96,7 @@ class DeclaredViews:
     def at(self, now: datetime) -> Callable[[str], ModelSnapshot]:
         """Snapshots as of ``now``, for a policy that reads a count: one clock reading a selection."""
         stamp = now.timestamp()
-        cutoffs = (int((stamp - self._span) // 1), int((stamp - MINUTE) // 1))
+        cutoffs = cutoffs_at(stamp, self._span)
         entries, models, kept = self._source.entries, self._source.state.models, self._kept
 
         def make(model_id: str) -> ModelSnapshot:

@@ -9,13 +9,10 @@ from ..enums import ModelStatus
 from ..types import ModelSnapshot
 from .book import ModelBook
 from .catalogue import ModelEntry
-from .declared_views import DeclaredViews
-from .state import MINUTE, ModelState
+from .declared_views import Cutoffs, DeclaredViews, cutoffs_at
+from .state import ModelState
 
 __all__ = ["ModelViews"]
-
-#: The error window's cut-off second and the minute window's.
-_Cutoffs = tuple[int, int]
 
 
 class ModelViews:
@@ -28,7 +25,7 @@ class ModelViews:
         # Per pool, per model: what a snapshot was made from (the record's revision, the windows'
         # cut-offs, the entry, the record) and the snapshot.
         self._kept: dict[
-            str | None, dict[str, tuple[int, _Cutoffs, ModelEntry, ModelState, ModelSnapshot]]
+            str | None, dict[str, tuple[int, Cutoffs, ModelEntry, ModelState, ModelSnapshot]]
         ] = {}
         # Per pool and set of fields read: the snapshots for a policy that declares them.
         self._declared: dict[tuple[str | None, frozenset[str]], DeclaredViews] = {}
@@ -54,7 +51,7 @@ class ModelViews:
             return declared.at(self.clock.now()) if declared.counts else declared.steady
         now = self.clock.now()
         stamp = now.timestamp()
-        cutoffs = (int((stamp - self._span) // 1), int((stamp - MINUTE) // 1))
+        cutoffs = cutoffs_at(stamp, self._span)
         entries, models = self.entries, self.state.models
         kept = self._kept.setdefault(pool_id, {})
 

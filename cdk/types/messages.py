@@ -103,7 +103,9 @@ class ChatMessage:
         if type(value) is dict and len(value) == 2:  # the usual one: a role and a text, nothing else
             role, content = value.get("role"), value.get("content")
             if type(role) is str and type(content) is str and cls is ChatMessage:
-                return _plain_message(role, content, None, None, None)
+                return _plain_message(
+                    role=role, content=content, name=None, tool_calls=None, tool_call_id=None
+                )
         if isinstance(value, ChatMessage):
             return value
         if not isinstance(value, Mapping):
