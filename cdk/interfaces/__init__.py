@@ -22,6 +22,7 @@ from .http_errors import (
     status_text,
 )
 from .http_provider import HTTPProvider
+from .json_wire import json_body, json_bytes
 from .observability import Observability, ObservabilityConfig
 from .provider import Provider
 from .redaction import (
@@ -69,6 +70,8 @@ __all__ = [
     "event_record",
     "format_duration",
     "is_secret_key",
+    "json_body",
+    "json_bytes",
     "log_record",
     "model_not_found",
     "parse_duration",

@@ -30,7 +30,8 @@ from ..types import (
 from .http_config import HTTPConfigT, HTTPProviderConfig
 from .http_errors import error_for_status, error_from_envelope, response_text, retry_after_of
 from .http_waits import NO_ANSWER, NO_FIRST_CHUNK, STALLED, Wait, closed
-from .prepared_requests import ACCEPT_ENCODING, PREPARED, USER_AGENT, PreparedRequests, json_bytes
+from .json_wire import json_bytes
+from .prepared_requests import ACCEPT_ENCODING, PREPARED, USER_AGENT, PreparedRequests
 from .provider import Provider
 from .transport_choice import WholeFetch, aiohttp_if_there
 from .transport_errors import map_transport_exception, url_of

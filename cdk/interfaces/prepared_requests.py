@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-__all__ = ["ACCEPT_ENCODING", "PREPARED", "USER_AGENT", "PreparedRequests", "json_bytes"]
+__all__ = ["ACCEPT_ENCODING", "PREPARED", "USER_AGENT", "PreparedRequests"]
 
 #: The headers httpx's client sends by default, sent by ``http_request`` too.
 USER_AGENT = f"python-httpx/{httpx.__version__}"
 ACCEPT_ENCODING = "gzip, deflate"
 #: The extension that marks a request ``http_request`` built (see ``HTTPProvider._send``).
 PREPARED = "meshkit.prepared"
-
-
-def _compact_json() -> Callable[[Any], str]:
-    # What httpx's ``json=`` sends: compact, UTF-8, no NaN. ``JSONEncoder.encode`` makes its C
-    # encoder anew on every call; this one is made once. No cycle check: a body is a tree, and a
-    # cycle still ends in RecursionError.
-    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # an interpreter without the C accelerator
-        return encoder.encode
-    chunks = make(None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
-    return lambda value: "".join(chunks(value, 0))
-
-
-_compact = _compact_json()
-
-
-def json_bytes(value: Any) -> bytes:
-    """``value`` as httpx's ``json=`` would send it: compact JSON, UTF-8, no NaN."""
-    return _compact(value).encode("utf-8")
 
 
 class PreparedRequests:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from meshkit import BadRequestError, CompletionRequest, EmbeddingRequest, ProviderProtocolError
-from meshkit.interfaces import HTTPProvider, check
+from meshkit.interfaces import HTTPProvider, check, json_body
 
 
 def is_http_url(value: str) -> bool:
@@ -32,29 +30,6 @@ def model_for(
             provider_id=provider.name,
         )
     return model
-
-
-#: The C scanner ``json.loads`` ends in, without the Python layers around it.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
-def json_body(content: bytes) -> Any:
-    """``json.loads(content)``, cheaper for the usual body: a UTF-8 object, nothing around it.
-
-    Such a body is one ``json.loads`` decodes as UTF-8 too (its encoding sniffing looks for
-    NUL bytes, which no UTF-8 JSON object has second). Anything else, and any failure, goes
-    through ``json.loads`` itself, so errors are exactly its own.
-    """
-    if content[:1] == b"{":
-        try:
-            text = content.decode("utf-8", "surrogatepass")
-            value, end = _scan(text, 0)
-        except Exception:  # json.loads below raises the error the caller sees
-            pass
-        else:
-            if end == len(text):
-                return value
-    return json.loads(content)
 
 
 def json_object(provider: HTTPProvider[Any], response: httpx.Response) -> dict[str, Any]:

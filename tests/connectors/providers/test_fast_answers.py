@@ -1,6 +1,7 @@
 """The provider's fast paths give what the slow ones gave: the same answers, the same errors.
 
-``parse_response`` reads the body with ``json_body`` and builds its answer without attrs'
+``parse_response`` reads the body with ``json_body`` (held to ``json.loads`` here and in
+tests/core/test_json_wire.py) and builds its answer without attrs'
 converters; each is held here against the code it replaced, on ordinary and hostile answers.
 """
 
@@ -18,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meshkit.connectors.providers import OpenAICompatibleProvider, _answers
-from meshkit.connectors.providers._http import json_body
 from meshkit.errors import ProviderProtocolError
+from meshkit.interfaces import json_body
 from meshkit.types import ChatMessage, Choice, CompletionRequest, CompletionResponse, TokenUsage, ToolCall
 
 # --- the code the fast paths replaced, kept as the reference ------------------------------------

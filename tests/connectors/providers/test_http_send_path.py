@@ -16,7 +16,7 @@ from provider_helpers import SECRET_KEY, ask, running
 
 from meshkit.connectors.providers import AnthropicProvider, OpenAICompatibleProvider
 from meshkit.errors import ProviderProtocolError
-from meshkit.interfaces.prepared_requests import json_bytes
+from meshkit.interfaces import json_bytes
 from meshkit.testing import FaultTransport, openai_payloads
 from meshkit.testing.mock_server import MockOpenAIServer
 
